@@ -1,0 +1,49 @@
+# drlkit: the two commands are `make tutorials` and `make test`.
+# Every install goes through constraints.txt (it pins torch==2.13.0, the CPU build).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+PORT   ?= 8888
+# JupyterLab refuses to run as root unless told it may.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps tutorials demo test test-fast bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) -e ".[notebooks,test]"
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/
+	touch $@
+
+# Debian packages the browser tests need (chromium); uses sudo when not root.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# Main job: the tutorials in JupyterLab, on the embedded LocalCluster defaults.
+tutorials: setup
+	$(BIN)/jupyter lab --no-browser $(ROOT_FLAG) --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir=notebooks
+
+# A short end-to-end run in the terminal: a distributed training demo on a LocalCluster.
+demo: setup
+	$(BIN)/python -m drlkit.demo
+
+# Everything CI runs: unit, learning (slow), notebook and browser tests.
+test: setup system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Quick local loop: skips slow learning tests and the browser.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/tabular.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,6 @@
+"""drlkit: reinforcement learning and distributed reinforcement learning on Dask."""
+from .envs import MDP, make_env
+
+__version__ = "0.1.0"
+
+__all__ = ["MDP", "make_env", "__version__"]

@@ -1,0 +1,72 @@
+"""Argument checks shared by the whole package.
+
+Every public entry point validates its inputs with these helpers so that bad
+input fails early with a message that names the field, the value received and
+what is allowed -- never a deep traceback from numpy, torch or Dask.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> float | int:
+    """Return ``value`` if it is a finite number inside the given interval.
+
+    ``low_open``/``high_open`` exclude the bound itself, so
+    ``check_number("gamma", g, low=0, high=1)`` allows [0, 1] and
+    ``check_number("eta", e, low=0, high=1, low_open=True)`` allows (0, 1].
+    """
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):
+        raise TypeError(f"{name} must be {kind}, got {_fmt(value)} ({type(value).__name__})")
+    if integer and not float(value).is_integer():
+        raise TypeError(f"{name} must be {kind}, got {_fmt(value)}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {_fmt(value)}")
+    allowed = _interval(low, high, low_open, high_open)
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be in {allowed}, got {_fmt(value)}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be in {allowed}, got {_fmt(value)}")
+    return int(value) if integer else float(value)
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``; otherwise list the choices."""
+    allowed = list(allowed)
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {choices}; got {_fmt(value)}")
+    return value
+
+
+def _interval(low, high, low_open, high_open) -> str:
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{left}{lo}, {hi}{right}"
+
+
+def _is_numpy_number(value: Any) -> bool:
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a hard dependency
+        return False
+    return isinstance(value, (np.integer, np.floating))

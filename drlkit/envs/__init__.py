@@ -1,0 +1,5 @@
+"""Environments: finite MDPs (planning and tabular learning) and gymnasium helpers."""
+from .make import check_env_id, make_env
+from .mdp import MDP
+
+__all__ = ["MDP", "make_env", "check_env_id"]
