@@ -1,0 +1,97 @@
+"""Run tutorial notebooks headless with a small budget.
+
+The first code cell of every notebook is its *parameters cell* (tagged
+``parameters``) holding classroom-sized defaults. Tests do not edit it: they
+insert a cell right after it that overrides some of its names, the way a reader
+would, and run the whole notebook in a fresh kernel.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+INJECTED_TAG = "injected-parameters"
+
+
+def notebook_paths() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def parameters_cell_index(nb: nbformat.NotebookNode) -> int:
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return i
+    raise AssertionError("notebook has no code cell tagged 'parameters'")
+
+
+def parameter_names(nb: nbformat.NotebookNode) -> set[str]:
+    source = nb.cells[parameters_cell_index(nb)].source
+    names = set()
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign):
+            raise AssertionError(f"parameters cell must hold only assignments, found: {ast.unparse(node)}")
+        names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def with_parameters(path: Path | str, **params: Any) -> nbformat.NotebookNode:
+    """A copy of the notebook with ``params`` injected after its parameters cell."""
+    nb = nbformat.read(str(path), as_version=4)
+    index = parameters_cell_index(nb)
+    unknown = set(params) - parameter_names(nb)
+    if unknown:
+        raise AssertionError(f"{Path(path).name}: not in the parameters cell: {sorted(unknown)}")
+    if params:
+        source = "# Parameters injected by the test suite\n" + "\n".join(
+            f"{name} = {value!r}" for name, value in params.items()
+        )
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+        nb.cells.insert(index + 1, cell)
+    return nb
+
+
+def execute_notebook(path: Path | str, timeout: int = 300, **params: Any) -> nbformat.NotebookNode:
+    """Execute a notebook (with ``params`` injected) in a fresh kernel; return it with outputs.
+
+    Raises ``CellExecutionError`` with the failing cell's source and traceback.
+    """
+    path = Path(path)
+    nb = with_parameters(path, **params)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def output_text(nb: nbformat.NotebookNode) -> str:
+    """All text printed by the notebook (stdout and text/plain results)."""
+    chunks = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                chunks.append(out.get("text", ""))
+            elif "data" in out and "text/plain" in out["data"]:
+                chunks.append(out["data"]["text/plain"])
+    return "\n".join(chunks)
+
+
+__all__ = [
+    "CellExecutionError",
+    "NOTEBOOKS",
+    "execute_notebook",
+    "notebook_paths",
+    "output_text",
+    "parameter_names",
+    "with_parameters",
+]
