@@ -1,0 +1,437 @@
+"""What every deep RL agent in drlkit shares: config validation, the training
+loop's bookkeeping, acting, evaluation, checkpoints and the hooks the
+distributed layer uses.
+
+An algorithm is one file that subclasses :class:`Agent` and fills in
+
+* ``Config`` -- a dataclass of its hyperparameters (subclass of :class:`AgentConfig`),
+* ``LOG_KEYS`` -- the metrics each update logs (fixed columns of the History),
+* ``_build()`` -- make environments, networks and optimizers,
+* ``_train(until_step, timer)`` -- the learning loop, run until ``self.total_steps >= until_step``,
+* ``_act_batch(obs, deterministic)`` -- actions for a batch of observations,
+* ``collect(n_steps)`` / ``learn_from(fragment)`` -- one rollout fragment and
+  one update from it, which the distributed layer runs on different machines.
+
+Construction is ``Algo(env, seed=0, **config)``; training ``agent.train(total_steps)``
+continues where the previous call stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import check_choice, check_number
+from ..envs.make import check_env_id, env_id_of, make_env
+from .history import History
+
+#: Registered algorithm classes by name, for ``drlkit.load`` and for rebuilding agents on Dask workers.
+ALGORITHMS: dict[str, type["Agent"]] = {}
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+
+# Names other libraries and papers use for the same hyperparameters.
+_ALIASES = {"lr": "learning_rate", "discount": "gamma", "n_envs": "num_envs",
+            "net_arch": "hidden_sizes", "lambda_": "gae_lambda"}
+
+
+@dataclass
+class AgentConfig:
+    """Hyperparameters every algorithm has. Subclasses add their own fields and
+    extend :meth:`validate` (calling ``super().validate()``)."""
+
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    max_grad_norm: float | None = 0.5
+
+    def validate(self) -> None:
+        check_number("learning_rate", self.learning_rate, low=0, high=1, low_open=True)
+        check_number("gamma", self.gamma, low=0, high=1)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        if not isinstance(self.hidden_sizes, (tuple, list)) or not self.hidden_sizes:
+            raise ValueError(f"hidden_sizes must be a non-empty tuple of layer widths, got {self.hidden_sizes!r}")
+        for width in self.hidden_sizes:
+            check_number("hidden_sizes entries", width, low=1, integer=True)
+        self.hidden_sizes = tuple(int(w) for w in self.hidden_sizes)
+        if self.max_grad_norm is not None:
+            check_number("max_grad_norm", self.max_grad_norm, low=0, low_open=True)
+
+    @classmethod
+    def from_kwargs(cls, owner: str, **kwargs: Any) -> "AgentConfig":
+        """Build and validate a config; unknown names get a 'did you mean' hint."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in kwargs:
+            if key not in names:
+                close = [_ALIASES[key]] if _ALIASES.get(key) in names else difflib.get_close_matches(key, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else "."
+                raise TypeError(f"{owner} has no hyperparameter {key!r}{hint} Valid names: {', '.join(names)}")
+        config = cls(**kwargs)
+        config.validate()
+        return config
+
+
+@dataclass
+class Fragment:
+    """A piece of experience collected with fixed weights, small enough to ship between processes.
+
+    ``data`` holds the algorithm's own numpy arrays (e.g. ``obs (T, N, obs_dim)``,
+    ``actions``, ``rewards (T, N)``...). ``n_steps`` counts environment steps over
+    all envs. ``episode_returns``/``episode_lengths`` list the episodes that
+    ended inside the fragment. ``version`` is the parameter version the weights
+    came from (set by the distributed layer; -1 when local).
+    """
+
+    data: dict[str, np.ndarray]
+    n_steps: int
+    episode_returns: list[float] = field(default_factory=list)
+    episode_lengths: list[int] = field(default_factory=list)
+    version: int = -1
+
+
+Callback = Callable[["Agent"], "bool | None"]
+"""Called after every update with the agent; return ``False`` to stop training early."""
+
+
+class Agent:
+    """Base class of the deep RL agents (see module docstring)."""
+
+    Config: ClassVar[type[AgentConfig]] = AgentConfig
+    LOG_KEYS: ClassVar[tuple[str, ...]] = ()
+    #: Action spaces the algorithm supports.
+    ACTION_SPACES: ClassVar[tuple[type[gym.Space], ...]] = (gym.spaces.Discrete, gym.spaces.Box)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ALGORITHMS[cls.__name__] = cls
+
+    def __init__(self, env: Any, seed: int = 0, *, progress: bool = False, **config: Any) -> None:
+        name = type(self).__name__
+        if isinstance(env, str):
+            check_env_id(env)
+        elif not callable(env):
+            raise TypeError(
+                f"{name}: env must be a gymnasium env id (str) or a callable that makes an env "
+                f"(so that copies can be made for vector envs and Dask workers); got {type(env).__name__}"
+            )
+        self.env_spec = env
+        self.seed = check_number("seed", seed, low=0, integer=True)
+        self.config = self.Config.from_kwargs(name, **config)
+        self.progress = bool(progress)
+        # A probe env tells the spaces; algorithms make their own (vector) envs in _build.
+        probe = make_env(env)
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        probe.close()
+        self._check_spaces()
+        self.np_rng = np.random.default_rng(self.seed)
+        self.torch_rng = torch.Generator().manual_seed(self.seed)
+        self.history = History(self.LOG_KEYS)
+        self.total_steps = 0
+        self.wall_time = 0.0
+        with torch.random.fork_rng():  # seed network init without touching the global RNG
+            torch.manual_seed(self.seed)
+            self._build()
+
+    # ------------------------------------------------------------ subclasses
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _train(self, until_step: int, timer: "Timer", callbacks: Sequence[Callback]) -> None:
+        raise NotImplementedError
+
+    def _act_batch(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        raise NotImplementedError
+
+    def networks(self) -> dict[str, nn.Module]:
+        """The modules whose parameters define the agent (shared, averaged, saved)."""
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers whose state is saved with the agent."""
+        return {}
+
+    def collect(self, n_steps: int) -> Fragment:
+        """Run the current policy for about ``n_steps`` environment steps; no learning."""
+        raise NotImplementedError(f"{type(self).__name__} does not support collect()")
+
+    def learn_from(self, fragment: Fragment) -> dict[str, float]:
+        """One update from a fragment (possibly collected elsewhere); returns the logged metrics."""
+        raise NotImplementedError(f"{type(self).__name__} does not support learn_from()")
+
+    # ----------------------------------------------------------------- train
+    def train(
+        self,
+        total_steps: int,
+        callbacks: Callback | Iterable[Callback] | None = None,
+        progress: bool | None = None,
+    ) -> History:
+        """Train for ``total_steps`` more environment steps; returns the (growing) History."""
+        total_steps = check_number("total_steps", total_steps, low=1, integer=True)
+        if callbacks is None:
+            callbacks = []
+        elif callable(callbacks):
+            callbacks = [callbacks]
+        else:
+            callbacks = list(callbacks)
+        for cb in callbacks:
+            if not callable(cb):
+                raise TypeError(f"callbacks must be callables taking the agent; got {type(cb).__name__}")
+        until = self.total_steps + total_steps
+        show = self.progress if progress is None else progress
+        timer = Timer(self, until, show)
+        try:
+            self._train(until, timer, callbacks)
+        finally:
+            timer.close()
+        return self.history
+
+    # ------------------------------------------------------------ inference
+    @torch.no_grad()
+    def act(self, obs: Any, deterministic: bool = True) -> Any:
+        """Action for one observation (or a batch with a leading batch axis)."""
+        obs_arr = np.asarray(obs, dtype=np.float32)
+        single = obs_arr.shape == self._obs_shape()
+        if not single and obs_arr.shape[1:] != self._obs_shape():
+            raise ValueError(
+                f"obs must have shape {self._obs_shape()} or (batch, *{self._obs_shape()}); got {obs_arr.shape}"
+            )
+        batch = torch.as_tensor(obs_arr[None] if single else obs_arr)
+        actions = self._act_batch(batch, deterministic).numpy()
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            actions = actions.astype(np.int64)
+            return int(actions[0]) if single else actions
+        return actions[0] if single else actions
+
+    def evaluate(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True) -> np.ndarray:
+        """Undiscounted returns of ``episodes`` fresh episodes, shape ``(episodes,)``.
+
+        Uses its own env, so training state (envs, RNGs) is untouched.
+        """
+        episodes = check_number("episodes", episodes, low=1, integer=True)
+        env = make_env(self.env_spec)
+        base_seed = self.seed + 10_000 if seed is None else check_number("seed", seed, low=0, integer=True)
+        returns = np.zeros(episodes)
+        try:
+            for i in range(episodes):
+                obs, _ = env.reset(seed=base_seed + i)
+                done, total = False, 0.0
+                while not done:
+                    obs, reward, terminated, truncated, _ = env.step(self.act(obs, deterministic=deterministic))
+                    total += float(reward)
+                    done = terminated or truncated
+                returns[i] = total
+        finally:
+            env.close()
+        return returns
+
+    # ------------------------------------------------------ parameters (Dask)
+    def get_parameters(self) -> dict[str, np.ndarray]:
+        """All network parameters as numpy arrays, keyed ``"<network>.<param>"``."""
+        return {
+            f"{net_name}.{key}": value.detach().cpu().numpy().copy()
+            for net_name, net in self.networks().items()
+            for key, value in net.state_dict().items()
+        }
+
+    def set_parameters(self, params: dict[str, np.ndarray]) -> None:
+        """Load parameters produced by :meth:`get_parameters` (same algorithm and sizes)."""
+        own = self.get_parameters()
+        missing, extra = own.keys() - params.keys(), params.keys() - own.keys()
+        if missing or extra:
+            raise ValueError(
+                f"parameters do not match this {type(self).__name__}: missing {sorted(missing)[:3]}, "
+                f"unexpected {sorted(extra)[:3]}"
+            )
+        for key, value in params.items():
+            if np.shape(value) != own[key].shape:
+                raise ValueError(f"parameter {key!r} has shape {np.shape(value)}; expected {own[key].shape}")
+        for net_name, net in self.networks().items():
+            prefix = net_name + "."
+            state = {k[len(prefix):]: torch.as_tensor(np.asarray(v)) for k, v in params.items() if k.startswith(prefix)}
+            net.load_state_dict(state)
+
+    def spec(self) -> "AgentSpec":
+        """A small picklable recipe that rebuilds this kind of agent elsewhere (e.g. on a Dask worker)."""
+        return AgentSpec(type(self).__name__, self.env_spec, self.seed, dataclasses.asdict(self.config))
+
+    # ---------------------------------------------------------- checkpoints
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint loadable with ``drlkit.load`` (``weights_only=True``).
+
+        A callable env cannot be stored; loading then needs ``drlkit.load(path, env=...)``.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env_id = self.env_spec if isinstance(self.env_spec, str) else None
+        state = {
+            "format": 1,
+            "algorithm": type(self).__name__,
+            "env_id": env_id,
+            "seed": self.seed,
+            "config": _plain(dataclasses.asdict(self.config)),
+            "networks": {k: v.state_dict() for k, v in self.networks().items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers().items()},
+            "total_steps": self.total_steps,
+            "wall_time": self.wall_time,
+            "history": self.history.state_dict(),
+            "torch_rng": self.torch_rng.get_state(),
+            "np_rng": _plain(self.np_rng.bit_generator.state),
+            "extra": self._extra_state(),
+        }
+        torch.save(state, path)
+        return path
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Algorithm-specific state to checkpoint (plain types and tensors only)."""
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # --------------------------------------------------------------- helpers
+    def _obs_shape(self) -> tuple[int, ...]:
+        return tuple(self.observation_space.shape)
+
+    def _check_spaces(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.action_space, self.ACTION_SPACES):
+            allowed = " or ".join(s.__name__ for s in self.ACTION_SPACES)
+            raise ValueError(
+                f"{name} needs a {allowed} action space; {env_id_of(self.env_spec) or 'this env'} has "
+                f"{self.action_space}"
+            )
+        if not isinstance(self.observation_space, gym.spaces.Box) or len(self.observation_space.shape) != 1:
+            raise ValueError(
+                f"{name} needs flat Box observations (a vector); this env has {self.observation_space}"
+            )
+
+    def _record_episode(self, episode_return: float, episode_length: int, timer: "Timer") -> None:
+        self.history.log_episode(self.total_steps, timer.elapsed(), episode_return, episode_length)
+
+    def _record_update(self, timer: "Timer", callbacks: Sequence[Callback], **metrics: float) -> bool:
+        """Log an update and run callbacks; returns False when a callback asks to stop."""
+        self.history.log_update(self.total_steps, timer.elapsed(), **metrics)
+        timer.advance(self.total_steps)
+        return all(cb(self) is not False for cb in callbacks)
+
+    def __repr__(self) -> str:
+        env = env_id_of(self.env_spec) or getattr(self.env_spec, "__name__", "env")
+        return f"{type(self).__name__}({env!r}, seed={self.seed}, steps={self.total_steps})"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """Algorithm name, env, seed and config: enough to rebuild an agent anywhere drlkit is installed."""
+
+    algorithm: str
+    env: Any
+    seed: int
+    config: dict[str, Any]
+
+    def build(self, seed: int | None = None) -> Agent:
+        cls = ALGORITHMS[self.algorithm]
+        return cls(self.env, seed=self.seed if seed is None else seed, **self.config)
+
+
+class Timer:
+    """Wall-clock of the training loop (accumulated on the agent) and the optional progress bar."""
+
+    def __init__(self, agent: Agent, until: int, show: bool) -> None:
+        self.agent = agent
+        self._start = time.perf_counter()
+        self._base = agent.wall_time
+        self._bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=until, initial=agent.total_steps, unit="step", desc=type(agent).__name__)
+
+    def elapsed(self) -> float:
+        return self._base + time.perf_counter() - self._start
+
+    def advance(self, step: int) -> None:
+        if self._bar is not None:
+            self._bar.update(step - self._bar.n)
+            returns = self.agent.history.episode_returns
+            if len(returns):
+                self._bar.set_postfix(ret=f"{returns[-10:].mean():.1f}", refresh=False)
+
+    def close(self) -> None:
+        self.agent.wall_time = self.elapsed()
+        if self._bar is not None:
+            self._bar.close()
+
+
+def load(path: str | Path, env: Any = None) -> Agent:
+    """Load an agent saved with ``agent.save``; it acts identically and can keep training.
+
+    The file is read with ``torch.load(weights_only=True)``: a checkpoint cannot run code.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as exc:  # a corrupt or foreign file: say so plainly
+        raise ValueError(f"{path} is not a drlkit checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or state.get("format") != 1 or state.get("algorithm") not in ALGORITHMS:
+        raise ValueError(f"{path} is not a drlkit checkpoint (known algorithms: {', '.join(sorted(ALGORITHMS))})")
+    env = env if env is not None else state["env_id"]
+    if env is None:
+        raise ValueError(f"{path} was saved from an agent with a callable env; pass env=... to drlkit.load")
+    config = dict(state["config"])
+    config["hidden_sizes"] = tuple(config["hidden_sizes"])
+    agent = ALGORITHMS[state["algorithm"]](env, seed=state["seed"], **config)
+    for name, net in agent.networks().items():
+        net.load_state_dict(state["networks"][name])
+    for name, opt in agent.optimizers().items():
+        opt.load_state_dict(state["optimizers"][name])
+    agent.total_steps = state["total_steps"]
+    agent.wall_time = state["wall_time"]
+    agent.history = History.from_state_dict(state["history"])
+    agent.torch_rng.set_state(state["torch_rng"])
+    agent.np_rng.bit_generator.state = state["np_rng"]
+    agent._load_extra_state(state["extra"])
+    return agent
+
+
+# ------------------------------------------------------------------ builders
+def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int, activation: str = "tanh") -> nn.Sequential:
+    """``in_dim -> hidden... -> out_dim`` multilayer perceptron (no activation on the output)."""
+    layers: list[nn.Module] = []
+    sizes = [in_dim, *hidden_sizes]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
+    layers.append(nn.Linear(sizes[-1], out_dim))
+    return nn.Sequential(*layers)
+
+
+def make_vec_env(env: Any, num_envs: int) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env`` stepping in lockstep, with SAME_STEP autoreset:
+    when a sub-env's episode ends, ``step`` already returns the next episode's
+    first observation and puts the last one in ``info["final_obs"]``.
+    Call ``reset(seed=...)`` on it before stepping."""
+    fns = [(lambda: make_env(env)) for _ in range(num_envs)]
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples inside ``value`` to plain Python types."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
