@@ -167,6 +167,15 @@ class Agent:
         """One update from a fragment (possibly collected elsewhere); returns the logged metrics."""
         raise NotImplementedError(f"{type(self).__name__} does not support learn_from()")
 
+    def compute_gradients(self, fragment: Fragment) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        """Gradients of the loss on ``fragment`` at the current parameters (keys as in
+        :meth:`get_parameters`, trainable parameters only) and the metrics to log; no step is taken."""
+        raise NotImplementedError(f"{type(self).__name__} does not support compute_gradients()")
+
+    def apply_gradients(self, gradients: dict[str, np.ndarray]) -> None:
+        """One optimizer step with the given gradients (e.g. averaged over workers)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support apply_gradients()")
+
     # ----------------------------------------------------------------- train
     def train(
         self,
