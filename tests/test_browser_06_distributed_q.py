@@ -1,0 +1,41 @@
+"""Notebook 06 in JupyterLab: Run All succeeds (cluster started and closed) and the sliders redraw the explorer."""
+import pytest
+
+from browser_tools import (
+    cell_errors,
+    move_slider,
+    open_notebook,
+    output_images,
+    output_text,
+    run_all,
+    wait_for_image_change,
+)
+from notebook_tools import NOTEBOOKS
+
+pytestmark = [pytest.mark.browser, pytest.mark.cluster]
+
+SMALL = dict(
+    EPISODES=40, MERGE_PERIODS=[4, 40], WIDGET_EPISODES=20, WIDGET_WORKERS=[1, 2, 4], WIDGET_PERIODS=[5, 10, 20]
+)
+
+
+def test_run_all_then_sliders_redraw_the_explorer(lab, page):
+    open_notebook(page, lab, NOTEBOOKS / "06_distributed_q_learning.ipynb", **SMALL)
+    assert run_all(page, timeout=300) is True
+    assert cell_errors(page) == []
+    text = output_text(page)
+    assert "Correct! average_merge" in text and "Correct! bytes_per_run" in text
+    assert "Dask dashboard: http://127.0.0.1:" in text
+
+    before = output_images(page)
+    assert len(before) >= 6  # five figures drawn by cells and the explorer's
+    assert move_slider(page, "merge every", 1) == "10"
+    after = wait_for_image_change(page, before)
+    # Only the explorer's picture (the last on the page) changed; the cluster is already closed,
+    # so the sliders switch between runs made before.
+    changed = [i for i, (old, new) in enumerate(zip(before, after)) if old != new]
+    assert changed == [len(before) - 1]
+
+    assert move_slider(page, "workers", 1) == "4"
+    wait_for_image_change(page, after)
+    assert cell_errors(page) == []
