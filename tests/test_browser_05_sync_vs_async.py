@@ -1,0 +1,61 @@
+"""Notebook 05 in JupyterLab: Run All without errors, then use the scenario explorer as a student would."""
+import pytest
+
+from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
+from notebook_tools import NOTEBOOKS
+
+pytestmark = [pytest.mark.browser, pytest.mark.cluster]
+
+SMALL = dict(TOTAL_STEPS=2048, TIME_LIMIT=1.0, KILL_AT=0.5, MAX_WORKERS=3)
+
+# Run the first code cell whose source starts with ``prefix`` (as Shift+Enter would, without moving on);
+# resolves to the execution count it had before.
+_JS_RUN_CELL = """
+(prefix) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const index = panel.content.widgets.findIndex(
+    (cell) => cell.model.type === 'code' && cell.model.sharedModel.getSource().startsWith(prefix));
+  if (index < 0) throw new Error('no code cell starts with ' + prefix);
+  const before = panel.content.widgets[index].model.executionCount;
+  panel.content.activeCellIndex = index;
+  window.jupyterapp.commands.execute('notebook:run-cell');
+  return before;
+}
+"""
+
+_JS_CELL_DONE = """
+([prefix, before]) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const cell = panel.content.widgets.find(
+    (c) => c.model.type === 'code' && c.model.sharedModel.getSource().startsWith(prefix));
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return cell.model.executionCount !== null && cell.model.executionCount !== before
+    && !!kernel && kernel.status === 'idle';
+}
+"""
+
+
+def run_cell(page, prefix: str, timeout: float = 120.0) -> None:
+    before = page.evaluate(_JS_RUN_CELL, prefix)
+    page.wait_for_function(_JS_CELL_DONE, arg=[prefix, before], polling=250, timeout=timeout * 1000)
+
+
+def test_run_all_then_explore_a_straggler_scenario(lab, page):
+    open_notebook(page, lab, NOTEBOOKS / "05_sync_vs_async.ipynb", **SMALL)
+    assert run_all(page, timeout=400)
+    assert cell_errors(page) == []
+    try:
+        # A slider redraws the expected schedule at once (no cluster needed).
+        before = output_images(page)
+        assert move_slider(page, "straggler slowdown", 2) == "2.0"
+        after_slider = wait_for_image_change(page, before)
+
+        # Run All ended by shutting the cluster down; start it again, as the notebook says, and train.
+        run_cell(page, "stack = ExitStack()")
+        page.locator(".widget-button", has_text="Run scenario").click()
+        wait_for_image_change(page, after_slider, timeout=240)
+        table = page.locator(".widget-html-content table")
+        assert "#3 async 2w straggler ×2" in table.inner_text()
+        assert cell_errors(page) == []
+    finally:
+        run_cell(page, "stack.close()")
