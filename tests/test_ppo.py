@@ -1,0 +1,152 @@
+"""PPO: learning, determinism, checkpoints, gradient hooks and input validation."""
+import numpy as np
+import pytest
+import torch
+
+import drlkit
+from drlkit.agents.ppo import PPO
+
+RANDOM_CARTPOLE_RETURN = 22
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def _frame(agent):
+    return agent.history.to_frame().drop(columns="wall_time")
+
+
+@pytest.mark.slow
+def test_beats_random_policy_on_cartpole_quickly():
+    agent = PPO("CartPole-v1", seed=1)
+    agent.train(12_000)
+    assert agent.evaluate(10).mean() > 5 * RANDOM_CARTPOLE_RETURN
+
+
+@pytest.mark.slow
+def test_solves_cartpole_within_benchmark_budget():
+    agent = PPO("CartPole-v1", seed=0)
+    best = 0.0
+    while agent.total_steps < 100_000 and best < 475:
+        agent.train(5_000)
+        best = max(best, agent.evaluate(20).mean())
+    assert best >= 475, f"best evaluation {best:.1f} after {agent.total_steps} steps"
+
+
+@pytest.mark.slow
+def test_improves_clearly_on_pendulum():
+    agent = PPO("Pendulum-v1", seed=0, **PPO.pendulum_config())
+    before = agent.evaluate(10).mean()
+    agent.train(50_000)
+    after = agent.evaluate(10).mean()
+    assert before < -1000 and after > before + 500, (before, after)
+
+
+def test_same_seed_same_history_and_different_seed_differs():
+    runs = [PPO("CartPole-v1", seed=s, n_steps=16, num_envs=4, batch_size=32, n_epochs=2) for s in (3, 3, 4)]
+    for agent in runs:
+        agent.train(1_000)
+    assert _frame(runs[0]).equals(_frame(runs[1]))
+    assert not _frame(runs[0]).equals(_frame(runs[2]))
+    obs = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    np.testing.assert_array_equal(runs[0].act(obs, deterministic=False), runs[1].act(obs, deterministic=False))
+
+
+def test_save_load_round_trip_and_continued_training(tmp_path):
+    agent = PPO("CartPole-v1", seed=0, n_steps=16, num_envs=4, batch_size=32, n_epochs=2, anneal_steps=5_000)
+    agent.train(1_000)
+    loaded = drlkit.load(agent.save(tmp_path / "ppo.pt"))
+    assert isinstance(loaded, PPO) and loaded.config == agent.config and loaded.total_steps == agent.total_steps
+    obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
+    np.testing.assert_array_equal(loaded.act(obs, deterministic=False), agent.act(obs, deterministic=False))
+    assert _frame(loaded).equals(_frame(agent))
+    # Training continues where it stopped: same annealing progress, same optimizer state.
+    for a in (agent, loaded):
+        a.train(500)
+    assert loaded.total_steps == agent.total_steps
+    np.testing.assert_allclose(loaded.history.updates("learning_rate"), agent.history.updates("learning_rate"))
+    assert np.all(np.isfinite(loaded.history.updates("policy_loss")))
+
+
+def test_compute_and_apply_gradients_equal_one_full_batch_update():
+    config = dict(n_steps=16, num_envs=4, batch_size=64, n_epochs=1)
+    learner, worker = PPO("CartPole-v1", seed=0, **config), PPO("CartPole-v1", seed=0, **config)
+    fragment = learner.collect()
+    gradients, metrics = worker.compute_gradients(fragment)
+    assert set(gradients) == set(worker.get_parameters())
+    assert all(isinstance(g, np.ndarray) and g.shape == p.shape
+               for g, p in zip(gradients.values(), worker.get_parameters().values()))
+    assert metrics["clip_fraction"] == 0.0  # the ratio is exactly 1 at the collecting parameters
+    worker.apply_gradients(gradients)
+    learner.learn_from(fragment)  # one epoch, one minibatch = the whole fragment
+    for key, value in learner.get_parameters().items():
+        np.testing.assert_allclose(worker.get_parameters()[key], value, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+def test_learn_from_a_fragment_collected_elsewhere():
+    learner, worker = PPO("CartPole-v1", seed=0), PPO("CartPole-v1", seed=1)
+    worker.set_parameters(learner.get_parameters())
+    before = learner.get_parameters()
+    metrics = learner.learn_from(worker.collect())
+    assert set(metrics) == set(PPO.LOG_KEYS)
+    assert any(not np.array_equal(before[k], v) for k, v in learner.get_parameters().items())
+    assert learner.total_steps == 0  # the learner counts steps it collects, not the worker's
+
+
+def test_linear_annealing_of_learning_rate_and_clip_range():
+    agent = PPO("CartPole-v1", seed=0, n_steps=16, num_envs=4, batch_size=64, n_epochs=1,
+                learning_rate=1e-3, clip_range=0.2, anneal_steps=640)
+    agent.train(1_000)
+    frame = agent.history.to_frame().query("event == 'update'")
+    remaining = np.clip(1 - frame["step"].to_numpy() / 640, 0, None)
+    np.testing.assert_allclose(frame["learning_rate"], 1e-3 * remaining, rtol=1e-6)
+    np.testing.assert_allclose(frame["clip_range"], 0.2 * remaining, rtol=1e-6)
+    assert agent.optimizer.param_groups[0]["lr"] == 0.0
+
+
+def test_value_clipping_only_increases_the_value_loss():
+    agent = PPO("CartPole-v1", seed=0, n_steps=16, num_envs=4, batch_size=64)
+    batch = agent._batch(agent.collect())
+    batch["old_values"] = batch["old_values"] + 3.0  # the critic moved far from the collecting one
+    _, unclipped = agent._loss(batch, clip_range=0.2)
+    agent.config.clip_range_vf = 0.1
+    _, clipped = agent._loss(batch, clip_range=0.2)
+    assert clipped["value_loss"] > unclipped["value_loss"]
+    assert clipped["policy_loss"] == unclipped["policy_loss"]
+
+
+@pytest.mark.parametrize("bad, field", [
+    (dict(learning_rate=-1e-3), "learning_rate"),
+    (dict(gamma=1.5), "gamma"),
+    (dict(gae_lambda=1.2), "gae_lambda"),
+    (dict(clip_range=0.0), "clip_range"),
+    (dict(clip_range=-0.1), "clip_range"),
+    (dict(clip_range_vf=0.0), "clip_range_vf"),
+    (dict(batch_size=512, n_steps=32, num_envs=8), "batch_size"),
+    (dict(n_epochs=0), "n_epochs"),
+    (dict(num_envs=0), "num_envs"),
+    (dict(n_steps=2.5), "n_steps"),
+    (dict(ent_coef=-0.01), "ent_coef"),
+    (dict(vf_coef=-1), "vf_coef"),
+    (dict(anneal_steps=0), "anneal_steps"),
+    (dict(normalize_advantage="yes"), "normalize_advantage"),
+    (dict(hidden_sizes=()), "hidden_sizes"),
+    (dict(activation="sigmoid"), "activation"),
+])
+def test_bad_hyperparameters_name_the_field(bad, field):
+    with pytest.raises((ValueError, TypeError), match=field):
+        PPO("CartPole-v1", **bad)
+
+
+def test_bad_env_and_unknown_names():
+    with pytest.raises(ValueError, match="CartPole-v1"):
+        PPO("CartPol-v1")
+    with pytest.raises(TypeError, match="clip_range"):
+        PPO("CartPole-v1", clip_ratio=0.2)
+    with pytest.raises(TypeError, match="learning_rate"):
+        PPO("CartPole-v1", lr=1e-3)
+    with pytest.raises(ValueError, match="batch_size.*n_steps \\* num_envs"):
+        PPO("CartPole-v1", batch_size=300)

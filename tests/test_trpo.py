@@ -1,0 +1,124 @@
+"""TRPO: conjugate gradient, the trust-region step, learning, determinism, checkpoints, validation."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import drlkit
+from drlkit.agents.trpo import TRPO, conjugate_gradient
+
+RANDOM_CARTPOLE_RETURN = 22
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def _frame(agent):
+    return agent.history.to_frame().drop(columns="wall_time")
+
+
+def test_conjugate_gradient_solves_a_symmetric_positive_definite_system():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(12, 12))
+    a = m @ m.T + 0.5 * np.eye(12)
+    b = rng.normal(size=12)
+    matrix = torch.tensor(a)
+    x = conjugate_gradient(lambda v: matrix @ v, torch.tensor(b), iters=40)
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-6, atol=1e-8)
+
+
+def test_conjugate_gradient_is_exact_after_n_steps_on_a_small_system():
+    a = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
+    b = np.array([1.0, -2.0, 0.5])
+    matrix = torch.tensor(a)
+    x = conjugate_gradient(lambda v: matrix @ v, torch.tensor(b), iters=3)
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-10)
+    # Fewer iterations: only an approximation.
+    x1 = conjugate_gradient(lambda v: matrix @ v, torch.tensor(b), iters=1)
+    assert not np.allclose(x1.numpy(), np.linalg.solve(a, b))
+
+
+def _mean_kl(old_policy, new_policy, obs):
+    with torch.no_grad():
+        return float(old_policy(obs).kl(new_policy(obs)).mean())
+
+
+@pytest.mark.parametrize("env, max_kl", [("CartPole-v1", 0.01), ("CartPole-v1", 1e-4), ("Pendulum-v1", 0.005)])
+def test_policy_step_satisfies_the_kl_constraint(env, max_kl):
+    agent = TRPO(env, seed=0, max_kl=max_kl, n_steps=64, num_envs=4)
+    for _ in range(3):
+        fragment = agent.collect()
+        old_policy = copy.deepcopy(agent.policy)
+        metrics = agent.learn_from(fragment)
+        kl = _mean_kl(old_policy, agent.policy, torch.from_numpy(fragment.data["obs"]))
+        assert metrics["step_fraction"] > 0, "the line search should accept a step"
+        assert 0 < kl <= max_kl * (1 + 1e-4)
+        assert kl == pytest.approx(metrics["kl"], rel=1e-3)
+        assert metrics["surrogate_improvement"] > 0
+
+
+def test_rejected_line_search_keeps_the_old_policy():
+    agent = TRPO("CartPole-v1", seed=0, n_steps=64, num_envs=4, backtrack_iters=1)
+    fragment = agent.collect()
+    # Zero rewards and values make every advantage zero: no step can improve the surrogate,
+    # so the line search accepts none.
+    fragment.data["rewards"][:] = 0.0
+    fragment.data["values"][:] = 0.0
+    fragment.data["bootstrap_values"][:] = 0.0
+    fragment.data["last_values"][:] = 0.0
+    before = {k: v.copy() for k, v in agent.get_parameters().items() if k.startswith("policy.")}
+    metrics = agent.learn_from(fragment)
+    assert metrics["step_fraction"] == 0.0 and metrics["kl"] == 0.0
+    for key, value in before.items():
+        np.testing.assert_array_equal(agent.get_parameters()[key], value)
+
+
+@pytest.mark.slow
+def test_beats_random_policy_on_cartpole_quickly():
+    agent = TRPO("CartPole-v1", seed=0)
+    agent.train(20_000)
+    assert agent.evaluate(10).mean() > 5 * RANDOM_CARTPOLE_RETURN
+
+
+def test_same_seed_same_history_and_different_seed_differs():
+    runs = [TRPO("CartPole-v1", seed=s, n_steps=32, num_envs=4) for s in (3, 3, 4)]
+    for agent in runs:
+        agent.train(1_000)
+    assert _frame(runs[0]).equals(_frame(runs[1]))
+    assert not _frame(runs[0]).equals(_frame(runs[2]))
+
+
+def test_save_load_round_trip_and_continued_training(tmp_path):
+    agent = TRPO("CartPole-v1", seed=0, n_steps=32, num_envs=4)
+    agent.train(1_000)
+    loaded = drlkit.load(agent.save(tmp_path / "trpo.pt"))
+    obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
+    fragment = agent.collect()
+    agent.learn_from(fragment)
+    loaded.learn_from(fragment)
+    for key, value in agent.get_parameters().items():
+        np.testing.assert_array_equal(loaded.get_parameters()[key], value)
+    loaded.train(500)
+    assert loaded.total_steps > agent.total_steps
+
+
+@pytest.mark.parametrize("bad, field", [
+    (dict(max_kl=0), "max_kl"),
+    (dict(cg_iters=0), "cg_iters"),
+    (dict(cg_damping=-0.1), "cg_damping"),
+    (dict(backtrack_coef=1.0), "backtrack_coef"),
+    (dict(backtrack_coef=0.0), "backtrack_coef"),
+    (dict(backtrack_iters=0), "backtrack_iters"),
+    (dict(value_epochs=0), "value_epochs"),
+    (dict(batch_size=5000), "batch_size"),
+    (dict(gae_lambda=2), "gae_lambda"),
+    (dict(gamma=-0.5), "gamma"),
+    (dict(learning_rate=-1.0), "learning_rate"),
+])
+def test_bad_hyperparameters_name_the_field(bad, field):
+    with pytest.raises((ValueError, TypeError), match=field):
+        TRPO("CartPole-v1", **bad)
