@@ -1,0 +1,220 @@
+"""Distributed training on a local Dask cluster: scaling, Dask's overhead, sync vs async.
+
+    python benchmarks/distributed.py                      # both parts, about 5-10 minutes on 2 cores
+    python benchmarks/distributed.py --part scaling       # throughput and overhead only
+    python benchmarks/distributed.py --part solve --seeds 3
+
+Part 1, scaling (A2C on CartPole-v1, mode ``sync``). Every worker task makes
+``local_steps`` collect + learn_from updates; ``local_steps`` is calibrated so
+that a task computes about ``--task-ms`` milliseconds. Measured in the same
+run: environment steps per second of
+
+* a single process doing the same updates in a loop (no Dask),
+* ``sync`` with 1 worker and with 2 workers (the driver only merges),
+
+the scaling (2 workers / 1 worker) and its efficiency (scaling / 2), and
+Dask's overhead per synchronous round: the time from sending one round to
+sending the next, minus the slowest worker's compute time in that round --
+scheduling, moving parameters both ways, merging and bookkeeping -- next to
+the floor of a bare Dask round with the same messages and no work. The same
+is measured for short tasks (one update, a few ms) to show why tasks must not be tiny.
+
+Part 2, time to solve CartPole-v1 (PPO, 2 workers) with ``sync`` and
+``async`` (η = 1/2), without and with a straggler (worker 1 three times
+slower: ``slowdown={1: 3.0}``). A run is solved when the mean return of the
+last 20 training episodes (from all workers) reaches 475; training stops
+there. Reported: wall-clock seconds and environment steps to solve, applied
+updates per second (sync: one per round; async: one per merged result), mean
+staleness, and the deterministic return of the final policy over 20 episodes.
+
+The machine may be shared: the load average is printed before and after, and
+all figures are ratios or differences of quantities measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+
+# This file is named like the `distributed` package: keep its folder off the import path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import drlkit  # noqa: E402
+from drlkit.agents.a2c import A2C  # noqa: E402
+from drlkit.agents.ppo import PPO  # noqa: E402
+
+ENV = "CartPole-v1"
+SOLVED = 475.0
+WINDOW = 20
+
+
+# ------------------------------------------------------------------ part 1
+def local_step_seconds(fragment: int, repeats: int = 30) -> float:
+    """Seconds per collect + learn_from of one A2C agent in this process."""
+    agent = A2C(ENV, seed=0)
+    for _ in range(5):
+        agent.learn_from(agent.collect(fragment))
+    start = time.perf_counter()
+    for _ in range(repeats):
+        agent.learn_from(agent.collect(fragment))
+    return (time.perf_counter() - start) / repeats
+
+
+def single_process_steps_per_second(fragment: int, local_steps: int, rounds: int) -> float:
+    agent = A2C(ENV, seed=0)
+    agent.learn_from(agent.collect(fragment))
+    start = time.perf_counter()
+    for _ in range(rounds * local_steps):
+        agent.learn_from(agent.collect(fragment))
+    return rounds * local_steps * fragment / (time.perf_counter() - start)
+
+
+def round_overheads(result) -> np.ndarray:
+    """Per sync round: time until the next round was sent, minus the slowest worker's busy time (s)."""
+    frame = result.to_frame()
+    frame = frame[frame.status == "applied"]
+    per_round = frame.groupby("sync_round").agg(
+        sent=("submit_time", "min"), slowest=("compute_time", "max"), delay=("delay_time", "max"))
+    durations = np.diff(per_round.sent.to_numpy())
+    return durations - (per_round.slowest + per_round.delay).to_numpy()[:-1]
+
+
+def dask_round_trip(client, params: dict, rounds: int = 40) -> np.ndarray:
+    """Seconds per bare Dask round with the same messages as a sync round and no work: send the
+    parameters to both workers, run a no-op on each (``len`` of the parameters), gather."""
+    workers = sorted(client.nthreads())
+    times, previous = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        [future] = client.scatter([params], hash=False, broadcast=True, workers=workers)
+        tasks = [client.submit(len, future, workers=[w], pure=False) for w in workers]
+        previous = []  # released after the submit, as the engine does (see Run._send)
+        client.gather(tasks)
+        times.append(time.perf_counter() - start)
+        previous = [future, tasks]
+    return np.array(times[5:])
+
+
+def scaling(client, task_ms: float, rounds: int) -> dict:
+    fragment = 40  # A2C's own rollout: 5 steps in each of 8 envs
+    step_seconds = local_step_seconds(fragment)
+    local_steps = max(1, round(task_ms / 1000 / step_seconds))
+    print(f"\n== Scaling: A2C, fragments of {fragment} steps, one local update = {step_seconds * 1000:.1f} ms "
+          f"in this process -> local_steps = {local_steps} (task ~ {local_steps * step_seconds * 1000:.0f} ms)")
+    figures = {"single": single_process_steps_per_second(fragment, local_steps, rounds)}
+    print(f"single process:      {figures['single']:8.0f} env steps/s")
+    for n in (1, 2):
+        result = drlkit.distributed.train(A2C(ENV, seed=0), "sync", total_steps=rounds * n * local_steps * fragment,
+                                          n_workers=n, local_steps=local_steps, client=client)
+        overhead = round_overheads(result)
+        task = result.to_frame().compute_time
+        figures[n] = result.steps_per_second
+        figures[f"overhead{n}"] = overhead
+        print(f"sync, {n} worker{'s' * (n > 1)}:      {result.steps_per_second:8.0f} env steps/s   "
+              f"task compute median {task.median() * 1000:5.1f} ms   overhead per round: median "
+              f"{np.median(overhead) * 1000:5.1f} ms, mean {overhead.mean() * 1000:5.1f} ms")
+    floor = dask_round_trip(client, A2C(ENV, seed=0).get_parameters())
+    figures["floor"] = floor
+    print(f"bare Dask round trip (scatter to both workers, a no-op task on each, gather): median "
+          f"{np.median(floor) * 1000:.1f} ms -- the floor under the overhead above")
+    speedup = figures[2] / figures[1]
+    print(f"2 workers / 1 worker: {speedup:.2f}x (efficiency {speedup / 2:.0%}); "
+          f"2 workers / single process: {figures[2] / figures['single']:.2f}x")
+
+    short = drlkit.distributed.train(A2C(ENV, seed=0), "sync", total_steps=rounds * 2 * fragment, n_workers=2,
+                                     local_steps=1, client=client)
+    short_overhead = round_overheads(short)
+    print(f"short tasks (1 update, compute median {short.to_frame().compute_time.median() * 1000:.1f} ms), 2 workers: "
+          f"{short.steps_per_second:.0f} env steps/s, overhead per round median "
+          f"{np.median(short_overhead) * 1000:.1f} ms")
+    figures.update(speedup=speedup, short_overhead=short_overhead)
+    return figures
+
+
+# ------------------------------------------------------------------ part 2
+def solve(client, mode: str, straggler: bool, seed: int, budget: int) -> dict:
+    agent = PPO(ENV, seed=seed)
+
+    def solved(result) -> bool | None:
+        returns = [e["episode_return"] for e in result.episodes[-WINDOW:]]
+        return not (len(returns) == WINDOW and np.mean(returns) >= SOLVED)  # False stops training
+
+    options = {"eta": 0.5} if mode == "async" else {}
+    result = drlkit.distributed.train(agent, mode, total_steps=budget, n_workers=2, client=client,
+                                      slowdown={1: 3.0} if straggler else None, on_update=solved, **options)
+    frame = result.to_frame()
+    applied = frame[frame.status == "applied"]
+    done = not solved(result)
+    return {
+        "mode": mode, "straggler": straggler, "seed": seed, "solved": done, "seconds": result.wall_time,
+        "steps": result.env_steps, "updates": result.updates, "update_rate": result.update_rate,
+        "staleness": applied.staleness.mean(), "eval": agent.evaluate(20).mean(),
+    }
+
+
+def solve_table(client, seeds: int, budget: int) -> list[dict]:
+    print(f"\n== Time to solve {ENV} (last {WINDOW} training episodes >= {SOLVED:g}), PPO, 2 workers, "
+          f"budget {budget} steps")
+    print(f"{'mode':6} {'straggler':>9} {'seed':>4} {'solved':>6} {'seconds':>8} {'env steps':>9} {'updates':>7} "
+          f"{'upd/s':>6} {'stale':>5} {'eval':>6}")
+    rows = []
+    for straggler in (False, True):
+        for mode in ("sync", "async"):
+            for seed in range(seeds):
+                row = solve(client, mode, straggler, seed, budget)
+                rows.append(row)
+                print(f"{row['mode']:6} {'3x' if straggler else '-':>9} {seed:>4} {'yes' if row['solved'] else 'NO':>6} "
+                      f"{row['seconds']:8.1f} {row['steps']:9d} {row['updates']:7d} {row['update_rate']:6.1f} "
+                      f"{row['staleness']:5.2f} {row['eval']:6.1f}")
+    for straggler in (False, True):
+        medians = {}
+        for mode in ("sync", "async"):
+            mine = [r for r in rows if r["mode"] == mode and r["straggler"] == straggler]
+            medians[mode] = (np.median([r["seconds"] for r in mine]), np.median([r["update_rate"] for r in mine]),
+                             all(r["solved"] for r in mine))
+        (s_sec, s_rate, s_ok), (a_sec, a_rate, a_ok) = medians["sync"], medians["async"]
+        print(f"{'with' if straggler else 'without'} straggler: median seconds to solve sync {s_sec:.1f}"
+              f"{'' if s_ok else ' (not all solved)'} vs async {a_sec:.1f}{'' if a_ok else ' (not all solved)'}; "
+              f"update rate async / sync = {a_rate / s_rate:.2f}x")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=["all", "scaling", "solve"], default="all")
+    parser.add_argument("--task-ms", type=float, default=150.0, help="target compute time of a scaling task")
+    parser.add_argument("--rounds", type=int, default=30, help="sync rounds per scaling measurement")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per time-to-solve configuration")
+    parser.add_argument("--budget", type=int, default=300_000, help="env steps before a solve run gives up")
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    print(f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)")
+    with drlkit.cluster(n_workers=2, quiet=True) as client:
+        print("LocalCluster: 2 single-threaded worker processes on 127.0.0.1; the driver is this process")
+        if args.part in ("all", "scaling"):
+            figures = scaling(client, args.task_ms, args.rounds)
+            overhead = np.median(figures["overhead2"]) * 1000
+            print(f"targets: overhead per sync round < 10 ms: {overhead:.1f} ms "
+                  f"({'met' if overhead < 10 else 'NOT met'}); 2 workers >= 1.7x one worker: {figures['speedup']:.2f}x "
+                  f"({'met' if figures['speedup'] >= 1.7 else 'NOT met'})")
+        if args.part in ("all", "solve"):
+            rows = solve_table(client, args.seeds, args.budget)
+            sync_rate = np.median([r["update_rate"] for r in rows if r["mode"] == "sync" and r["straggler"]])
+            async_rate = np.median([r["update_rate"] for r in rows if r["mode"] == "async" and r["straggler"]])
+            ratio = async_rate / sync_rate if sync_rate > 0 else math.nan
+            print(f"target: async >= 1.5x the update rate of sync with a 3x straggler: {ratio:.2f}x "
+                  f"({'met' if ratio >= 1.5 else 'NOT met'})")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Distributed reinforcement learning on Dask.
+
+* :func:`cluster` -- a Dask client for a ``with`` block: a local cluster (127.0.0.1) or an existing one.
+* :func:`train` -- train a deep RL agent in one of the :data:`MODES`: ``"rollouts"``,
+  ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``; returns a :class:`DistributedResult`.
+* :func:`q_learning` -- tabular Q-learning with workers whose tables are merged.
+"""
+from .async_ import merge_weight, mix
+from .cluster import cluster, resolve_client
+from .engine import DistributedTrainingError
+from .q_learning import q_learning
+from .result import DistributedResult
+from .sync import average_deltas, mean_gradients
+from .training import MODES, supported_modes, train
+from .worker import slot_seed
+
+__all__ = [
+    "MODES", "DistributedResult", "DistributedTrainingError", "average_deltas", "cluster", "mean_gradients",
+    "merge_weight", "mix", "q_learning", "resolve_client", "slot_seed", "supported_modes", "train",
+]

@@ -1,0 +1,525 @@
+"""The machinery every training mode shares: sending work, waiting for it, surviving failures, bookkeeping.
+
+A mode (``sync.py``, ``async_.py``, ``rollouts.py``) is a short loop written
+with a :class:`Run`:
+
+* :meth:`Run.submit` sends one task for a worker *slot*, with the current
+  parameters (scattered to the cluster once per version, then passed by
+  reference), and returns a :class:`Ticket`;
+* :meth:`Run.wait_any` blocks until some task finished (and meanwhile kills a
+  worker on schedule, notices workers leaving and joining, resends tasks whose
+  input the cluster lost, and raises a clear error when every worker is gone);
+* :meth:`Run.fetch` collects results, :meth:`Run.cancel` drops stragglers;
+* :meth:`Run.record` books a result: a row in the result table, the
+  episodes it finished, and -- for an applied update -- a row in the agent's
+  History, the progress bar and the user's callbacks.
+
+The authoritative parameters are always the driver's ``agent``: a mode changes
+them (merge, ``learn_from``, ``apply_gradients``) and bumps ``run.version``.
+Workers only ever hold copies, so a worker dying loses at most the work in
+flight, which Dask runs again elsewhere.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import queue
+import time
+from concurrent.futures import CancelledError
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..agents.base import Timer
+from .result import DistributedResult
+from .worker import Recipe, TaskReport, Work, kill_this_process, prepare_slot
+
+#: How often (seconds) the driver looks at the cluster while no result arrives.
+POLL_INTERVAL = 0.25
+
+
+class DistributedTrainingError(RuntimeError):
+    """Training stopped early; ``result`` holds everything up to the last applied update
+    (``result.agent`` has exactly those parameters)."""
+
+    def __init__(self, message: str, result: DistributedResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One task in flight: which slot, what work, where it was sent and when."""
+
+    slot: int
+    task: Callable[..., Any]
+    work: Work
+    address: str
+    submit_time: float
+    round: int
+    future: Any
+
+
+@dataclass
+class Settings:
+    """Run-wide settings common to all modes (validated by :func:`drlkit.distributed.train`)."""
+
+    total_steps: int
+    n_slots: int
+    fragment_steps: int
+    delays: dict[int, float]
+    slowdown: dict[int, float]
+    kill_worker_at: tuple[float, int] | None
+    worker_timeout: float
+    #: Send each parameter version to every worker up front (synchronous rounds).
+    broadcast: bool = False
+
+
+class Run:
+    """State of one call to :func:`drlkit.distributed.train` (see module docstring)."""
+
+    def __init__(
+        self,
+        client: Any,
+        agent: Any,
+        recipe: Recipe,
+        settings: Settings,
+        result: DistributedResult,
+        callbacks: Sequence[Callable[[Any], Any]],
+        on_update: Callable[[DistributedResult], Any] | None,
+        progress: bool,
+    ) -> None:
+        self.client = client
+        self.agent = agent
+        self.recipe = recipe
+        self.settings = settings
+        self.result = result
+        self.callbacks = list(callbacks)
+        self.on_update = on_update
+        #: Parameter updates applied so far in this run; work is stamped with it.
+        self.version = 0
+        #: Env steps received (applied or dropped) and still expected from tasks in flight.
+        self.steps_received = 0
+        self.steps_in_flight = 0
+        self.stopped = False
+        self._finished = False
+        self.until = agent.total_steps + settings.total_steps
+        self._show_progress = progress
+        self.timer = Timer(agent, self.until, False)
+        self._start = time.perf_counter()
+        self._done: queue.Queue = queue.Queue()
+        self._ready: collections.deque[Ticket] = collections.deque()  # finished, not yet handed out
+        self._pending: dict[str, Ticket] = {}
+        self._params_future: Any = None
+        self._params_version = -1
+        self._slot_address: dict[int, str] = {}
+        self._workers: set[str] = set()
+        self._workers_checked = -math.inf
+        self._no_workers_since: float | None = None
+        self._kill_pending = settings.kill_worker_at is not None
+        self._garbage: list[Any] = []
+        self.refresh_workers()
+        self._rebalance()
+
+    def prepare(self) -> None:
+        """Build every slot's agent on its worker, then restart the clock: the run's
+        times measure training, not importing torch on fresh workers."""
+        started = time.perf_counter()
+        futures = [
+            self.client.submit(prepare_slot, self.recipe, slot, workers=[self._address_of(slot)] or None,
+                               allow_other_workers=True, pure=False,
+                               key=f"drlkit-prepare-{self.recipe.token}-{self._next_key()}")
+            for slot in range(self.settings.n_slots)
+        ]
+        try:
+            self.client.gather(futures)
+        except Exception as exc:
+            self._fail(f"the workers could not build the agent ({type(exc).__name__}: {exc}); is drlkit, with the "
+                       f"module that defines {type(self.agent).__name__}, installed where the workers run?", cause=exc)
+        self.result.setup_time = time.perf_counter() - started
+        self._start = time.perf_counter()
+        self.timer = Timer(self.agent, self.until, self._show_progress)
+
+    # ------------------------------------------------------------- clock
+    def elapsed(self) -> float:
+        """Driver seconds since the run started."""
+        return time.perf_counter() - self._start
+
+    def wants_more(self, steps: int = 0) -> bool:
+        """True while the step budget (counting work in flight, plus ``steps`` more) is not used up."""
+        return not self.stopped and self.steps_received + self.steps_in_flight + steps < self.settings.total_steps
+
+    # ------------------------------------------------------------ sending
+    def submit(self, slot: int, task: Callable[..., Any], local_steps: int = 1, round: int = -1) -> Ticket:
+        """Send ``task`` for ``slot`` with the current parameters and version."""
+        ticket = Ticket(slot, task, self._work(slot, local_steps), "", 0.0, round, None)
+        self._send(ticket)
+        self.steps_in_flight += self.settings.fragment_steps * local_steps
+        return ticket
+
+    def _work(self, slot: int, local_steps: int) -> Work:
+        s = self.settings
+        return Work(
+            slot=slot, version=self.version, global_steps=self.agent.total_steps, fragment_steps=s.fragment_steps,
+            local_steps=local_steps, delay=s.delays.get(slot, 0.0), slowdown=s.slowdown.get(slot, 1.0),
+        )
+
+    def _send(self, ticket: Ticket) -> None:
+        ticket.address = self._address_of(ticket.slot)
+        ticket.submit_time = self.elapsed()
+        params = self._params(ticket.address)
+        if ticket.address not in self._workers:  # it died while the parameters were sent
+            ticket.address = self._address_of(ticket.slot)
+        ticket.future = self.client.submit(
+            ticket.task, self.recipe, params, ticket.work,
+            key=f"drlkit-{ticket.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
+            workers=[ticket.address] if ticket.address else None, allow_other_workers=True, pure=False, retries=0,
+        )
+        self._pending[ticket.future.key] = ticket
+        ticket.future.add_done_callback(self._done.put)
+        # Futures let go of only now: their release message then follows this submit
+        # instead of holding it back by Dask's batching interval.
+        self._garbage = []
+
+    def _params(self, address: str) -> Any:
+        """The current parameters as a future: sent to the cluster once per version.
+
+        Synchronous rounds need them on every worker at once, so they go to all
+        workers in one message; an asynchronous task needs them only where it runs.
+        """
+        if self._params_version != self.version or self._params_future is None:
+            params = self.agent.get_parameters()
+            self._garbage.append(self._params_future)
+            if self.settings.broadcast:
+                self._params_future = self._scatter(params, sorted(self._workers) or None, broadcast=True)
+            else:
+                self._params_future = self._scatter(params, [address] if address else None, broadcast=False)
+            self._params_version = self.version
+        return self._params_future
+
+    def _scatter(self, params: dict[str, Any], workers: list[str] | None, broadcast: bool) -> Any:
+        """Put ``params`` on ``workers`` (others fetch it when they need it), retrying while workers die."""
+        deadline = self.elapsed() + self.settings.worker_timeout
+        while True:
+            try:
+                [future] = self.client.scatter([params], hash=False, workers=workers, broadcast=broadcast,
+                                               timeout=self.settings.worker_timeout)
+                return future
+            except (OSError, TimeoutError, KeyError) as exc:  # a target worker died (CommClosedError is an OSError)
+                alive = self.refresh_workers(force=True)
+                if self.elapsed() > deadline:
+                    if not alive:
+                        self._fail(f"every Dask worker is gone (none for {self.settings.worker_timeout:g} s)")
+                    self._fail(f"could not send the parameters to any worker within "
+                               f"{self.settings.worker_timeout:g} s ({type(exc).__name__}: {exc})")
+                time.sleep(POLL_INTERVAL / 5)
+                workers = [w for w in workers or [] if w in alive] or None
+
+    _key_counter = 0
+
+    def _next_key(self) -> int:
+        Run._key_counter += 1
+        return Run._key_counter
+
+    # ------------------------------------------------------------ waiting
+    def wait_any(self, deadline: float | None = None) -> Ticket | None:
+        """The next finished ticket; ``None`` if ``deadline`` (run seconds) passes first.
+
+        Failed tasks raise :class:`DistributedTrainingError`; tasks whose input was
+        lost are sent again (recorded as ``lost``) and waited for.
+        """
+        if self._ready:
+            return self._ready.popleft()
+        return self._next_finished(deadline)
+
+    def _next_finished(self, deadline: float | None = None) -> Ticket | None:
+        while True:
+            now = self.elapsed()
+            if deadline is not None and now >= deadline:
+                return None
+            self._kill_on_schedule(now)
+            timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
+            if self._kill_pending:
+                timeout = min(timeout, max(self.settings.kill_worker_at[0] - now, 0.0))
+            try:
+                future = self._done.get(timeout=max(timeout, 0.0))
+            except queue.Empty:
+                self._check_alive()
+                continue
+            ticket = self._pending.get(future.key)
+            if ticket is None or ticket.future is not future:
+                continue  # a task this run already cancelled
+            status = future.status
+            if status == "finished":
+                del self._pending[future.key]
+                self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
+                return ticket
+            if status == "error":
+                self._fail_task(ticket)
+            if status != "cancelled":
+                # Finished, then its result died with its worker: Dask computes it again.
+                future.add_done_callback(self._done.put)
+                continue
+            self._resend_lost(ticket)
+
+    def _resend_lost(self, ticket: Ticket) -> None:
+        """The cluster cancelled ``ticket``: a worker died holding the scattered parameters it
+        needs. Book it as lost and send the same work again from freshly scattered parameters."""
+        self._pending.pop(ticket.future.key, None)
+        self._book(ticket, None, "lost")
+        self._params_future = None
+        ticket.work = self._work(ticket.slot, ticket.work.local_steps)
+        self._send(ticket)
+
+    def fetch(self, tickets: Sequence[Ticket]) -> list[tuple[Any, TaskReport]]:
+        """Outputs and reports of finished tickets, in the given order."""
+        while True:
+            futures = [t.future for t in tickets]
+            try:
+                outputs = self.client.gather(futures)
+                break
+            except CancelledError:
+                # A result died with its worker between finishing and being fetched, and Dask
+                # cannot recompute it without the lost parameters: send it again and wait for it.
+                for ticket in tickets:
+                    if ticket.future.status == "cancelled":
+                        self._resend_lost(ticket)
+                        self._wait_for(ticket)
+            except Exception as exc:
+                for ticket in tickets:
+                    if ticket.future.status == "error":
+                        self._fail_task(ticket)
+                self._fail(f"could not fetch results from the workers ({type(exc).__name__}: {exc})", cause=exc)
+        reports = [report for _, report in outputs]
+        for report in reports:
+            # Counted on arrival, as a local collect() would before learning from it.
+            self.steps_received += report.env_steps
+            self.agent.total_steps += report.env_steps
+        self.result.env_steps = self.steps_received
+        if any(r.address not in (t.address, "local") for t, r in zip(tickets, reports)):
+            self.refresh_workers(force=True)
+        self._garbage.extend(futures)
+        return outputs
+
+    def _wait_for(self, ticket: Ticket) -> None:
+        """Wait until ``ticket`` finished, keeping other tickets that finish meanwhile for later."""
+        while True:
+            finished = self._next_finished()
+            if finished is ticket:
+                return
+            self._ready.append(finished)
+
+    def cancel(self, tickets: Sequence[Ticket]) -> None:
+        """Drop tasks still in flight (or finished but not handed out); each becomes a ``cancelled`` row."""
+        finished = [t for t in tickets if t in self._ready]
+        for ticket in finished:
+            self._ready.remove(ticket)
+        running = [t for t in tickets if self._pending.pop(t.future.key, None) is not None]
+        if running:
+            with contextlib.suppress(OSError, TimeoutError):  # a scheduler that is gone has nothing to cancel
+                self.client.cancel([t.future for t in running])
+        for ticket in running:
+            self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
+        for ticket in finished + running:
+            self._book(ticket, None, "cancelled")
+
+    def cancel_all(self) -> None:
+        self.cancel(list(self._ready) + list(self._pending.values()))
+
+    # ----------------------------------------------------------- booking
+    def record(
+        self,
+        tickets: Sequence[Ticket],
+        reports: Sequence[TaskReport],
+        status: str,
+        *,
+        staleness: Sequence[int],
+        weights: Sequence[float] | None = None,
+        metrics: Sequence[dict[str, float]] | None = None,
+        apply_time: float = math.nan,
+    ) -> bool:
+        """Book results that were ``"applied"`` together as one update (``run.version``
+        already bumped) or ``"dropped"``. Returns False when a callback asked to stop."""
+        agent = self.agent
+        for i, (ticket, report) in enumerate(zip(tickets, reports)):
+            for episode_return, episode_length in zip(report.episode_returns, report.episode_lengths):
+                agent._record_episode(episode_return, episode_length, self.timer)
+                self.result.episodes.append({
+                    "wall_time": self.elapsed(), "step": agent.total_steps, "episode_return": episode_return,
+                    "episode_length": episode_length, "worker": ticket.slot, "version": ticket.work.version,
+                })
+            row_metrics = metrics[i] if metrics is not None else _mean_metrics(report.metrics)
+            self._book(
+                ticket, report, status,
+                staleness=staleness[i],
+                weight=weights[i] if weights is not None else math.nan,
+                metrics=row_metrics, apply_time=apply_time,
+            )
+        if status != "applied":
+            self.timer.advance(agent.total_steps)
+            return True
+        update_metrics = _mean_metrics(
+            [metrics[i] for i in range(len(tickets))] if metrics is not None
+            else [m for r in reports for m in r.metrics]
+        )
+        logged = {k: v for k, v in update_metrics.items() if k in agent.LOG_KEYS}
+        # As in local training, an update that reports nothing (e.g. DQN filling its
+        # replay buffer before learning starts) adds no History row and runs no callbacks.
+        keep_going = agent._record_update(self.timer, self.callbacks, **logged) if logged else True
+        self.result.wall_time = self.elapsed()
+        if self.on_update is not None and self.on_update(self.result) is False:
+            keep_going = False
+        if not keep_going:
+            self.stopped = True
+        return keep_going
+
+    def _book(
+        self, ticket: Ticket, report: TaskReport | None, status: str, *, staleness: int = -1,
+        weight: float = math.nan, metrics: dict[str, float] | None = None, apply_time: float = math.nan,
+    ) -> None:
+        returns = report.episode_returns if report is not None else []
+        row = {
+            "updates": self.version,
+            "status": status,
+            "worker": ticket.slot,
+            "address": report.address if report is not None else ticket.address,
+            "moved": report is not None and report.address not in (ticket.address, "local"),
+            "sync_round": ticket.round,
+            "version": ticket.work.version,
+            "staleness": staleness,
+            "weight": weight,
+            "env_steps": report.env_steps if report is not None else 0,
+            "n_episodes": len(returns),
+            "mean_return": float(np.mean(returns)) if returns else math.nan,
+            "submit_time": ticket.submit_time,
+            "wall_time": self.elapsed(),
+            "compute_time": report.compute_time if report is not None else math.nan,
+            "delay_time": report.delay_time if report is not None else math.nan,
+            "apply_time": apply_time,
+        }
+        metrics = metrics or {}
+        row.update({key: float(metrics.get(key, math.nan)) for key in self.result.metric_keys})
+        self.result.rows.append(row)
+
+    def finish(self) -> DistributedResult:
+        """Stop the clock and hand back the result (also after an error)."""
+        if self._finished:
+            return self.result
+        self._finished = True
+        self.cancel_all()
+        self.timer.close()
+        self._garbage = []
+        self._params_future = None
+        self.result.wall_time = self.elapsed()
+        self.result.env_steps = self.steps_received
+        return self.result
+
+    # ------------------------------------------------------------ workers
+    def refresh_workers(self, force: bool = False) -> set[str]:
+        """Ask the scheduler which workers exist (at most every ``POLL_INTERVAL`` unless forced)."""
+        now = self.elapsed()
+        if not force and now - self._workers_checked < POLL_INTERVAL:
+            return self._workers
+        try:
+            workers = set(self.client.nthreads())
+        except Exception as exc:  # the scheduler itself is gone
+            self._fail(f"lost the connection to the Dask scheduler ({type(exc).__name__}: {exc})")
+        for address in sorted(self._workers - workers):
+            self._event("worker left", address)
+        for address in sorted(workers - self._workers):
+            if self._workers_checked > -math.inf:  # not the first look at the cluster
+                self._event("worker joined", address)
+        changed = workers != self._workers
+        self._workers = workers
+        self._workers_checked = now
+        if changed:
+            self._rebalance()
+        return workers
+
+    def _rebalance(self) -> None:
+        """Slots on live workers stay; the others go to the least loaded workers, and a
+        worker that just joined takes slots from the busiest one."""
+        if not self._workers:
+            return
+        alive = sorted(self._workers)
+        load = collections.Counter({address: 0 for address in alive})
+        for slot in range(self.settings.n_slots):
+            address = self._slot_address.get(slot)
+            if address in self._workers:
+                load[address] += 1
+            else:
+                self._slot_address.pop(slot, None)
+        for slot in range(self.settings.n_slots):
+            if slot not in self._slot_address:
+                address = min(alive, key=lambda a: load[a])
+                self._slot_address[slot] = address
+                load[address] += 1
+        while True:
+            busiest = max(alive, key=lambda a: load[a])
+            idlest = min(alive, key=lambda a: load[a])
+            if load[busiest] - load[idlest] < 2:
+                break
+            slot = max(s for s, a in self._slot_address.items() if a == busiest)
+            self._slot_address[slot] = idlest
+            load[busiest] -= 1
+            load[idlest] += 1
+
+    def _address_of(self, slot: int) -> str:
+        address = self._slot_address.get(slot)
+        if address not in self._workers:
+            self.refresh_workers(force=True)
+            address = self._slot_address.get(slot, "")
+        return address
+
+    def _check_alive(self) -> None:
+        if self.refresh_workers():
+            self._no_workers_since = None
+            return
+        now = self.elapsed()
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since > self.settings.worker_timeout:
+            self._fail(f"every Dask worker is gone (none for {self.settings.worker_timeout:g} s)")
+
+    def _kill_on_schedule(self, now: float) -> None:
+        if not self._kill_pending or now < self.settings.kill_worker_at[0]:
+            return
+        self._kill_pending = False
+        slot = self.settings.kill_worker_at[1]
+        address = self._address_of(slot)
+        if not address:
+            return  # no worker left to kill
+        with contextlib.suppress(OSError, TimeoutError):  # that worker was already going away
+            self.client.run(kill_this_process, workers=[address], wait=False)
+        self._event("killed", address, slot)
+
+    def _event(self, event: str, address: str, slot: int | None = None) -> None:
+        if slot is None:
+            slot = next((s for s, a in self._slot_address.items() if a == address), -1)
+        self.result.events.append({"wall_time": self.elapsed(), "event": event, "address": address, "worker": slot})
+
+    # ------------------------------------------------------------- errors
+    def _fail_task(self, ticket: Ticket) -> None:
+        from distributed.scheduler import KilledWorker
+
+        exc = ticket.future.exception()
+        where = f"worker slot {ticket.slot} ({ticket.task.__name__})"
+        if isinstance(exc, KilledWorker):
+            self._fail(
+                f"{where}: the task was lost with every worker that tried it (Dask's allowed-failures limit); "
+                "are the workers crashing, e.g. running out of memory?"
+            )
+        self._fail(f"{where} failed on the worker with {type(exc).__name__}: {exc}", cause=exc)
+
+    def _fail(self, message: str, cause: BaseException | None = None) -> None:
+        applied = f"the agent keeps its parameters after update {self.version} ({self.agent.total_steps} env steps)"
+        error = DistributedTrainingError(f"{message}; training stopped, {applied}", self.finish())
+        raise error from cause
+
+
+def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Key-wise mean of several metric dicts (NaN-free keys only where present)."""
+    keys = {k for m in metrics for k in m}
+    return {k: float(np.mean([m[k] for m in metrics if k in m])) for k in keys}

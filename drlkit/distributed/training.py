@@ -1,0 +1,331 @@
+"""``drlkit.distributed.train``: train a drlkit agent on a Dask cluster in one of five modes.
+
+>>> import drlkit
+>>> from drlkit.agents.ppo import PPO
+>>> agent = PPO("CartPole-v1", seed=0)
+>>> with drlkit.cluster(n_workers=2):                                   # doctest: +SKIP
+...     result = drlkit.distributed.train(agent, mode="async", total_steps=100_000)
+>>> result.agent.evaluate().mean(), result.to_frame().staleness.mean()  # doctest: +SKIP
+
+The parameters that count live on the driver (this Python process, e.g. the
+notebook): workers get copies, so a worker process that dies loses only the
+task it was running, which Dask runs again on another worker. The agent you
+pass in is trained in place (``result.agent`` is the same object); its History
+gets one update row per applied update, exactly as with ``agent.train``.
+"""
+from __future__ import annotations
+
+import uuid
+import weakref
+from typing import Any, Callable, Iterable, Mapping
+
+from .._checks import check_choice, check_number
+from ..agents.base import Agent
+from .async_ import run_a3c, run_async
+from .cluster import resolve_client
+from .engine import Run, Settings
+from .result import DistributedResult
+from .rollouts import run_rollouts
+from .sync import run_sync, run_sync_grad
+from .worker import Recipe
+
+#: The training modes and what they do.
+MODES: dict[str, str] = {
+    "rollouts": "workers collect fragments with the newest weights; the driver learns from each as it arrives",
+    "sync": "synchronous parameter averaging: N workers make local_steps updates from θ, θ <- mean of θ_i",
+    "sync_grad": "synchronous gradient averaging: N workers compute gradients at θ, the driver applies their mean",
+    "async": "asynchronous parameter server: θ <- θ + η(θ_i - θ) as results arrive, staleness recorded",
+    "a3c": "asynchronous gradients: the driver applies each worker's gradient as it arrives",
+}
+
+#: Agent methods each mode calls (on workers or on the driver).
+MODE_HOOKS: dict[str, tuple[str, ...]] = {
+    "rollouts": ("collect", "learn_from"),
+    "sync": ("collect", "learn_from"),
+    "sync_grad": ("collect", "compute_gradients", "apply_gradients"),
+    "async": ("collect", "learn_from"),
+    "a3c": ("collect", "compute_gradients", "apply_gradients"),
+}
+
+#: Options that only make sense for some modes.
+MODE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "rollouts": ("max_staleness",),
+    "sync": ("local_steps", "backup_workers", "round_timeout"),
+    "sync_grad": ("backup_workers", "round_timeout"),
+    "async": ("local_steps", "eta", "staleness_aware", "max_staleness"),
+    "a3c": ("max_staleness",),
+}
+
+_TOKENS: "weakref.WeakKeyDictionary[Agent, str]" = weakref.WeakKeyDictionary()
+
+
+def train(
+    agent: Agent,
+    mode: str = "sync",
+    *,
+    total_steps: int,
+    n_workers: int | None = None,
+    client: Any = None,
+    fragment_steps: int | None = None,
+    local_steps: int | None = None,
+    eta: float | None = None,
+    staleness_aware: bool | None = None,
+    max_staleness: int | None = None,
+    backup_workers: int | None = None,
+    round_timeout: float | None = None,
+    delays: Mapping[int, float] | None = None,
+    slowdown: Mapping[int, float] | None = None,
+    kill_worker_at: tuple[float, int] | None = None,
+    seed: int | None = None,
+    callbacks: Callable[[Agent], Any] | Iterable[Callable[[Agent], Any]] | None = None,
+    on_update: Callable[[DistributedResult], Any] | None = None,
+    progress: bool | None = None,
+    worker_timeout: float = 30.0,
+) -> DistributedResult:
+    """Train ``agent`` for ``total_steps`` more environment steps on a Dask cluster.
+
+    Parameters
+    ----------
+    agent : drlkit.Agent
+        Trained in place. Its class must live in an importable module (workers
+        rebuild it from ``agent.spec()``), not in a notebook.
+    mode : str
+        ``"rollouts"``, ``"sync"``, ``"sync_grad"``, ``"async"`` or ``"a3c"``
+        (:data:`MODES`; the docstrings of ``drlkit.distributed.rollouts``,
+        ``.sync`` and ``.async_`` give the maths).
+    total_steps : int >= 1
+        Environment steps over all workers. Work is sent only while the budget
+        is not used up, so the run ends within one round / one fragment per worker of it.
+    n_workers : int >= 1, optional
+        Worker *slots*: parallel streams of experience, each with its own
+        environments and seed (:func:`drlkit.distributed.worker.slot_seed`).
+        Default: the number of Dask workers. Slot i runs on the i-th worker
+        while it lives; with more slots than workers, slots share workers.
+    client : distributed.Client, optional
+        Default: the current client (e.g. inside ``with drlkit.cluster():``).
+    fragment_steps : int >= 1, optional
+        Environment steps per fragment (per local update). Default: the agent's
+        own rollout (``n_steps * num_envs``), DQN's ``train_freq``, else 256. Aim for tasks of 10-100 ms
+        or more, or Dask's few milliseconds per task dominate.
+    local_steps : int >= 1, optional
+        ``sync``/``async``: collect + learn_from rounds each worker makes per task (default 1).
+    eta : float in (0, 1], optional
+        ``async``: mixing rate η (default 1/n_workers).
+    staleness_aware : bool, optional
+        ``async``: use η / max(τ, 1) (default False).
+    max_staleness : int >= 0, optional
+        ``async``/``a3c``/``rollouts``: drop results staler than this (default: keep all).
+    backup_workers : int >= 0, optional
+        ``sync``/``sync_grad``: extra slots per round; the first ``n_workers`` results are kept.
+    round_timeout : float > 0, optional
+        ``sync``/``sync_grad``: seconds after which a round keeps what arrived (at least one).
+    delays : {slot: seconds}, optional
+        Artificial extra seconds per task of a slot (a straggler), e.g. ``{0: 0.2}``.
+    slowdown : {slot: factor >= 1}, optional
+        A slot's tasks take ``factor`` times their compute time, e.g. ``{0: 3.0}``.
+    kill_worker_at : (seconds, slot), optional
+        Kill the worker process running ``slot`` that many seconds into the run
+        (SIGKILL, as a crash; a nanny restarts it). For fault-tolerance experiments.
+    seed : int >= 0, optional
+        Base seed of the workers' agents (default ``agent.seed``).
+    callbacks : callable or list, optional
+        Called on the driver after every applied update with the agent, as in
+        ``agent.train`` (e.g. a live learning curve); returning ``False`` stops training.
+    on_update : callable, optional
+        Called after every applied update with the growing :class:`DistributedResult`
+        (rows, episodes, events); returning ``False`` stops training.
+    progress : bool, optional
+        Show a progress bar (default: ``agent.progress``).
+    worker_timeout : float > 0
+        Seconds without any worker before giving up with an error.
+
+    Returns
+    -------
+    DistributedResult
+        ``.agent``, ``.to_frame()``, ``.throughput()``, ``.staleness_histogram()``, ...
+
+    Raises
+    ------
+    DistributedTrainingError
+        If a task fails or every worker is gone; ``error.result`` holds the run
+        so far and the agent keeps the parameters of the last applied update.
+
+    Notes
+    -----
+    ``sync`` and ``sync_grad`` with fixed seeds are reproducible on clusters of
+    the same size (without ``backup_workers``/``round_timeout``). The other
+    modes apply results in arrival order and are not (except with one worker).
+    In ``sync``/``async`` the workers' optimizers make the updates (each slot
+    keeps its own optimizer state); the driver's optimizer is used by
+    ``sync_grad``, ``a3c`` and ``rollouts``.
+    """
+    # Everything is checked before the cluster is touched.
+    if not isinstance(agent, Agent):
+        raise TypeError(f"agent must be a drlkit Agent (e.g. drlkit.agents.ppo.PPO), got {type(agent).__name__}")
+    mode = check_choice("mode", mode, MODES)
+    _check_hooks(agent, mode)
+    given = {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
+             "max_staleness": max_staleness, "backup_workers": backup_workers, "round_timeout": round_timeout}
+    for name, value in given.items():
+        if value is not None and name not in MODE_OPTIONS[mode]:
+            users = [m for m, options in MODE_OPTIONS.items() if name in options]
+            raise TypeError(
+                f"option {name!r} does not apply to mode {mode!r} (it is for {', '.join(map(repr, users))}); "
+                f"mode {mode!r} takes {', '.join(map(repr, MODE_OPTIONS[mode])) or 'none of the mode options'}"
+            )
+    total_steps = check_number("total_steps", total_steps, low=1, integer=True)
+    if n_workers is not None:
+        n_workers = check_number("n_workers", n_workers, low=1, integer=True)
+    fragment_steps = (_default_fragment_steps(agent) if fragment_steps is None
+                      else check_number("fragment_steps", fragment_steps, low=1, integer=True))
+    local_steps = 1 if local_steps is None else check_number("local_steps", local_steps, low=1, integer=True)
+    if eta is not None:
+        eta = check_number("eta", eta, low=0, high=1, low_open=True)
+    staleness_aware = False if staleness_aware is None else _check_flag("staleness_aware", staleness_aware)
+    if max_staleness is not None:
+        max_staleness = check_number("max_staleness", max_staleness, low=0, integer=True)
+    backup_workers = 0 if backup_workers is None else check_number("backup_workers", backup_workers, low=0,
+                                                                    integer=True)
+    if round_timeout is not None:
+        round_timeout = check_number("round_timeout", round_timeout, low=0, low_open=True)
+    seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
+    worker_timeout = check_number("worker_timeout", worker_timeout, low=0, low_open=True)
+    callbacks = _check_callbacks(callbacks)
+    if on_update is not None and not callable(on_update):
+        raise TypeError(f"on_update must be a function taking the DistributedResult; got {type(on_update).__name__}")
+    recipe_blob = _recipe_blob(agent)
+    slot_options = {"delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
+    if n_workers is not None:
+        _check_slot_options(n_workers + backup_workers, **slot_options)
+
+    client = resolve_client(client)
+    try:
+        client.wait_for_workers(1, timeout=worker_timeout)
+    except TimeoutError:
+        raise RuntimeError(f"no Dask worker joined the cluster within {worker_timeout:g} s") from None
+    if n_workers is None:
+        n_workers = len(client.nthreads())
+    n_slots = n_workers + backup_workers
+    delays, slowdown, kill_worker_at = _check_slot_options(n_slots, **slot_options)
+    if eta is None and mode == "async":
+        eta = 1.0 / n_workers
+
+    options = {"total_steps": total_steps, "fragment_steps": fragment_steps, "seed": seed,
+               "delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
+    options.update({name: value for name, value in
+                    {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
+                     "max_staleness": max_staleness, "backup_workers": backup_workers,
+                     "round_timeout": round_timeout}.items() if name in MODE_OPTIONS[mode]})
+    result = DistributedResult(agent=agent, mode=mode, n_workers=n_workers, options=options,
+                               metric_keys=tuple(agent.LOG_KEYS))
+    token = _TOKENS.setdefault(agent, uuid.uuid4().hex[:12])
+    recipe = Recipe(token=f"{token}-{seed}", blob=recipe_blob, seed=seed)
+    settings = Settings(total_steps=total_steps, n_slots=n_slots, fragment_steps=fragment_steps, delays=delays,
+                        slowdown=slowdown, kill_worker_at=kill_worker_at, worker_timeout=worker_timeout,
+                        broadcast=mode in ("sync", "sync_grad"))
+    run = Run(client, agent, recipe, settings, result, callbacks, on_update,
+              agent.progress if progress is None else bool(progress))
+    try:
+        run.prepare()
+        if mode == "rollouts":
+            run_rollouts(run, n_workers, max_staleness)
+        elif mode == "sync":
+            run_sync(run, n_workers, local_steps, backup_workers, round_timeout)
+        elif mode == "sync_grad":
+            run_sync_grad(run, n_workers, backup_workers, round_timeout)
+        elif mode == "async":
+            run_async(run, n_workers, local_steps, eta, staleness_aware, max_staleness)
+        else:
+            run_a3c(run, n_workers, max_staleness)
+    finally:
+        run.finish()
+    return result
+
+
+def supported_modes(agent: Agent) -> list[str]:
+    """The modes whose hooks ``agent``'s class implements."""
+    return [mode for mode in MODES if _missing_hooks(type(agent), mode) == []]
+
+
+# ------------------------------------------------------------------ checks
+def _missing_hooks(cls: type, mode: str) -> list[str]:
+    return [hook for hook in MODE_HOOKS[mode] if getattr(cls, hook, None) is getattr(Agent, hook)]
+
+
+def _check_hooks(agent: Agent, mode: str) -> None:
+    missing = _missing_hooks(type(agent), mode)
+    if missing:
+        supported = supported_modes(agent)
+        raise ValueError(
+            f"mode {mode!r} needs {', '.join(m + '()' for m in missing)}, which {type(agent).__name__} does not "
+            f"implement; {type(agent).__name__} supports "
+            + (f"modes {', '.join(map(repr, supported))}" if supported else "no distributed mode")
+        )
+
+
+def _default_fragment_steps(agent: Agent) -> int:
+    """The experience one local update of the agent uses: an on-policy rollout, or DQN's ``train_freq``."""
+    config = agent.config
+    if getattr(config, "n_steps", None):
+        return int(config.n_steps) * int(getattr(config, "num_envs", 1))
+    return int(getattr(config, "train_freq", 256))
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
+    if callbacks is None:
+        return []
+    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"callbacks must be callables taking the agent; got {type(cb).__name__}")
+    return callbacks
+
+
+def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any) -> tuple:
+    return (_check_slot_map("delays", delays, n_slots, low=0.0), _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
+            None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots))
+
+
+def _check_slot_map(name: str, value: Any, n_slots: int, low: float) -> dict[int, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict {{worker slot: value}}, e.g. {{0: 3.0}}; got {type(value).__name__}")
+    checked = {}
+    for slot, amount in value.items():
+        slot = check_number(f"{name} key (worker slot)", slot, low=0, high=n_slots - 1, integer=True)
+        checked[slot] = check_number(f"{name}[{slot}]", amount, low=low)
+    return checked
+
+
+def _check_kill(value: Any, n_slots: int) -> tuple[float, int]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"kill_worker_at must be (seconds, worker slot), e.g. (2.0, 1); got {value!r}")
+    seconds = check_number("kill_worker_at seconds", value[0], low=0)
+    slot = check_number("kill_worker_at worker slot", value[1], low=0, high=n_slots - 1, integer=True)
+    return seconds, slot
+
+
+def _recipe_blob(agent: Agent) -> bytes:
+    """``(module, spec)`` pickled for the workers, with a clear error when that is impossible."""
+    import cloudpickle
+
+    module = type(agent).__module__
+    if module == "__main__":
+        raise TypeError(
+            f"{type(agent).__name__} is defined in __main__ (a notebook or script); Dask workers can only "
+            "rebuild agents whose class lives in an importable module"
+        )
+    try:
+        return cloudpickle.dumps((module, agent.spec()))
+    except Exception as exc:
+        raise TypeError(
+            f"the agent's env {agent.env_spec!r} cannot be sent to the workers ({type(exc).__name__}: {exc}); "
+            "use a gymnasium id or a module-level function that makes the env"
+        ) from None

@@ -1,0 +1,208 @@
+"""The tasks Dask workers run for :func:`drlkit.distributed.train`.
+
+These are module-level functions, so a worker (or a ``dask scheduler`` started
+from the command line) can import them by name; nothing here is a closure.
+
+Each worker keeps, per training run and per *slot* (one stream of experience,
+numbered 0..n-1), an agent rebuilt from the driver's recipe with its own seed
+:func:`slot_seed`. It holds that stream's environments (episodes continue from
+one task to the next) and, for the parameter-averaging modes, its own
+optimizer state. This cache only saves rebuilding the agent: every task first
+loads the parameters it is given, so a task retried on another worker (whose
+cache starts empty) still computes a correct result.
+
+Every task returns its output and a :class:`TaskReport` that tells the driver
+where and how long it ran.
+"""
+from __future__ import annotations
+
+import collections
+import importlib
+import os
+import pickle
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Slot agents kept per worker process (least recently used ones are dropped).
+MAX_CACHED_AGENTS = 32
+
+_CACHE: collections.OrderedDict[tuple[str, int], "_SlotAgent"] = collections.OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def slot_seed(seed: int, slot: int) -> int:
+    """Seed of the agent that runs worker slot ``slot`` for a run with base seed ``seed``.
+
+    Distinct from ``seed`` itself, so the workers' environments never replay the
+    driver's own stream. (Agents draw their env seeds from their generator,
+    so nearby seeds give unrelated streams.)
+    """
+    return seed + 1000 * (slot + 1)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a worker needs to rebuild the driver's kind of agent.
+
+    ``token`` names the driver-side agent (slot agents are cached under it);
+    ``blob`` is the pickled ``(module, AgentSpec)`` -- kept as bytes so that a
+    scheduler relaying the task never has to import torch or the agent class.
+    """
+
+    token: str
+    blob: bytes
+    seed: int
+
+
+@dataclass
+class TaskReport:
+    """Where and how one task ran (filled in on the worker).
+
+    ``compute_time`` is the real work (seconds), ``delay_time`` the artificial
+    slow-down added on purpose (stragglers); ``metrics`` has one dict per
+    update the task made (empty when it only collected).
+    """
+
+    slot: int
+    version: int
+    address: str = ""
+    pid: int = 0
+    env_steps: int = 0
+    compute_time: float = 0.0
+    delay_time: float = 0.0
+    episode_returns: list[float] = field(default_factory=list)
+    episode_lengths: list[int] = field(default_factory=list)
+    metrics: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Work:
+    """The per-task settings: slot, parameter version, env steps so far on the driver, fragment
+    size, local updates, and the artificial delay (seconds) and slow-down factor of this slot."""
+
+    slot: int
+    version: int
+    global_steps: int
+    fragment_steps: int
+    local_steps: int = 1
+    delay: float = 0.0
+    slowdown: float = 1.0
+
+
+# -------------------------------------------------------------------- tasks
+def collect_fragment(recipe: Recipe, params: dict[str, np.ndarray], work: Work) -> tuple[Any, TaskReport]:
+    """Load ``params`` and collect one fragment with them (no learning): ``(Fragment, report)``."""
+
+    def body(agent: Any, report: TaskReport) -> Any:
+        fragment = agent.collect(work.fragment_steps)
+        fragment.version = work.version
+        _count(report, fragment)
+        return fragment
+
+    return _run(recipe, params, work, body)
+
+
+def local_updates(recipe: Recipe, params: dict[str, np.ndarray], work: Work) -> tuple[dict[str, np.ndarray], TaskReport]:
+    """Load ``params`` (θ), then ``local_steps`` times collect + learn_from; return the new
+    parameters θ_i and the report (one metrics dict per local update)."""
+
+    def body(agent: Any, report: TaskReport) -> dict[str, np.ndarray]:
+        for _ in range(work.local_steps):
+            fragment = agent.collect(work.fragment_steps)
+            fragment.version = work.version
+            _count(report, fragment)
+            report.metrics.append(agent.learn_from(fragment))
+        return agent.get_parameters()
+
+    return _run(recipe, params, work, body)
+
+
+def fragment_gradients(recipe: Recipe, params: dict[str, np.ndarray], work: Work) -> tuple[dict[str, np.ndarray], TaskReport]:
+    """Load ``params`` (θ), collect one fragment and return the gradient of the loss on it at θ."""
+
+    def body(agent: Any, report: TaskReport) -> dict[str, np.ndarray]:
+        fragment = agent.collect(work.fragment_steps)
+        fragment.version = work.version
+        _count(report, fragment)
+        gradients, metrics = agent.compute_gradients(fragment)
+        report.metrics.append(metrics)
+        return gradients
+
+    return _run(recipe, params, work, body)
+
+
+def prepare_slot(recipe: Recipe, slot: int) -> str:
+    """Build (or find) the slot's agent ahead of training, so that importing torch and making
+    environments is not timed as training; returns the worker's address."""
+    _slot_agent(recipe, slot)
+    return _worker_address()
+
+
+async def kill_this_process() -> None:
+    """End this worker process at once, as a crash would (its nanny, if any, starts a new one).
+
+    A coroutine so that ``client.run(..., wait=False)`` can schedule it on the worker's event loop."""
+    if hasattr(signal, "SIGKILL"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(1)
+
+
+# ------------------------------------------------------------------ helpers
+@dataclass
+class _SlotAgent:
+    agent: Any
+    lock: threading.Lock
+
+
+def _run(recipe: Recipe, params: dict[str, np.ndarray], work: Work, body: Any) -> tuple[Any, TaskReport]:
+    report = TaskReport(slot=work.slot, version=work.version, address=_worker_address(), pid=os.getpid())
+    cached = _slot_agent(recipe, work.slot)
+    with cached.lock:  # two tasks of one slot never share its envs at once (threads_per_worker > 1)
+        start = time.perf_counter()
+        agent = cached.agent
+        agent.set_parameters(params)
+        # Schedules inside the agent (exploration, annealing) follow the run's total progress.
+        agent.total_steps = work.global_steps
+        output = body(agent, report)
+        report.compute_time = time.perf_counter() - start
+    report.delay_time = work.delay + (work.slowdown - 1.0) * report.compute_time
+    if report.delay_time > 0:
+        time.sleep(report.delay_time)
+    return output, report
+
+
+def _slot_agent(recipe: Recipe, slot: int) -> _SlotAgent:
+    key = (recipe.token, slot)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached
+    module, spec = pickle.loads(recipe.blob)
+    importlib.import_module(module)  # registers the algorithm class in drlkit.agents.ALGORITHMS
+    cached = _SlotAgent(spec.build(seed=slot_seed(recipe.seed, slot)), threading.Lock())
+    with _CACHE_LOCK:
+        cached = _CACHE.setdefault(key, cached)
+        while len(_CACHE) > MAX_CACHED_AGENTS:
+            _CACHE.popitem(last=False)
+    return cached
+
+
+def _count(report: TaskReport, fragment: Any) -> None:
+    report.env_steps += int(fragment.n_steps)
+    report.episode_returns.extend(float(r) for r in fragment.episode_returns)
+    report.episode_lengths.extend(int(n) for n in fragment.episode_lengths)
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except ValueError:  # called outside a worker (tests calling the task directly)
+        return "local"
