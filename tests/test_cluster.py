@@ -1,6 +1,7 @@
 """drlkit.cluster(): local clusters bound to 127.0.0.1, existing clusters by address, clear errors."""
 from __future__ import annotations
 
+import asyncio
 import operator
 import os
 import shutil
@@ -205,3 +206,13 @@ def test_tls_security_passes_through(tmp_path):
         plain = Security(tls_ca_file=c, require_encryption=True)
         error = _raises_within(30, lambda: drlkit.cluster(address=address, security=plain, timeout=2).__enter__())
         assert isinstance(error, ConnectionError) and address in str(error)
+
+
+def test_unreachable_address_is_reported_inside_a_running_event_loop():
+    # Jupyter kernels run an event loop in the main thread; the probe must still work there.
+    async def connect_from_a_coroutine():
+        with pytest.raises(ConnectionError, match="127.0.0.1:1"):
+            with drlkit.cluster(address="tcp://127.0.0.1:1", timeout=2):
+                pass
+
+    asyncio.run(connect_from_a_coroutine())

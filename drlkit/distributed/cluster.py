@@ -16,8 +16,9 @@ running when the ``with`` block ends.
 from __future__ import annotations
 
 import asyncio
-import logging
+import concurrent.futures
 import contextlib
+import logging
 from typing import Any, Iterator
 
 from .._checks import check_number
@@ -191,7 +192,9 @@ def _probe_scheduler(address: str, timeout: float, security: Any) -> None:
             comm.abort()
 
     try:
-        reply = asyncio.run(identity())
+        # A thread of its own: inside Jupyter an event loop already runs in this thread.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            reply = pool.submit(asyncio.run, identity()).result()
     except ValueError as exc:  # unknown scheme, malformed address
         raise ValueError(f"address {address!r} is not a Dask scheduler address: {exc}") from None
     except Exception as exc:  # refused, timed out, TLS mismatch, garbage from a non-Dask server
