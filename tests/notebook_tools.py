@@ -8,7 +8,9 @@ would, and run the whole notebook in a fresh kernel.
 from __future__ import annotations
 
 import ast
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import nbformat
@@ -57,6 +59,33 @@ def with_parameters(path: Path | str, **params: Any) -> nbformat.NotebookNode:
     return nb
 
 
+SHELL_POLL_SLICE = 0.5  # seconds
+
+
+def _poll_shell_in_slices(client: NotebookClient) -> None:
+    """Make the client wait for each cell's reply in short polls instead of one long one.
+
+    With asyncio zmq sockets, a reply that arrives while ``socket.poll(timeout)``
+    is waiting is sometimes noticed only when the whole timeout has passed: the
+    notebook then stalls for one full cell ``timeout`` (seen after cells that
+    display ipywidgets). Short polls bound that delay to ``SHELL_POLL_SLICE``.
+    """
+    channel = client.kc.shell_channel
+    poll_once = channel.get_msg
+
+    async def get_msg(timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = SHELL_POLL_SLICE if deadline is None else deadline - time.monotonic()
+            try:
+                return await poll_once(timeout=max(0.0, min(SHELL_POLL_SLICE, remaining)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = get_msg
+
+
 def execute_notebook(path: Path | str, timeout: int = 300, **params: Any) -> nbformat.NotebookNode:
     """Execute a notebook (with ``params`` injected) in a fresh kernel; return it with outputs.
 
@@ -70,6 +99,7 @@ def execute_notebook(path: Path | str, timeout: int = 300, **params: Any) -> nbf
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
+    client.on_notebook_start = lambda **_: _poll_shell_in_slices(client)
     client.execute()
     return nb
 

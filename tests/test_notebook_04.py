@@ -1,0 +1,79 @@
+"""Notebook 04 (policy gradients) runs headless on a small budget and shows what it claims."""
+import math
+import re
+
+import nbformat
+import pytest
+
+from notebook_tools import NOTEBOOKS, execute_notebook, output_text, parameter_names
+
+pytestmark = pytest.mark.notebook
+
+PATH = NOTEBOOKS / "04_policy_gradients.ipynb"
+SMALL = dict(TRAIN_STEPS=3000, SEEDS=2, GRADIENT_EPISODES=12, PPO_STEPS=3000, RECORD_EVERY=1000,
+             LEARNING_RATES=[1e-3, 3e-3], LR_STEPS=1536, TRPO_STEPS=2048, PENDULUM_STEPS=4096, LIVE_EVERY=0.5)
+
+
+@pytest.fixture(scope="module")
+def executed():
+    return execute_notebook(PATH, timeout=300, **SMALL)
+
+
+def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
+    nb = nbformat.read(str(PATH), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    assert set(SMALL) == parameter_names(nb)
+    stubs = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
+    assert len(stubs) == 3  # one per exercise, each followed by a reference solution and its check
+    for name in ("returns_to_go", "gae", "clipped_surrogate"):
+        assert sum(f"def {name}(" in c.source for c in nb.cells if c.cell_type == "code") == 2
+        assert any(f"check_{name}({name})" in c.source for c in nb.cells)
+
+
+def test_exercise_checks_pass_with_the_reference_solutions(executed):
+    text = output_text(executed)
+    assert text.count("Correct!") == 3
+    assert "Not yet" not in text
+
+
+def test_injected_budgets_are_used(executed):
+    text = output_text(executed)
+    from drlkit.agents.ppo import PPO
+
+    rollout = PPO.Config().n_steps * PPO.Config().num_envs  # training stops at a whole number of rollouts
+    ppo_steps = math.ceil(SMALL["PPO_STEPS"] / rollout) * rollout
+    assert f"PPO after {ppo_steps:,} steps" in text
+    assert f"after {SMALL['PENDULUM_STEPS']:,} steps" in text
+    for lr in SMALL["LEARNING_RATES"]:
+        assert f"learning rate {lr:g}:" in text
+
+
+def test_baseline_reduces_the_measured_gradient_variance(executed):
+    text = output_text(executed)
+    variances = {name: float(value) for name, value in
+                 re.findall(r"^\s*(total return|reward-to-go|reward-to-go - baseline): variance\s+([0-9.e+-]+)",
+                            text, flags=re.M)}
+    assert set(variances) == {"total return", "reward-to-go", "reward-to-go - baseline"}
+    assert variances["reward-to-go - baseline"] < variances["total return"]
+
+
+def test_trust_region_steps_are_reported_for_both_directions(executed):
+    text = output_text(executed)
+    pattern = r"(gradient|natural) direction: largest step with KL <= [0-9.e-]+: alpha = ([0-9.]+)"
+    steps = dict(re.findall(pattern, text))
+    assert set(steps) == {"gradient", "natural"}
+    assert all(float(alpha) > 0 for alpha in steps.values())
+
+
+def test_plots_live_curves_and_widgets_are_displayed(executed):
+    images, widgets = 0, 0
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            images += "image/png" in data
+            widgets += "application/vnd.jupyter.widget-view+json" in data
+    # 5 live curves, gradient variance, 2 comparisons, the Gaussian policy.
+    assert images >= 9
+    assert widgets == 4  # clip range, checkpoints, learning rates, trust region
