@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import operator
 import os
 import shutil
@@ -215,4 +216,6 @@ def test_unreachable_address_is_reported_inside_a_running_event_loop():
             with drlkit.cluster(address="tcp://127.0.0.1:1", timeout=2):
                 pass
 
-    asyncio.run(connect_from_a_coroutine())
+    # A fresh thread, so the loop is ours whatever earlier tests left running in the main thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, connect_from_a_coroutine()).result()
