@@ -1,0 +1,76 @@
+"""Notebook 03 (DQN) runs headless on a small budget and shows what it claims."""
+import re
+
+import nbformat
+import pytest
+
+from notebook_tools import NOTEBOOKS, execute_notebook, output_text, parameter_names
+
+pytestmark = pytest.mark.notebook
+
+PATH = NOTEBOOKS / "03_dqn.ipynb"
+SMALL = dict(TRAIN_STEPS=3000, EVAL_EVERY=1000, EVAL_EPISODES=3, RECORD_EVERY=1000, ABLATION_STEPS=1500,
+             ABLATION_SEEDS=2, LIVE_EVERY=0.5)
+
+
+@pytest.fixture(scope="module")
+def executed():
+    return execute_notebook(PATH, timeout=300, **SMALL)
+
+
+def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
+    nb = nbformat.read(str(PATH), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    assert set(SMALL) == parameter_names(nb)
+    stubs = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
+    assert len(stubs) == 3  # one per exercise, each followed by a reference solution and its check
+    for name in ("td_target", "double_dqn_target", "epsilon_schedule"):
+        function = "epsilon" if name == "epsilon_schedule" else name
+        assert sum(f"def {function}(" in c.source for c in nb.cells if c.cell_type == "code") == 2
+        assert any(f"check_{name}({function})" in c.source for c in nb.cells)
+
+
+def test_exercise_checks_pass_with_the_reference_solutions(executed):
+    text = output_text(executed)
+    assert text.count("Correct!") == 3
+    assert "Not yet" not in text
+
+
+def test_injected_budgets_are_used(executed):
+    text = output_text(executed)
+    match = re.search(r"DQN after ([0-9,]+) steps .*mean return of (\d+) greedy episodes ([0-9.]+)", text)
+    assert match, text[-2000:]
+    steps, mean_return = int(match.group(1).replace(",", "")), float(match.group(3))
+    assert int(match.group(2)) == SMALL["EVAL_EPISODES"]
+    # evaluated every EVAL_EVERY steps until solved or out of budget
+    checks = [int(s.replace(",", "")) for s in re.findall(r"^\s*([0-9,]+) steps: greedy return", text, flags=re.M)]
+    assert checks == list(range(SMALL["EVAL_EVERY"], steps + 1, SMALL["EVAL_EVERY"]))
+    assert steps == SMALL["TRAIN_STEPS"] or mean_return >= 475
+    for variant in ("DQN", "no replay", "no target network"):
+        assert re.search(rf"{variant}: greedy return after {SMALL['ABLATION_STEPS']:,} steps\s+[0-9.]+ \(per seed: "
+                         rf"\d+, \d+\)", text), variant
+
+
+def test_replay_demo_shows_the_ring_buffer_wrapping(executed):
+    text = output_text(executed)
+    assert "rows hold [5 6 2 3 4], next write at row 2, 5 filled, 7 added in total" in text
+
+
+def test_overestimation_demo_shows_the_bias_and_its_removal(executed):
+    text = output_text(executed)
+    biased = float(re.search(r"mean of max over estimates: ([0-9.]+)", text).group(1))
+    double = float(re.search(r"evaluate with another: ([0-9.]+)", text).group(1))
+    assert biased > 10.4 and abs(double - 10.0) < 0.05
+
+
+def test_live_curves_plots_and_widgets_are_displayed(executed):
+    images, widgets = 0, 0
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            images += "image/png" in data
+            widgets += "application/vnd.jupyter.widget-view+json" in data
+    assert images == 5  # the live curves of the main run and of the three ablation cells, the averaged curves
+    assert widgets == 2  # the ε schedule and the Q-value checkpoints
