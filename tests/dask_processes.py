@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import psutil
 
@@ -76,6 +76,16 @@ def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout
         yield cluster
     finally:
         _kill_all(processes)
+
+
+@contextlib.contextmanager
+def cluster_with_client(directory: Path, n_workers: int = 2, nanny: bool = True) -> Iterator[tuple[CLICluster, Any]]:
+    """A :func:`cli_cluster` and a ``distributed.Client`` on it, not set as the default client."""
+    from distributed import Client
+
+    with cli_cluster(directory, n_workers=n_workers, nanny=nanny) as cluster:
+        with Client(cluster.address, set_as_default=False, timeout=30) as client:
+            yield cluster, client
 
 
 def _wait_for_address(proc: subprocess.Popen, scheduler_file: Path, timeout: float, directory: Path) -> str:

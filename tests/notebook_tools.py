@@ -116,12 +116,64 @@ def output_text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(chunks)
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _outputs(nb: nbformat.NotebookNode):
+    for cell in nb.cells:
+        yield from cell.get("outputs", [])
+
+
+def count_images(nb: nbformat.NotebookNode) -> int:
+    """How many PNG figures the executed notebook displayed."""
+    return sum("image/png" in out.get("data", {}) for out in _outputs(nb))
+
+
+def widget_count(nb: nbformat.NotebookNode) -> int:
+    """How many ipywidgets views the executed notebook displayed."""
+    return sum(WIDGET_MIME in out.get("data", {}) for out in _outputs(nb))
+
+
+def error_outputs(nb: nbformat.NotebookNode) -> list:
+    """The error outputs of an executed notebook (empty when no cell raised)."""
+    return [out for out in _outputs(nb) if out.get("output_type") == "error"]
+
+
+def read_committed_clean(path: Path | str) -> nbformat.NotebookNode:
+    """Read the committed notebook, asserting every code cell is stored without outputs or execution count."""
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    return nb
+
+
+def exercise_stubs(nb: nbformat.NotebookNode) -> list:
+    """The code cells that leave an exercise to the reader (``raise NotImplementedError``)."""
+    return [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
+
+
+def assert_exercises_set_up(nb: nbformat.NotebookNode, functions: dict[str, str]) -> None:
+    """One stub per exercise; each function (``check name -> function name``) is defined twice,
+    as the stub and as the reference solution, and passed to its ``check_<name>``."""
+    assert len(exercise_stubs(nb)) == len(functions)
+    for name, function in functions.items():
+        assert sum(f"def {function}(" in c.source for c in nb.cells if c.cell_type == "code") == 2, function
+        assert any(f"check_{name}({function})" in c.source for c in nb.cells), name
+
+
 __all__ = [
     "CellExecutionError",
     "NOTEBOOKS",
+    "assert_exercises_set_up",
+    "count_images",
+    "error_outputs",
     "execute_notebook",
+    "exercise_stubs",
     "notebook_paths",
     "output_text",
     "parameter_names",
+    "read_committed_clean",
+    "widget_count",
     "with_parameters",
 ]

@@ -1,22 +1,18 @@
 """A2C: learning, determinism, checkpoints, gradient hooks and input validation."""
 import numpy as np
 import pytest
-import torch
 
 import drlkit
 from drlkit.agents.a2c import A2C
 from drlkit.agents.base import Fragment
 
-RANDOM_CARTPOLE_RETURN = 22
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
-
-
-def _frame(agent):
-    return agent.history.to_frame().drop(columns="wall_time")
+from agent_tools import (
+    RANDOM_CARTPOLE_RETURN,
+    assert_reloaded_agent_acts_and_learns_alike,
+    assert_same_parameters,
+    history_frame,
+    one_thread,  # noqa: F401  (autouse fixture)
+)
 
 
 @pytest.mark.slow
@@ -30,23 +26,17 @@ def test_same_seed_same_history_and_different_seed_differs():
     runs = [A2C("CartPole-v1", seed=s) for s in (3, 3, 4)]
     for agent in runs:
         agent.train(2_000)
-    assert _frame(runs[0]).equals(_frame(runs[1]))
-    assert not _frame(runs[0]).equals(_frame(runs[2]))
+    assert history_frame(runs[0]).equals(history_frame(runs[1]))
+    assert not history_frame(runs[0]).equals(history_frame(runs[2]))
 
 
 def test_save_load_round_trip_and_continued_training(tmp_path):
     agent = A2C("CartPole-v1", seed=0)
     agent.train(2_000)
     loaded = drlkit.load(agent.save(tmp_path / "a2c.pt"))
-    obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
     assert loaded.optimizer.state_dict()["state"].keys() == agent.optimizer.state_dict()["state"].keys()
     # The same fragment gives the same update in both (same parameters, same RMSprop statistics).
-    fragment = agent.collect()
-    agent.learn_from(fragment)
-    loaded.learn_from(fragment)
-    for key, value in agent.get_parameters().items():
-        np.testing.assert_array_equal(loaded.get_parameters()[key], value)
+    assert_reloaded_agent_acts_and_learns_alike(agent, loaded)
     loaded.train(1_000)
     assert loaded.total_steps > agent.total_steps
 
@@ -58,8 +48,7 @@ def test_learn_from_equals_compute_then_apply_gradients():
     assert set(metrics) == set(A2C.LOG_KEYS)
     worker.apply_gradients(gradients)
     learner.learn_from(fragment)
-    for key, value in learner.get_parameters().items():
-        np.testing.assert_array_equal(worker.get_parameters()[key], value)
+    assert_same_parameters(learner, worker)
 
 
 def test_gradient_of_a_fragment_is_the_mean_of_its_halves():

@@ -11,31 +11,21 @@ import signal
 
 import numpy as np
 import pytest
-import torch
-from distributed import Client
 
 from drlkit.agents.a2c import A2C
 from drlkit.distributed import DistributedResult, DistributedTrainingError, train
-from dask_processes import cli_cluster
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
+from dask_processes import cluster_with_client
 
 ENV = "CartPole-v1"
 
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    with cli_cluster(tmp_path_factory.mktemp("dask"), n_workers=2, nanny=True) as cl:
-        with Client(cl.address, set_as_default=False, timeout=30) as client:
-            yield cl, client
+    with cluster_with_client(tmp_path_factory.mktemp("dask"), n_workers=2, nanny=True) as (cl, client):
+        yield cl, client
 
 
 def _assert_accounted_for(result: DistributedResult, agent: A2C, steps_before: int) -> None:
@@ -108,39 +98,37 @@ def test_sync_survives_kill_worker_at_and_still_learns(cluster):
 
 @pytest.mark.slow
 def test_a_lone_worker_killed_and_restarted_by_its_nanny_finishes_the_run(tmp_path):
-    with cli_cluster(tmp_path, n_workers=1, nanny=True) as cl:
-        with Client(cl.address, set_as_default=False, timeout=30) as client:
-            agent = A2C(ENV, seed=0)
-            result = train(agent, "sync", total_steps=400 * 40, n_workers=1, local_steps=5, client=client,
-                           kill_worker_at=(0.5, 0), worker_timeout=60)
-            _assert_accounted_for(result, agent, 0)
-            events = [e["event"] for e in result.events]
-            assert events[:2] == ["killed", "worker left"] and "worker joined" in events
-            frame = result.to_frame()
-            # Nothing ran on the killed process after the kill; the new process did the rest.
-            killed = result.events[0]
-            after = frame[frame.wall_time > killed["wall_time"] + 1.0]
-            assert len(after) > 0 and killed["address"] not in set(after.address)
+    with cluster_with_client(tmp_path, n_workers=1, nanny=True) as (cl, client):
+        agent = A2C(ENV, seed=0)
+        result = train(agent, "sync", total_steps=400 * 40, n_workers=1, local_steps=5, client=client,
+                       kill_worker_at=(0.5, 0), worker_timeout=60)
+        _assert_accounted_for(result, agent, 0)
+        events = [e["event"] for e in result.events]
+        assert events[:2] == ["killed", "worker left"] and "worker joined" in events
+        frame = result.to_frame()
+        # Nothing ran on the killed process after the kill; the new process did the rest.
+        killed = result.events[0]
+        after = frame[frame.wall_time > killed["wall_time"] + 1.0]
+        assert len(after) > 0 and killed["address"] not in set(after.address)
 
 
 @pytest.mark.slow
 def test_when_every_worker_is_gone_training_stops_with_the_last_applied_update(tmp_path):
-    with cli_cluster(tmp_path, n_workers=1, nanny=False) as cl:
-        with Client(cl.address, set_as_default=False, timeout=30) as client:
-            agent = A2C(ENV, seed=0)
-            snapshots = []
+    with cluster_with_client(tmp_path, n_workers=1, nanny=False) as (cl, client):
+        agent = A2C(ENV, seed=0)
+        snapshots = []
 
-            def keep(result: DistributedResult):
-                snapshots.append(result.agent.get_parameters())
+        def keep(result: DistributedResult):
+            snapshots.append(result.agent.get_parameters())
 
-            with pytest.raises(DistributedTrainingError, match="every Dask worker is gone") as caught:
-                train(agent, "async", total_steps=10_000_000, n_workers=1, local_steps=5, client=client,
-                      kill_worker_at=(1.0, 0), worker_timeout=2.0, on_update=keep)
-            result = caught.value.result
-            assert result.agent is agent and len(snapshots) == result.updates >= 1
-            assert f"update {result.updates}" in str(caught.value)
-            final = agent.get_parameters()
-            for key, value in snapshots[-1].items():
-                np.testing.assert_array_equal(final[key], value)
-            assert (agent.history.to_frame().event == "update").sum() == result.updates
-            assert [e["event"] for e in result.events][:2] == ["killed", "worker left"]
+        with pytest.raises(DistributedTrainingError, match="every Dask worker is gone") as caught:
+            train(agent, "async", total_steps=10_000_000, n_workers=1, local_steps=5, client=client,
+                  kill_worker_at=(1.0, 0), worker_timeout=2.0, on_update=keep)
+        result = caught.value.result
+        assert result.agent is agent and len(snapshots) == result.updates >= 1
+        assert f"update {result.updates}" in str(caught.value)
+        final = agent.get_parameters()
+        for key, value in snapshots[-1].items():
+            np.testing.assert_array_equal(final[key], value)
+        assert (agent.history.to_frame().event == "update").sum() == result.updates
+        assert [e["event"] for e in result.events][:2] == ["killed", "worker left"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from distributed import Client
 
 import drlkit
 from drlkit.agents.a2c import A2C
@@ -20,26 +18,18 @@ from drlkit.plotting.live import LiveCurve
 from drlkit.distributed import (
     DistributedResult, average_deltas, mean_gradients, merge_weight, mix, slot_seed, supported_modes, train,
 )
-from dask_processes import cli_cluster
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
+from dask_processes import cluster_with_client
 
 ENV = "CartPole-v1"
 FRAGMENT = 40  # A2C's own rollout: 5 steps in each of 8 envs
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    with cli_cluster(tmp_path_factory.mktemp("dask"), n_workers=2) as cl:
-        # Not the default client: tests pass it explicitly, and the no-client test sees none.
-        with Client(cl.address, set_as_default=False, timeout=30) as client:
-            yield client
+    # Not the default client: tests pass it explicitly, and the no-client test sees none.
+    with cluster_with_client(tmp_path_factory.mktemp("dask"), n_workers=2) as (_, client):
+        yield client
 
 
 def _slot_agent(seed: int, slot: int, theta: dict, algorithm=A2C, **config):

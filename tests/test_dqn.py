@@ -7,20 +7,13 @@ import torch
 import drlkit
 from drlkit.agents.dqn import DQN, td_target
 
+from agent_tools import (
+    history_frame,
+    one_thread,  # noqa: F401  (autouse fixture)
+)
+
 SMALL = dict(hidden_sizes=(32,), learning_starts=200, train_freq=50, gradient_steps=10, batch_size=32,
              buffer_size=2_000, exploration_steps=1_000)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def frame_without_time(agent):
-    return agent.history.to_frame().drop(columns="wall_time")
 
 
 # ---------------------------------------------------------------- TD targets
@@ -214,7 +207,7 @@ def test_same_seed_same_history_different_seed_different():
     runs = [DQN("CartPole-v1", seed=s, num_envs=2, **SMALL) for s in (5, 5, 6)]
     for agent in runs:
         agent.train(1_200)
-    a, b, c = (frame_without_time(agent) for agent in runs)
+    a, b, c = (history_frame(agent) for agent in runs)
     assert a.equals(b)
     assert not a.equals(c)
     for key, value in runs[0].get_parameters().items():
@@ -228,7 +221,7 @@ def test_global_rng_does_not_change_training():
     agent2 = DQN("CartPole-v1", seed=2, **SMALL)
     np.random.rand(10), torch.rand(10)
     agent2.train(500)
-    assert frame_without_time(agent1).equals(frame_without_time(agent2))
+    assert history_frame(agent1).equals(history_frame(agent2))
 
 
 # ------------------------------------------------------------ checkpoints
@@ -245,7 +238,7 @@ def test_save_load_round_trip_acts_identically_and_continues(tmp_path):
     for key, value in agent.target_net.state_dict().items():
         torch.testing.assert_close(loaded.target_net.state_dict()[key], value, rtol=0, atol=0)
     assert loaded.exploration_rate() == agent.exploration_rate()
-    assert frame_without_time(loaded).equals(frame_without_time(agent))
+    assert history_frame(loaded).equals(history_frame(agent))
 
     # Training continues from the checkpoint (replay, schedule, RNGs, optimizer), the same
     # way every time it is loaded; the envs start fresh episodes.
@@ -256,7 +249,7 @@ def test_save_load_round_trip_acts_identically_and_continues(tmp_path):
     assert loaded.total_steps == agent.total_steps + 500
     assert loaded._n_updates == n_updates + 100
     assert len(loaded.replay) == 1_300
-    assert frame_without_time(loaded).equals(frame_without_time(again))
+    assert history_frame(loaded).equals(history_frame(again))
 
 
 # ---------------------------------------------------------------- bad input

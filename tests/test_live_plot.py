@@ -1,22 +1,14 @@
 """LiveCurve: the data it holds, its labels, throttled redraws and harmless use outside a notebook."""
 import numpy as np
 import pytest
-import torch
 
 from drlkit.agents.dqn import DQN
 from drlkit.plotting import live as live_module
 from drlkit.plotting.live import LiveCurve, moving_average
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16,
              buffer_size=1_000)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_moving_average_matches_a_direct_computation():

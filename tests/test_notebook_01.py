@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from notebook_tools import NOTEBOOKS, execute_notebook, output_text
+from notebook_tools import NOTEBOOKS, count_images, execute_notebook, output_text, widget_count
 
 pytestmark = pytest.mark.notebook
 
@@ -36,11 +36,5 @@ def test_printed_comparisons_agree(executed):
 
 
 def test_plots_and_the_widget_are_displayed(executed):
-    images, widgets = 0, 0
-    for cell in executed.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            images += "image/png" in data
-            widgets += "application/vnd.jupyter.widget-view+json" in data
-    assert images >= 5
-    assert widgets == 1
+    assert count_images(executed) >= 5
+    assert widget_count(executed) == 1

@@ -1,10 +1,18 @@
 """Notebook 03 (DQN) runs headless on a small budget and shows what it claims."""
 import re
 
-import nbformat
 import pytest
 
-from notebook_tools import NOTEBOOKS, execute_notebook, output_text, parameter_names
+from notebook_tools import (
+    NOTEBOOKS,
+    assert_exercises_set_up,
+    count_images,
+    execute_notebook,
+    output_text,
+    parameter_names,
+    read_committed_clean,
+    widget_count,
+)
 
 pytestmark = pytest.mark.notebook
 
@@ -19,17 +27,11 @@ def executed():
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = nbformat.read(str(PATH), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    nb = read_committed_clean(PATH)
     assert set(SMALL) == parameter_names(nb)
-    stubs = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
-    assert len(stubs) == 3  # one per exercise, each followed by a reference solution and its check
-    for name in ("td_target", "double_dqn_target", "epsilon_schedule"):
-        function = "epsilon" if name == "epsilon_schedule" else name
-        assert sum(f"def {function}(" in c.source for c in nb.cells if c.cell_type == "code") == 2
-        assert any(f"check_{name}({function})" in c.source for c in nb.cells)
+    # One stub per exercise, each followed by a reference solution and its check.
+    assert_exercises_set_up(nb, {"td_target": "td_target", "double_dqn_target": "double_dqn_target",
+                                 "epsilon_schedule": "epsilon"})
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(executed):
@@ -66,11 +68,6 @@ def test_overestimation_demo_shows_the_bias_and_its_removal(executed):
 
 
 def test_live_curves_plots_and_widgets_are_displayed(executed):
-    images, widgets = 0, 0
-    for cell in executed.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            images += "image/png" in data
-            widgets += "application/vnd.jupyter.widget-view+json" in data
-    assert images == 5  # the live curves of the main run and of the three ablation cells, the averaged curves
-    assert widgets == 2  # the ε schedule and the Q-value checkpoints
+    # The live curves of the main run and of the three ablation cells, the averaged curves.
+    assert count_images(executed) == 5
+    assert widget_count(executed) == 2  # the ε schedule and the Q-value checkpoints

@@ -2,10 +2,18 @@
 import math
 import re
 
-import nbformat
 import pytest
 
-from notebook_tools import NOTEBOOKS, execute_notebook, output_text, parameter_names
+from notebook_tools import (
+    NOTEBOOKS,
+    assert_exercises_set_up,
+    count_images,
+    execute_notebook,
+    output_text,
+    parameter_names,
+    read_committed_clean,
+    widget_count,
+)
 
 pytestmark = pytest.mark.notebook
 
@@ -20,16 +28,10 @@ def executed():
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = nbformat.read(str(PATH), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    nb = read_committed_clean(PATH)
     assert set(SMALL) == parameter_names(nb)
-    stubs = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source]
-    assert len(stubs) == 3  # one per exercise, each followed by a reference solution and its check
-    for name in ("returns_to_go", "gae", "clipped_surrogate"):
-        assert sum(f"def {name}(" in c.source for c in nb.cells if c.cell_type == "code") == 2
-        assert any(f"check_{name}({name})" in c.source for c in nb.cells)
+    # One stub per exercise, each followed by a reference solution and its check.
+    assert_exercises_set_up(nb, {name: name for name in ("returns_to_go", "gae", "clipped_surrogate")})
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(executed):
@@ -68,12 +70,6 @@ def test_trust_region_steps_are_reported_for_both_directions(executed):
 
 
 def test_plots_live_curves_and_widgets_are_displayed(executed):
-    images, widgets = 0, 0
-    for cell in executed.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            images += "image/png" in data
-            widgets += "application/vnd.jupyter.widget-view+json" in data
     # 5 live curves, gradient variance, 2 comparisons, the Gaussian policy.
-    assert images >= 9
-    assert widgets == 4  # clip range, checkpoints, learning rates, trust region
+    assert count_images(executed) >= 9
+    assert widget_count(executed) == 4  # clip range, checkpoints, learning rates, trust region

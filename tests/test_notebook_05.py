@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from notebook_tools import NOTEBOOKS, execute_notebook, output_text
+from notebook_tools import NOTEBOOKS, count_images, error_outputs, execute_notebook, output_text, widget_count
 
 pytestmark = [pytest.mark.notebook, pytest.mark.cluster]
 
@@ -32,8 +32,7 @@ def summary(label: str, text: str) -> dict[str, float]:
 
 
 def test_no_cell_raised(executed):
-    errors = [out for cell in executed.cells for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-    assert errors == []
+    assert error_outputs(executed) == []
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(text):
@@ -80,12 +79,6 @@ def test_the_cluster_is_local_and_shut_down_at_the_end(text):
 
 
 def test_plots_and_the_explorer_are_displayed(executed):
-    images, widgets = 0, 0
-    for cell in executed.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            images += "image/png" in data
-            widgets += "application/vnd.jupyter.widget-view+json" in data
     # Live curves of 7 runs, the model schedule, straggler timelines, scaling, remedies, crash timeline.
-    assert images >= 10
-    assert widgets == 2  # the remedies' live output area and the scenario explorer
+    assert count_images(executed) >= 10
+    assert widget_count(executed) == 2  # the remedies' live output area and the scenario explorer

@@ -4,7 +4,7 @@ import re
 import nbformat
 import pytest
 
-from notebook_tools import NOTEBOOKS, execute_notebook, output_text, parameters_cell_index
+from notebook_tools import NOTEBOOKS, count_images, execute_notebook, output_text, parameters_cell_index, widget_count
 
 pytestmark = [pytest.mark.notebook, pytest.mark.cluster]
 
@@ -50,11 +50,5 @@ def test_the_merge_period_table_uses_the_injected_periods(executed):
 
 
 def test_plots_and_the_widget_are_displayed(executed):
-    images, widgets = 0, 0
-    for cell in executed.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            images += "image/png" in data
-            widgets += "application/vnd.jupyter.widget-view+json" in data
-    assert images >= 5
-    assert widgets == 1
+    assert count_images(executed) >= 5
+    assert widget_count(executed) == 1

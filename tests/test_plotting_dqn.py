@@ -6,7 +6,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from drlkit.agents.dqn import DQN  # noqa: E402
 from drlkit.exercises.dqn import reference_epsilon  # noqa: E402
@@ -18,17 +17,15 @@ from drlkit.plotting.dqn import (  # noqa: E402
     plot_q_values,
 )
 from drlkit.widgets.dqn import explore_epsilon_schedule, explore_q_values  # noqa: E402
+from agent_tools import one_thread  # noqa: E402,F401  (autouse fixture)
 
 SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16,
              buffer_size=1_000, exploration_steps=400)
 
 
 @pytest.fixture(autouse=True)
-def one_thread_and_close_figures():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+def close_figures():
     yield
-    torch.set_num_threads(previous)
     plt.close("all")
 
 

@@ -29,14 +29,12 @@ from drlkit.plotting.policy import (  # noqa: E402
     trust_region_profile,
     update_directions,
 )
+from agent_tools import one_thread  # noqa: E402,F401  (autouse fixture)
 
 
 @pytest.fixture(autouse=True)
-def one_thread_and_close_figures():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def close_figures():
     yield
-    torch.set_num_threads(threads)
     plt.close("all")
 
 

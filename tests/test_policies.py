@@ -14,11 +14,7 @@ from drlkit.agents.policies import (Categorical, CategoricalPolicy, DiagGaussian
 from drlkit.agents.ppo import PPO
 from drlkit.agents.reinforce import REINFORCE
 from drlkit.agents.trpo import TRPO
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 
 def test_categorical_matches_torch_distributions():

@@ -1,21 +1,15 @@
 """PPO: learning, determinism, checkpoints, gradient hooks and input validation."""
 import numpy as np
 import pytest
-import torch
 
 import drlkit
 from drlkit.agents.ppo import PPO
 
-RANDOM_CARTPOLE_RETURN = 22
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
-
-
-def _frame(agent):
-    return agent.history.to_frame().drop(columns="wall_time")
+from agent_tools import (
+    RANDOM_CARTPOLE_RETURN,
+    history_frame,
+    one_thread,  # noqa: F401  (autouse fixture)
+)
 
 
 @pytest.mark.slow
@@ -48,8 +42,8 @@ def test_same_seed_same_history_and_different_seed_differs():
     runs = [PPO("CartPole-v1", seed=s, n_steps=16, num_envs=4, batch_size=32, n_epochs=2) for s in (3, 3, 4)]
     for agent in runs:
         agent.train(1_000)
-    assert _frame(runs[0]).equals(_frame(runs[1]))
-    assert not _frame(runs[0]).equals(_frame(runs[2]))
+    assert history_frame(runs[0]).equals(history_frame(runs[1]))
+    assert not history_frame(runs[0]).equals(history_frame(runs[2]))
     obs = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     np.testing.assert_array_equal(runs[0].act(obs, deterministic=False), runs[1].act(obs, deterministic=False))
 
@@ -62,7 +56,7 @@ def test_save_load_round_trip_and_continued_training(tmp_path):
     obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
     np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
     np.testing.assert_array_equal(loaded.act(obs, deterministic=False), agent.act(obs, deterministic=False))
-    assert _frame(loaded).equals(_frame(agent))
+    assert history_frame(loaded).equals(history_frame(agent))
     # Training continues where it stopped: same annealing progress, same optimizer state.
     for a in (agent, loaded):
         a.train(500)

@@ -9,11 +9,7 @@ import torch
 from drlkit.agents.a2c import A2C
 from drlkit.agents.reinforce import REINFORCE
 from drlkit.agents.rollout import compute_gae, monte_carlo_returns
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 
 # A hand-built trajectory of one environment, 7 steps:

@@ -15,7 +15,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
+
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,14 +30,6 @@ def _load_benchmark():
 
 
 tts = _load_benchmark()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class FakeClock:

@@ -221,15 +221,9 @@ class PPO(OnPolicyAgent):
         """
         _, clip_range = self._schedule()
         loss, stats = self._loss(self._batch(fragment), clip_range)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        gradients = self._gradients()
-        self.optimizer.zero_grad(set_to_none=True)
-        return gradients, {key: float(value) for key, value in stats.items()}
+        return self._loss_gradients(loss), {key: float(value) for key, value in stats.items()}
 
     def apply_gradients(self, gradients: dict[str, np.ndarray]) -> None:
         """One optimizer step (after gradient-norm clipping) with the given gradients."""
         self._schedule()
-        self._set_gradients(gradients)
-        self._optimizer_step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self._step_with_gradients(gradients)

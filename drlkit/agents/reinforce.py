@@ -108,19 +108,12 @@ class REINFORCE(OnPolicyAgent):
 
     def compute_gradients(self, fragment: Fragment) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         """Gradient of the REINFORCE loss on ``fragment`` at the current parameters; no step is taken."""
-        loss, metrics = self._loss(fragment)
-        self.optimizer.zero_grad(set_to_none=True)
-        if loss is not None:  # otherwise no episode ended: the gradient is zero
-            loss.backward()
-        gradients = self._gradients()
-        self.optimizer.zero_grad(set_to_none=True)
-        return gradients, metrics
+        loss, metrics = self._loss(fragment)  # loss is None when no episode ended: the gradient is zero
+        return self._loss_gradients(loss), metrics
 
     def apply_gradients(self, gradients: dict[str, np.ndarray]) -> None:
         """One optimizer step (after gradient-norm clipping) with the given gradients."""
-        self._set_gradients(gradients)
-        self._optimizer_step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self._step_with_gradients(gradients)
 
     def learn_from(self, fragment: Fragment) -> dict[str, float]:
         """One gradient step on the fragment's finished episodes (none if no episode ended)."""

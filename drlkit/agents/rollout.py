@@ -307,6 +307,21 @@ class OnPolicyAgent(Agent):
             nn.utils.clip_grad_norm_(self._trainable.values(), self.config.max_grad_norm, foreach=True)
         self.optimizer.step()
 
+    def _loss_gradients(self, loss: torch.Tensor | None) -> dict[str, np.ndarray]:
+        """Gradients of ``loss`` at the current parameters (zeros for ``None``); no ``.grad`` is left behind."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if loss is not None:
+            loss.backward()
+        gradients = self._gradients()
+        self.optimizer.zero_grad(set_to_none=True)
+        return gradients
+
+    def _step_with_gradients(self, gradients: dict[str, np.ndarray]) -> None:
+        """One clipped optimizer step with the given gradients; no ``.grad`` is left behind."""
+        self._set_gradients(gradients)
+        self._optimizer_step()
+        self.optimizer.zero_grad(set_to_none=True)
+
 
 # A shared base class, not an algorithm one can train or load.
 ALGORITHMS.pop(OnPolicyAgent.__name__, None)

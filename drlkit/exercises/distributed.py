@@ -27,6 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._feedback import as_float_array, fail, succeed
+
 __all__ = ["check_async_merge", "check_staleness", "check_sync_merge"]
 
 _ATOL = 1e-6
@@ -63,11 +65,6 @@ def _staleness(start_versions: Any, max_staleness: int | None = None) -> np.ndar
 
 
 # ------------------------------------------------------------------- helpers
-def _fail(message: str) -> bool:
-    print(f"Not yet: {message}")
-    return False
-
-
 def _fmt(values: Any) -> str:
     return "[" + ", ".join(f"{v:g}" for v in np.asarray(values, dtype=float).ravel()) + "]"
 
@@ -89,12 +86,7 @@ def _call(fn: Any, name: str, *args: Any) -> tuple[np.ndarray | None, str | None
     if isinstance(result, dict):
         return None, (f"{name} returned a dict; here parameters are plain arrays: return an array of shape "
                       f"{args[0].shape}")
-    if hasattr(result, "detach"):  # a torch tensor
-        result = result.detach().cpu().numpy()
-    try:
-        return np.asarray(result, dtype=float), None
-    except (TypeError, ValueError):
-        return None, f"{name} must return an array of numbers; it returned {type(result).__name__}"
+    return as_float_array(name, result)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -140,9 +132,8 @@ def _judge(fn: Any, name: str, cases: list[tuple], reference: Callable[..., np.n
 
 def _verdict(problem: str | None, success: str) -> bool:
     if problem:
-        return _fail(problem)
-    print(f"Correct! {success}")
-    return True
+        return fail(problem)
+    return succeed(success)
 
 
 # -------------------------------------------------------- 1. the sync merge

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..distributed.q_learning import merge_q_tables
+from ._feedback import fail, succeed
 
 # Three workers, four states, two actions: small enough to print.
 _TABLES = np.array(
@@ -47,7 +48,7 @@ def check_average_merge(average_merge: Callable[[np.ndarray], Any]) -> bool:
     expected = merge_q_tables(_TABLES, "average")
     merged = _call(average_merge, _TABLES)
     if isinstance(merged, str):
-        return _fail(merged)
+        return fail(merged)
     K, S, A = _TABLES.shape
     if merged.shape != (S, A):
         hint = {
@@ -55,19 +56,19 @@ def check_average_merge(average_merge: Callable[[np.ndarray], Any]) -> bool:
             (K, S): " -- that is what averaging over the actions (axis=2) gives",
             (): " -- a single number: average over the workers only, axis=0",
         }.get(merged.shape, "")
-        return _fail(f"for tables of shape (K, S, A) = {_TABLES.shape} the merged table must have shape "
-                     f"(S, A) = {(S, A)}, got {merged.shape}{hint}")
+        return fail(f"for tables of shape (K, S, A) = {_TABLES.shape} the merged table must have shape "
+                    f"(S, A) = {(S, A)}, got {merged.shape}{hint}")
     if np.allclose(merged, _TABLES.sum(axis=0)):
-        return _fail(f"your result is the sum of the {K} tables; divide by the number of workers K = {K}")
+        return fail(f"your result is the sum of the {K} tables; divide by the number of workers K = {K}")
     for k in range(K):
         if np.allclose(merged, _TABLES[k]):
-            return _fail(f"your result is worker {k}'s table alone; the merge averages all {K} tables")
+            return fail(f"your result is worker {k}'s table alone; the merge averages all {K} tables")
     if not np.allclose(merged, expected):
-        return _fail(_first_difference(merged, expected, "the mean over workers of", False))
+        return fail(_first_difference(merged, expected, "the mean over workers of", False))
     single = _call(average_merge, _TABLES[:1])
     if isinstance(single, str) or not np.allclose(single, _TABLES[0]):
-        return _fail("with a single worker (K = 1) the merge must return its table unchanged")
-    return _succeed("average_merge returns the mean of the workers' tables.")
+        return fail("with a single worker (K = 1) the merge must return its table unchanged")
+    return succeed("average_merge returns the mean of the workers' tables.")
 
 
 def check_visit_weighted_merge(visit_weighted_merge: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
@@ -75,31 +76,31 @@ def check_visit_weighted_merge(visit_weighted_merge: Callable[[np.ndarray, np.nd
     expected = merge_q_tables(_TABLES, "visits", _VISITS)
     merged = _call(visit_weighted_merge, _TABLES, _VISITS)
     if isinstance(merged, str):
-        return _fail(merged)
+        return fail(merged)
     K, S, A = _TABLES.shape
     if merged.shape != (S, A):
-        return _fail(f"the merged table must have shape (S, A) = {(S, A)}, got {merged.shape}: "
-                     "sum over the workers, axis=0")
+        return fail(f"the merged table must have shape (S, A) = {(S, A)}, got {merged.shape}: "
+                    "sum over the workers, axis=0")
     total = _VISITS.sum(axis=0)
     unvisited = [(s, a) for s, a in zip(*np.nonzero(total == 0))]
     for s, a in unvisited:
         if not np.isclose(merged[s, a], expected[s, a]):
-            return _fail(
+            return fail(
                 f"no worker visited pair (state {s}, action {a}), so every table still holds the broadcast "
                 f"value {expected[s, a]:g} and the merge must keep it; you returned {merged[s, a]:g}"
                 + (" (a division by zero visits?)" if not np.isfinite(merged[s, a]) or merged[s, a] == 0 else "")
             )
     visited = total > 0
     if np.allclose(merged[visited], _TABLES.mean(axis=0)[visited]):
-        return _fail("your result is the plain average; weight each worker's table by its visit counts")
+        return fail("your result is the plain average; weight each worker's table by its visit counts")
     if np.allclose(merged[visited], (_VISITS * _TABLES).sum(axis=0)[visited]):
-        return _fail("you summed visits * tables but did not divide by the total visits of each pair, "
-                     "sum_k visits[k, s, a]")
+        return fail("you summed visits * tables but did not divide by the total visits of each pair, "
+                    "sum_k visits[k, s, a]")
     if np.allclose(merged[visited], (_VISITS * _TABLES).sum(axis=0)[visited] / _VISITS.sum()):
-        return _fail("divide by the visits of each pair, visits.sum(axis=0), not by all visits, visits.sum()")
+        return fail("divide by the visits of each pair, visits.sum(axis=0), not by all visits, visits.sum()")
     if not np.allclose(merged, expected):
-        return _fail(_first_difference(merged, expected, "the visit-weighted mean of", True))
-    return _succeed(
+        return fail(_first_difference(merged, expected, "the visit-weighted mean of", True))
+    return succeed(
         "visit_weighted_merge weighs each table by its visits and keeps the broadcast value where nobody visited."
     )
 
@@ -118,27 +119,27 @@ def check_bytes_per_run(bytes_per_run: Callable[[int, int, int, int, int], Any])
         try:
             answer = bytes_per_run(K, S, A, E, m)
         except NotImplementedError:
-            return _fail("bytes_per_run still raises NotImplementedError: replace the stub by your formula")
+            return fail("bytes_per_run still raises NotImplementedError: replace the stub by your formula")
         except Exception as error:  # the student's code: report any failure plainly
-            return _fail(f"bytes_per_run({K}, {S}, {A}, {E}, {m}) raised {type(error).__name__}: {error}")
+            return fail(f"bytes_per_run({K}, {S}, {A}, {E}, {m}) raised {type(error).__name__}: {error}")
         if not isinstance(answer, (int, np.integer, float)) or not np.isfinite(answer):
-            return _fail(f"bytes_per_run must return a number of bytes; it returned {answer!r}")
+            return fail(f"bytes_per_run must return a number of bytes; it returned {answer!r}")
         if answer == expected:
             continue
         where = f"with K={K} workers, S={S}, A={A}, {E} episodes, merge_every={m}"
         if answer == (E // m) * K * table * 2 + K * E * 16 and E % m:
-            return _fail(f"{where}: {E} episodes in rounds of {m} make {merges} merges (the last round is "
-                         f"shorter but still ends with a merge): use ceil(E / merge_every), not E // merge_every")
+            return fail(f"{where}: {E} episodes in rounds of {m} make {merges} merges (the last round is "
+                        f"shorter but still ends with a merge): use ceil(E / merge_every), not E // merge_every")
         if answer == merges * K * table + K * E * 16:
-            return _fail(f"{where}: you count the tables in one direction only; each merge sends K tables "
-                         "up (workers to driver) and the merged table down to each of the K workers")
+            return fail(f"{where}: you count the tables in one direction only; each merge sends K tables "
+                        "up (workers to driver) and the merged table down to each of the K workers")
         if answer == merges * (K + 1) * table + K * E * 16:
-            return _fail(f"{where}: the merged table goes down to each of the K = {K} workers, not once")
+            return fail(f"{where}: the merged table goes down to each of the K = {K} workers, not once")
         if answer == merges * K * table * 2:
-            return _fail(f"{where}: each reply also carries the return and the length of every episode "
-                         "(8 bytes each)")
-        return _fail(f"{where} the payload is {expected} bytes, your function returned {answer}")
-    return _succeed("bytes_per_run matches what drlkit.distributed.q_learning records in total_bytes.")
+            return fail(f"{where}: each reply also carries the return and the length of every episode "
+                        "(8 bytes each)")
+        return fail(f"{where} the payload is {expected} bytes, your function returned {answer}")
+    return succeed("bytes_per_run matches what drlkit.distributed.q_learning records in total_bytes.")
 
 
 # ------------------------------------------------------------------ helpers
@@ -167,16 +168,6 @@ def _first_difference(merged: np.ndarray, expected: np.ndarray, what: str, with_
     visits = f" with visits {_VISITS[:, s, a].tolist()}" if with_visits else ""
     return (f"Q[{s}, {a}] should be {expected[s, a]:.4g} ({what} {values}{visits}), "
             f"but your function returned {merged[s, a]:.4g}")
-
-
-def _fail(message: str) -> bool:
-    print(f"Not yet: {message}")
-    return False
-
-
-def _succeed(message: str) -> bool:
-    print(f"Correct! {message}")
-    return True
 
 
 __all__ = ["check_average_merge", "check_bytes_per_run", "check_visit_weighted_merge"]

@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._feedback import as_float_array, fail, succeed
+
 __all__ = ["check_clipped_surrogate", "check_gae", "check_returns_to_go"]
 
 _ATOL = 1e-5
@@ -73,16 +75,16 @@ def _judge(
     for case in cases:
         result, error = _call(fn, name, *case)
         if error:
-            return _fail(error)
+            return fail(error)
         answers.append(result)
     for case, result in zip(cases, answers):
         expected = reference(*case)
         if result.shape == () and expected.ndim == 1 and np.isclose(float(result), expected.mean(), atol=_ATOL):
-            return _fail(f"{describe(*case)}: you returned the mean; return one {what} per entry "
-                         f"(an array of shape {expected.shape}).")
+            return fail(f"{describe(*case)}: you returned the mean; return one {what} per entry "
+                        f"(an array of shape {expected.shape}).")
         problem = _shape_problem(result, expected, name, what)
         if problem:
-            return _fail(f"{describe(*case)}: {problem}")
+            return fail(f"{describe(*case)}: {problem}")
     for case, result in zip(cases, answers):
         expected = reference(*case)
         if _same(result, expected):
@@ -92,11 +94,10 @@ def _judge(
         everywhere = [hint for wrong, hint in matching
                       if all(_same(r, wrong(*c)) for c, r in zip(cases, answers))]
         if everywhere or matching:
-            return _fail(f"{describe(*case)}: {(everywhere or [matching[0][1]])[0]}")
+            return fail(f"{describe(*case)}: {(everywhere or [matching[0][1]])[0]}")
         i = int(np.argmax(np.abs(result - expected)))
-        return _fail(f"{describe(*case)}: {symbol}[{i}] should be {expected[i]:.4g} but is {result[i]:.4g}.")
-    print(f"Correct! {success}")
-    return True
+        return fail(f"{describe(*case)}: {symbol}[{i}] should be {expected[i]:.4g} but is {result[i]:.4g}.")
+    return succeed(success)
 
 
 def _call(fn: Any, name: str, *args: Any) -> tuple[np.ndarray | None, str | None]:
@@ -111,12 +112,7 @@ def _call(fn: Any, name: str, *args: Any) -> tuple[np.ndarray | None, str | None
         return None, f"{name} raised {type(exc).__name__}: {exc}"
     if result is None:
         return None, f"{name} returned None: did you forget the `return` statement?"
-    if hasattr(result, "detach"):  # a torch tensor
-        result = result.detach().cpu().numpy()
-    try:
-        return np.asarray(result, dtype=float), None
-    except (TypeError, ValueError):
-        return None, f"{name} must return an array of numbers; it returned {type(result).__name__}"
+    return as_float_array(name, result)
 
 
 def _shape_problem(result: np.ndarray, expected: np.ndarray, name: str, what: str) -> str | None:
@@ -129,11 +125,6 @@ def _shape_problem(result: np.ndarray, expected: np.ndarray, name: str, what: st
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, atol=_ATOL, rtol=1e-6))
-
-
-def _fail(message: str) -> bool:
-    print(f"Not yet: {message}")
-    return False
 
 
 def _fmt(values: np.ndarray) -> str:

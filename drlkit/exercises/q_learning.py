@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._feedback import fail, succeed
+
 _SAMPLES = 4000  # calls per statistical check: frequencies are then within about ±0.02
 
 
@@ -32,9 +34,9 @@ def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
     # Greedy when epsilon = 0.
     actions = _sample(epsilon_greedy, q, 0.0, rng)
     if isinstance(actions, str):
-        return _fail(actions)
+        return fail(actions)
     if (actions != 1).any():
-        return _fail(
+        return fail(
             f"with epsilon=0 and q_values={q.tolist()} the action must always be 1 (the greedy one), "
             f"but your function returned {sorted(set(actions.tolist()) - {1})} in "
             f"{np.mean(actions != 1):.0%} of the calls"
@@ -44,27 +46,27 @@ def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
     tied = np.array([1.0, 0.0, 1.0, 0.0])
     actions = _sample(epsilon_greedy, tied, 0.0, rng)
     if isinstance(actions, str):
-        return _fail(actions)
+        return fail(actions)
     if np.isin(actions, [1, 3]).any():
-        return _fail(f"with epsilon=0 and q_values={tied.tolist()} only actions 0 and 2 are greedy, "
-                     "but your function also chose 1 or 3")
+        return fail(f"with epsilon=0 and q_values={tied.tolist()} only actions 0 and 2 are greedy, "
+                    "but your function also chose 1 or 3")
     share_of_0 = np.mean(actions == 0)
     if share_of_0 in (0.0, 1.0):
         first = 0 if share_of_0 == 1.0 else 2
-        return _fail(
+        return fail(
             f"with q_values={tied.tolist()} actions 0 and 2 are tied, but your function always chose {first}. "
             "Break ties at random (np.argmax always takes the first): "
             "rng.choice(np.flatnonzero(q_values == q_values.max()))"
         )
     if abs(share_of_0 - 0.5) > 0.05:
-        return _fail(f"tied actions 0 and 2 should each be chosen half of the time; action 0 was chosen "
-                     f"{share_of_0:.0%} of the time")
+        return fail(f"tied actions 0 and 2 should each be chosen half of the time; action 0 was chosen "
+                    f"{share_of_0:.0%} of the time")
 
     # Exploration: probability of the greedy action is 1 - eps + eps / A.
     for epsilon in (1.0, 0.4):
         actions = _sample(epsilon_greedy, q, epsilon, rng)
         if isinstance(actions, str):
-            return _fail(actions)
+            return fail(actions)
         greedy_share = np.mean(actions == 1)
         expected = 1 - epsilon + epsilon / len(q)
         if abs(greedy_share - expected) <= 0.03:
@@ -77,8 +79,8 @@ def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
             message += " When exploring, draw from all actions, the greedy one included."
         elif abs(greedy_share - epsilon) <= 0.03:
             message += " Did you swap the cases? Explore with probability epsilon, act greedily otherwise."
-        return _fail(message)
-    return _succeed("epsilon_greedy is right: greedy with probability 1 - ε + ε/A, ties broken at random.")
+        return fail(message)
+    return succeed("epsilon_greedy is right: greedy with probability 1 - ε + ε/A, ties broken at random.")
 
 
 def check_q_learning_target(q_learning_target: Callable[..., Any]) -> bool:
@@ -101,23 +103,23 @@ def check_q_learning_target(q_learning_target: Callable[..., Any]) -> bool:
     }
     answer = _call(q_learning_target, Q.copy(), reward, next_state, False, gamma)
     if not isinstance(answer, float):
-        return _fail(_not_a_number(answer))
+        return fail(_not_a_number(answer))
     case = f"Q[{next_state}] = {row.tolist()}, reward={reward}, gamma={gamma}, terminated=False"
     if not np.isclose(answer, right):
-        return _fail(f"for {case} the target should be {right:.3f}, your function returned {answer:.3f}"
-                     + _hint(answer, common_mistakes))
+        return fail(f"for {case} the target should be {right:.3f}, your function returned {answer:.3f}"
+                    + _hint(answer, common_mistakes))
 
     answer = _call(q_learning_target, Q.copy(), reward, next_state, True, gamma)
     if not isinstance(answer, float):
-        return _fail(_not_a_number(answer))
+        return fail(_not_a_number(answer))
     terminal_mistakes = {
         right: "when terminated is True the next state is terminal and worth 0: the target is just the reward",
         0.0: "the reward still counts on the last step: the target is the reward",
     }
     if not np.isclose(answer, reward):
-        return _fail(f"for a terminal next state (terminated=True) and reward={reward} the target should be "
-                     f"{reward:.3f}, your function returned {answer:.3f}" + _hint(answer, terminal_mistakes))
-    return _succeed("q_learning_target is right: r + γ max_a' Q(s', a'), and r alone at the end of an episode.")
+        return fail(f"for a terminal next state (terminated=True) and reward={reward} the target should be "
+                    f"{reward:.3f}, your function returned {answer:.3f}" + _hint(answer, terminal_mistakes))
+    return succeed("q_learning_target is right: r + γ max_a' Q(s', a'), and r alone at the end of an episode.")
 
 
 def check_sarsa_update(sarsa_update: Callable[..., Any]) -> bool:
@@ -147,7 +149,7 @@ def check_sarsa_update(sarsa_update: Callable[..., Any]) -> bool:
         Q = Q0.copy()
         returned = _call(sarsa_update, Q, state, action, reward, next_state, next_action, terminated, alpha, gamma)
         if isinstance(returned, str):
-            return _fail(returned)
+            return fail(returned)
         if isinstance(returned, np.ndarray) and returned.shape == Q.shape and np.array_equal(Q, Q0):
             Q = returned  # accept a function that returns the new table instead of changing Q
         expected = right if not terminated else old + alpha * (reward - old)
@@ -155,20 +157,20 @@ def check_sarsa_update(sarsa_update: Callable[..., Any]) -> bool:
         others = [tuple(int(i) for i in idx) for idx in changed if tuple(idx) != (state, action)]
         if others:
             i, j = others[0]
-            return _fail(f"only Q[state, action] = Q[{state}, {action}] should change, but Q[{i}, {j}] changed too")
+            return fail(f"only Q[state, action] = Q[{state}, {action}] should change, but Q[{i}, {j}] changed too")
         case = (f"state={state}, action={action}, reward={reward}, next_state={next_state}, "
                 f"next_action={next_action}, terminated={terminated}, alpha={alpha}, gamma={gamma}")
         got = Q[state, action]
         if np.isclose(got, old) and not np.isclose(expected, old):
-            return _fail(f"Q[{state}, {action}] did not change ({case}). Update the table in place: "
-                         "Q[state, action] += ...")
+            return fail(f"Q[{state}, {action}] did not change ({case}). Update the table in place: "
+                        "Q[state, action] += ...")
         if not np.isclose(got, expected):
             mistakes = common_mistakes if not terminated else {
                 right: "when terminated is True the next state is worth 0: the target is just the reward",
             }
-            return _fail(f"for {case}, Q[{state}, {action}] should become {expected:.3f} but is {got:.3f}"
-                         + _hint(got, mistakes))
-    return _succeed("sarsa_update is right: Q(s,a) += α [r + γ Q(s',a') − Q(s,a)], with Q(s',a') = 0 at the end.")
+            return fail(f"for {case}, Q[{state}, {action}] should become {expected:.3f} but is {got:.3f}"
+                        + _hint(got, mistakes))
+    return succeed("sarsa_update is right: Q(s,a) += α [r + γ Q(s',a') − Q(s,a)], with Q(s',a') = 0 at the end.")
 
 
 # ---------------------------------------------------------------- helpers
@@ -214,16 +216,6 @@ def _hint(answer: float, mistakes: dict[float, str]) -> str:
         if np.isclose(answer, value):
             return f". Hint: {explanation}."
     return "."
-
-
-def _fail(message: str) -> bool:
-    print(f"Not yet: {message}")
-    return False
-
-
-def _succeed(message: str) -> bool:
-    print(f"Correct! {message}")
-    return True
 
 
 __all__ = ["check_epsilon_greedy", "check_q_learning_target", "check_sarsa_update"]

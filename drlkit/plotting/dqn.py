@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import check_number
+from ._recorder import PeriodicRecorder
 
 
 def epsilon_schedule(steps: Any, initial: float, final: float, exploration_steps: int) -> np.ndarray:
@@ -73,7 +74,7 @@ def greedy_episode(agent: Any, seed: int = 0, max_steps: int | None = None) -> t
     return np.array(states), np.array(rewards)
 
 
-class QNetworkRecorder:
+class QNetworkRecorder(PeriodicRecorder):
     """Training callback that keeps snapshots of an agent's Q-network.
 
     Every ``every`` environment steps (at the first update after each multiple)
@@ -89,32 +90,18 @@ class QNetworkRecorder:
     """
 
     def __init__(self, every: int) -> None:
-        self.every = check_number("every", every, low=1, integer=True)
-        self._steps: list[int] = []
+        super().__init__(every)
         self._weights: list[dict[str, Any]] = []
         self._network: Any = None
-        self._next = 0
 
-    def record(self, agent: Any) -> None:
+    def _snapshot(self, agent: Any) -> None:
         import copy
 
         if not hasattr(agent, "q_net"):
             raise TypeError(f"{type(agent).__name__} has no Q-network (agent.q_net)")
         if self._network is None:
             self._network = copy.deepcopy(agent.q_net)
-        self._steps.append(int(agent.total_steps))
         self._weights.append({k: v.detach().clone() for k, v in agent.q_net.state_dict().items()})
-        self._next = (agent.total_steps // self.every + 1) * self.every
-
-    def __call__(self, agent: Any) -> bool:
-        if agent.total_steps >= self._next:
-            self.record(agent)
-        return True
-
-    @property
-    def steps(self) -> np.ndarray:
-        """Environment step of each snapshot, shape ``(K,)``."""
-        return np.array(self._steps, dtype=np.int64)
 
     def q_values(self, states: Any) -> np.ndarray:
         """Q-values of ``states (S, obs_dim)`` under every snapshot, shape ``(K, S, A)``."""

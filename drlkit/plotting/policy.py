@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .._checks import check_number
+from ._recorder import PeriodicRecorder
 from .curves import curve_summary
 
 
@@ -79,7 +80,7 @@ def plot_clipped_objective(clip_range: float = 0.2, axes: Any = None, max_ratio:
 
 
 # ------------------------------------------------- action probabilities
-class ActionProbabilityRecorder:
+class ActionProbabilityRecorder(PeriodicRecorder):
     """Training callback that records :math:`\\pi(a|s)` of a discrete policy on fixed states.
 
     Every ``every`` environment steps (at the first update after each multiple)
@@ -96,12 +97,10 @@ class ActionProbabilityRecorder:
         self.states = np.asarray(states, dtype=np.float32)
         if self.states.ndim != 2:
             raise ValueError(f"states must have shape (n_states, obs_dim); got {self.states.shape}")
-        self.every = check_number("every", every, low=1, integer=True)
-        self._steps: list[int] = []
+        super().__init__(every)
         self._probabilities: list[np.ndarray] = []
-        self._next = 0
 
-    def record(self, agent: Any) -> None:
+    def _snapshot(self, agent: Any) -> None:
         import torch
 
         if not hasattr(agent, "policy"):
@@ -110,18 +109,7 @@ class ActionProbabilityRecorder:
             distribution = agent.policy(torch.from_numpy(self.states))
         if not hasattr(distribution, "log_probs"):
             raise TypeError("ActionProbabilityRecorder needs a discrete (categorical) policy")
-        self._steps.append(int(agent.total_steps))
         self._probabilities.append(distribution.log_probs.exp().numpy().copy())
-        self._next = (agent.total_steps // self.every + 1) * self.every
-
-    def __call__(self, agent: Any) -> bool:
-        if agent.total_steps >= self._next:
-            self.record(agent)
-        return True
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.array(self._steps, dtype=np.int64)
 
     @property
     def probabilities(self) -> np.ndarray:

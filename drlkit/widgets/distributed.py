@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from .._checks import check_choice, check_number
 from ..distributed import DistributedResult, train
 from ..plotting.distributed import plot_return_curves
+from ._explorer import SLIDER_STYLE
 
 #: Training modes the scenario explorer offers.
 SCENARIO_MODES = ("sync", "async")
@@ -352,7 +353,6 @@ def describe_schedule(tasks: Sequence[Mapping[str, Any]], mode: str, n_workers: 
 
 
 # -------------------------------------------------------------- scenarios
-_STYLE = {"description_width": "initial"}
 NO_CAP = -1  # the staleness slider's "none"
 #: Length, in task times, of the schedule the explorer previews.
 PREVIEW_DURATION = 12.0
@@ -372,22 +372,23 @@ class ScenarioExplorer(widgets.VBox):
         self.fragment_steps, self.interval = fragment_steps, interval
         self.results: dict[str, DistributedResult] = dict(runs)
         self.mode = widgets.ToggleButtons(options=list(SCENARIO_MODES), value="async", description="mode",
-                                          style=_STYLE)
+                                          style=SLIDER_STYLE)
         self.workers = widgets.IntSlider(value=n_workers, min=1, max=max_workers, description="workers",
-                                         continuous_update=False, style=_STYLE)
+                                         continuous_update=False, style=SLIDER_STYLE)
         self.slowdown = widgets.FloatSlider(value=1.0, min=1.0, max=5.0, step=0.5, description="straggler slowdown",
-                                            continuous_update=False, readout_format=".1f", style=_STYLE)
+                                            continuous_update=False, readout_format=".1f", style=SLIDER_STYLE)
         self.eta = widgets.FloatSlider(value=round(1.0 / n_workers, 2), min=0.05, max=1.0, step=0.05,
-                                       description="η", continuous_update=False, readout_format=".2f", style=_STYLE)
-        self.staleness_aware = widgets.Checkbox(value=False, description="staleness-aware (η / τ)", style=_STYLE,
-                                                indent=False)
+                                       description="η", continuous_update=False, readout_format=".2f",
+                                       style=SLIDER_STYLE)
+        self.staleness_aware = widgets.Checkbox(value=False, description="staleness-aware (η / τ)",
+                                                style=SLIDER_STYLE, indent=False)
         self.max_staleness = widgets.SelectionSlider(
             options=[("none", NO_CAP)] + [(str(k), k) for k in range(0, 9)], value=NO_CAP,
-            description="staleness cap", continuous_update=False, style=_STYLE)
+            description="staleness cap", continuous_update=False, style=SLIDER_STYLE)
         step = 1024
         self.total_steps = widgets.IntSlider(value=total_steps, min=step, max=max(8 * total_steps, 4 * step),
                                              step=step, description="env steps", continuous_update=False,
-                                             style=_STYLE)
+                                             style=SLIDER_STYLE)
         self.run_button = widgets.Button(description="Run scenario", button_style="primary", icon="play")
         self.clear_button = widgets.Button(description="Clear runs", icon="trash")
         self.preview = widgets.Output()

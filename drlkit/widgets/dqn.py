@@ -17,21 +17,21 @@ import numpy as np
 
 from .._checks import check_number
 from ..plotting.dqn import plot_epsilon_schedule, plot_q_values, q_value_axes
-from .policy_gradients import _STYLE, _Explorer  # sliders above an Output that redraws
+from ._explorer import SLIDER_STYLE, SliderExplorer
 
 
-class EpsilonScheduleExplorer(_Explorer):
+class EpsilonScheduleExplorer(SliderExplorer):
     """Sliders "initial ε", "final ε" and "decay steps" over :func:`~drlkit.plotting.dqn.plot_epsilon_schedule`."""
 
     def __init__(self, initial: float, final: float, exploration_steps: int, total_steps: int,
                  learning_starts: int) -> None:
         self.total_steps, self.learning_starts = total_steps, learning_starts
         self.initial = widgets.FloatSlider(value=initial, min=0.0, max=1.0, step=0.05, description="initial ε",
-                                           continuous_update=False, style=_STYLE)
+                                           continuous_update=False, style=SLIDER_STYLE)
         self.final = widgets.FloatSlider(value=final, min=0.0, max=1.0, step=0.01, description="final ε",
-                                         continuous_update=False, style=_STYLE)
+                                         continuous_update=False, style=SLIDER_STYLE)
         self.decay = widgets.IntSlider(value=exploration_steps, min=0, max=total_steps, step=max(total_steps // 50, 1),
-                                       description="decay steps", continuous_update=False, style=_STYLE)
+                                       description="decay steps", continuous_update=False, style=SLIDER_STYLE)
         super().__init__([self.initial, self.final, self.decay])
 
     def _draw(self) -> Any:
@@ -54,14 +54,14 @@ def explore_epsilon_schedule(
     return EpsilonScheduleExplorer(initial, final, exploration_steps, total_steps, learning_starts)
 
 
-class QValueExplorer(_Explorer):
+class QValueExplorer(SliderExplorer):
     """A "checkpoint" slider over :func:`~drlkit.plotting.dqn.plot_q_values`."""
 
     def __init__(self, steps: np.ndarray, q_values: np.ndarray, gamma: float | None,
                  action_labels: Sequence[str] | None) -> None:
         self.steps, self.q_values, self.gamma, self.action_labels = steps, q_values, gamma, action_labels
         self.slider = widgets.IntSlider(value=0, min=0, max=len(steps) - 1, step=1, description="checkpoint",
-                                        continuous_update=False, style=_STYLE)
+                                        continuous_update=False, style=SLIDER_STYLE)
         super().__init__([self.slider])
 
     def _draw(self) -> Any:

@@ -17,7 +17,6 @@ from typing import Any, Mapping, Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
 
 from .._checks import check_number
 from ..plotting.curves import curve_summary
@@ -27,39 +26,16 @@ from ..plotting.policy import (
     plot_clipped_objective,
     plot_trust_region,
 )
-
-_STYLE = {"description_width": "initial"}
-
-
-class _Explorer(widgets.VBox):
-    """Sliders above an Output; :meth:`_draw` makes the figure for the current slider values."""
-
-    def __init__(self, sliders: Sequence[widgets.Widget]) -> None:
-        self.output = widgets.Output()
-        super().__init__([widgets.HBox(list(sliders)), self.output])
-        for slider in sliders:
-            slider.observe(self._redraw, names="value")
-        self._redraw()
-
-    def _draw(self) -> Any:
-        raise NotImplementedError
-
-    def _redraw(self, change: Any = None) -> None:
-        with self.output:
-            self.output.clear_output(wait=True)
-            fig = self._draw()
-            fig.tight_layout()
-            display(fig)
-            plt.close(fig)
+from ._explorer import SLIDER_STYLE, SliderExplorer
 
 
-class ClipRangeExplorer(_Explorer):
+class ClipRangeExplorer(SliderExplorer):
     """A "clip range" slider over :func:`~drlkit.plotting.policy.plot_clipped_objective`."""
 
     def __init__(self, clip_range: float) -> None:
         self.slider = widgets.FloatSlider(
             value=clip_range, min=0.05, max=0.8, step=0.05, description="clip range",
-            continuous_update=False, readout_format=".2f", style=_STYLE,
+            continuous_update=False, readout_format=".2f", style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
@@ -75,7 +51,7 @@ def explore_clip_range(clip_range: float = 0.2) -> ClipRangeExplorer:
     return ClipRangeExplorer(clip_range)
 
 
-class ActionProbabilityExplorer(_Explorer):
+class ActionProbabilityExplorer(SliderExplorer):
     """A "checkpoint" slider over the records of :func:`~drlkit.plotting.policy.plot_action_probabilities`."""
 
     def __init__(self, steps: np.ndarray, probabilities: np.ndarray, state_labels: Sequence[str] | None,
@@ -84,7 +60,7 @@ class ActionProbabilityExplorer(_Explorer):
         self.state_labels, self.action_labels = state_labels, action_labels
         self.slider = widgets.IntSlider(
             value=0, min=0, max=len(steps) - 1, step=1, description="checkpoint",
-            continuous_update=False, style=_STYLE,
+            continuous_update=False, style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
@@ -117,7 +93,7 @@ def explore_action_probabilities(
     return ActionProbabilityExplorer(steps, probabilities, state_labels, action_labels)
 
 
-class TrustRegionExplorer(_Explorer):
+class TrustRegionExplorer(SliderExplorer):
     """A "max KL" slider over :func:`~drlkit.plotting.policy.plot_trust_region`."""
 
     def __init__(self, step_sizes: np.ndarray, kl: np.ndarray, gain: np.ndarray, max_kl: float, label: str,
@@ -125,7 +101,7 @@ class TrustRegionExplorer(_Explorer):
         self.step_sizes, self.kl, self.gain, self.label, self.kl_model = step_sizes, kl, gain, label, kl_model
         self.slider = widgets.FloatLogSlider(
             value=max_kl, base=10, min=-4, max=0, step=0.25, description="max KL",
-            continuous_update=False, readout_format=".1e", style=_STYLE,
+            continuous_update=False, readout_format=".1e", style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
@@ -153,14 +129,14 @@ def explore_trust_region(step_sizes: Any, kl: Any, gain: Any, max_kl: float = 0.
     return TrustRegionExplorer(step_sizes, kl, gain, max_kl, label, kl_model)
 
 
-class RunSelector(_Explorer):
+class RunSelector(SliderExplorer):
     """A slider choosing which labelled run to highlight among learning curves against steps."""
 
     def __init__(self, curves: Mapping[str, np.ndarray], steps: np.ndarray, description: str, title: str):
         self.curves, self.steps, self.title = curves, steps, title
         labels = list(curves)
         self.slider = widgets.SelectionSlider(
-            options=labels, value=labels[0], description=description, continuous_update=False, style=_STYLE,
+            options=labels, value=labels[0], description=description, continuous_update=False, style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
