@@ -1,14 +1,12 @@
 """drlkit: reinforcement learning and distributed reinforcement learning on Dask."""
-from .agents import Agent, History, load
-from .agents import DQN
-from .agents import A2C, PPO, REINFORCE, TRPO
-from .envs import MDP, make_env
-from . import distributed
-from . import tabular
+from . import distributed, planning, tabular
+from .agents import A2C, DQN, PPO, REINFORCE, TRPO, Agent, History, load
 from .distributed import cluster
+from .envs import MDP, make_env
 
 __version__ = "0.1.0"
 
-__all__ = ["DQN", "MDP", "Agent", "History", "cluster", "distributed", "load", "make_env", "__version__"]
-__all__ += ["tabular"]
-__all__ += ["A2C", "PPO", "REINFORCE", "TRPO"]
+__all__ = [
+    "A2C", "DQN", "MDP", "PPO", "REINFORCE", "TRPO", "Agent", "History",
+    "cluster", "distributed", "load", "make_env", "planning", "tabular", "__version__",
+]
