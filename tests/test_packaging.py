@@ -27,7 +27,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-CHECKED_EXTRAS = ("notebooks", "test")
+CHECKED_EXTRAS = ("notebooks", "test", "multiagent", "offline")
 
 # PyPI requirement -> its conda-forge packages, where the names differ. The lighter
 # conda-forge packages are chosen on purpose: `dask` would add pyarrow and
@@ -161,7 +161,9 @@ def test_conda_environment_has_the_pyproject_packages_at_the_pinned_versions():
     assert python is not None and SpecifierSet(project["requires-python"]).contains(f"{python}.0"), (
         f"environment.yml's python={python} is outside requires-python {project['requires-python']}"
     )
-    assert "pip" in packages and pip == ["-e ."], "environment.yml must install drlkit itself with `pip: [-e .]`"
+    assert "pip" in packages and pip == ["-e .[multiagent,offline]"], (
+        "environment.yml must install drlkit itself with its PyPI-only extras: `pip: [-e .[multiagent,offline]]`"
+    )
 
 
 def test_binder_environment_is_the_root_one_without_the_project_install():
@@ -183,6 +185,8 @@ def test_binder_installs_drlkit_and_the_lab_settings():
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
     commands = [line.strip() for line in post_build.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert any(re.search(r"pip install .*--no-deps.* -e \.$", c) for c in commands), commands
+    assert any(re.search(r"pip install .*--constraint constraints\.txt -e \"\.\[multiagent,offline\]\"$", c)
+               for c in commands), commands
     assert any(c.startswith("cp binder/overrides.json ") for c in commands), commands
 
 
