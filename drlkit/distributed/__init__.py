@@ -4,6 +4,7 @@
 * :func:`train` -- train a deep RL agent in one of the :data:`MODES`: ``"rollouts"``,
   ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``; returns a :class:`DistributedResult`.
 * :func:`q_learning` -- tabular Q-learning with workers whose tables are merged.
+* :func:`map_tasks` -- independent tasks (one function over many inputs), results in order.
 """
 from .async_ import merge_weight, mix
 from .cluster import cluster, resolve_client
@@ -11,10 +12,12 @@ from .engine import DistributedTrainingError
 from .q_learning import q_learning
 from .result import DistributedResult
 from .sync import average_deltas, mean_gradients
+from .tasks import TaskError, map_tasks
 from .training import MODES, supported_modes, train
 from .worker import slot_seed
 
 __all__ = [
-    "MODES", "DistributedResult", "DistributedTrainingError", "average_deltas", "cluster", "mean_gradients",
+    "MODES", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas", "cluster",
+    "map_tasks", "mean_gradients",
     "merge_weight", "mix", "q_learning", "resolve_client", "slot_seed", "supported_modes", "train",
 ]
