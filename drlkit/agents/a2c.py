@@ -17,7 +17,7 @@ of the rollout (or at a time-limit truncation, never at a termination):
     \\hat R_t = r_t + \\gamma r_{t+1} + \\dots + \\gamma^{T-t-1} r_{T-1} + \\gamma^{T-t} V_\\phi(s_T),
     \\qquad \\hat A_t = \\hat R_t - V_\\phi(s_t).
 
-This is :func:`~drlkit.agents.rollout.compute_gae` with ``gae_lambda = 1``
+This is :func:`~drlkit.agents.advantages.compute_gae` with ``gae_lambda = 1``
 (the default); smaller ``gae_lambda`` trades variance for bias.
 
 Because the loss is a plain mean over the ``T*N`` samples, the gradient of a
@@ -35,7 +35,8 @@ import torch
 
 from .._checks import check_choice, check_number
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, compute_gae, explained_variance, fragment_tensors
+from .advantages import fragment_advantages
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
@@ -85,13 +86,8 @@ class A2C(OnPolicyAgent):
 
     def _loss(self, fragment: Fragment) -> tuple[torch.Tensor, dict[str, float]]:
         c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
+        advantages, returns = fragment_advantages(d, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions = fragment_tensors(fragment, "obs", "actions")
-        advantages = torch.from_numpy(advantages.reshape(-1))
-        returns = torch.from_numpy(returns.reshape(-1))
-        if c.normalize_advantage and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
 
         dist = self.policy(obs)
         # The advantages are constants (numpy): the policy gradient does not flow into the critic.

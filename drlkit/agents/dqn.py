@@ -144,6 +144,16 @@ def td_target(
     return rewards + gamma * (1.0 - terminated) * next_value
 
 
+def linear_schedule(step: Any, initial: float, final: float, duration: int) -> Any:
+    """Linear decay from ``initial`` at step 0 to ``final`` at ``duration``, then flat at ``final``
+    (DQN's ε). ``step`` is an int (returns a float) or an array of steps (returns an array of
+    that shape); ``duration = 0`` means ``final`` from the start."""
+    steps = np.asarray(step, dtype=float)
+    fraction = steps / duration if duration > 0 else np.ones_like(steps)
+    values = np.where(steps >= duration, final, initial + fraction * (final - initial))
+    return float(values) if values.ndim == 0 else values
+
+
 class DQN(Agent):
     """Deep Q-Network with replay, a target network and optional Double DQN (see module docstring).
 
@@ -189,14 +199,12 @@ class DQN(Agent):
         return {"q_net": self.optimizer}
 
     # ------------------------------------------------------------ acting
-    def exploration_rate(self, step: int | None = None) -> float:
-        """ε of the ε-greedy policy at environment step ``step`` (default: now)."""
+    def exploration_rate(self, step: Any = None) -> Any:
+        """ε of the ε-greedy policy at environment step ``step`` (default: now); a float, or an
+        array of the shape of ``step`` for an array of steps (see :func:`linear_schedule`)."""
         cfg = self.config
         step = self.total_steps if step is None else step
-        if step >= cfg.exploration_steps:
-            return cfg.exploration_final_eps
-        fraction = step / cfg.exploration_steps
-        return cfg.exploration_initial_eps + fraction * (cfg.exploration_final_eps - cfg.exploration_initial_eps)
+        return linear_schedule(step, cfg.exploration_initial_eps, cfg.exploration_final_eps, cfg.exploration_steps)
 
     @torch.no_grad()
     def q_values(self, obs: Any) -> np.ndarray:

@@ -16,7 +16,7 @@ steps on the same batch stay close to the policy that collected it -- a cheap
 stand-in for TRPO's KL constraint.
 
 The advantages :math:`\\hat A_t` are generalized advantage estimates
-(:func:`drlkit.agents.rollout.compute_gae`, ``gae_lambda``); the critic
+(:func:`drlkit.agents.advantages.compute_gae`, ``gae_lambda``); the critic
 :math:`V_\\phi` regresses on :math:`\\hat R_t = \\hat A_t + V_{\\text{old}}(s_t)`. The
 loss minimised per minibatch is
 
@@ -45,7 +45,8 @@ import torch
 
 from .._checks import check_number
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, compute_gae, explained_variance, fragment_tensors
+from .advantages import fragment_advantages
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 
 @dataclass
@@ -139,16 +140,11 @@ class PPO(OnPolicyAgent):
     def _batch(self, fragment: Fragment) -> dict[str, torch.Tensor]:
         """The fragment flattened to ``T*N`` samples, with GAE advantages (normalised over the
         fragment if ``normalize_advantage``) and value targets."""
-        c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
-        advantages = advantages.reshape(-1)
-        if c.normalize_advantage and len(advantages) > 1:
-            # Zero mean, unit variance: the step size no longer depends on the reward scale.
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        c = self.config
+        advantages, returns = fragment_advantages(fragment.data, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions, log_probs, values = fragment_tensors(fragment, "obs", "actions", "log_probs", "values")
         return {"obs": obs, "actions": actions, "old_log_probs": log_probs, "old_values": values,
-                "advantages": torch.from_numpy(advantages), "returns": torch.from_numpy(returns.reshape(-1))}
+                "advantages": advantages, "returns": returns}
 
     def _loss(self, batch: dict[str, torch.Tensor], clip_range: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The PPO loss on a (mini)batch of samples and its diagnostics."""

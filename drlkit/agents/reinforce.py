@@ -40,7 +40,8 @@ import torch
 
 from .._checks import check_number
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, fragment_tensors, monte_carlo_returns
+from .advantages import monte_carlo_returns
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, fragment_tensors
 
 
 @dataclass

@@ -46,7 +46,8 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .._checks import check_number
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, compute_gae, explained_variance, fragment_tensors
+from .advantages import fragment_advantages
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 
 def conjugate_gradient(
@@ -75,6 +76,65 @@ def conjugate_gradient(
         direction = residual + (new_norm / residual_norm) * direction
         residual_norm = new_norm
     return x
+
+
+@dataclass
+class NaturalGradient:
+    """What :func:`natural_gradient` computes at the current parameters :math:`\\theta_{\\text{old}}`.
+
+    ``gradient`` :math:`g` and ``direction`` :math:`x \\approx F^{-1} g` are flat ``(P,)``
+    vectors over ``parameters`` (``P`` numbers in all); ``fisher_product(v)`` is
+    :math:`(F + \\lambda I) v`; ``surrogate()`` and ``mean_kl()`` evaluate :math:`L(\\theta)`
+    and :math:`\\bar D_{\\mathrm{KL}}(\\theta)` at the policy's parameters *now* (so a line
+    search can move them and call again); ``surrogate_old`` is :math:`L(\\theta_{\\text{old}})`.
+    """
+
+    parameters: list[torch.nn.Parameter]
+    surrogate: Callable[[], torch.Tensor]
+    mean_kl: Callable[[], torch.Tensor]
+    surrogate_old: torch.Tensor
+    gradient: torch.Tensor
+    direction: torch.Tensor
+    fisher_product: Callable[[torch.Tensor], torch.Tensor]
+
+
+def natural_gradient(
+    policy: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
+    advantages: torch.Tensor, cg_iters: int = 10, damping: float = 0.1,
+) -> NaturalGradient:
+    """Steps 1 and 2 of TRPO: the policy gradient :math:`g = \\nabla_\\theta L` and the natural
+    gradient :math:`x \\approx (F + \\lambda I)^{-1} g` by ``cg_iters`` steps of conjugate gradient.
+
+    ``policy`` maps ``obs (n, obs_dim)`` to a distribution (``log_prob``, ``kl``); ``actions (n, ...)``,
+    ``old_log_probs (n,)`` and ``advantages (n,)`` are the samples of the surrogate
+    :math:`L(\\theta) = \\mathbb E[\\pi_\\theta(a|s) / \\pi_{\\text{old}}(a|s)\\,\\hat A]`; ``damping``
+    is :math:`\\lambda`. Works for any stochastic policy network (A2C's, PPO's, TRPO's).
+    """
+    policy_params = list(policy.parameters())
+    with torch.no_grad():
+        old_dist = policy(obs).detach()  # pi_old: fixed reference of the KL
+
+    def surrogate() -> torch.Tensor:
+        """L(theta) = E[pi_theta(a|s) / pi_old(a|s) * A]  (paper eq. 14, objective)."""
+        return (torch.exp(policy(obs).log_prob(actions) - old_log_probs) * advantages).mean()
+
+    def mean_kl() -> torch.Tensor:
+        """KL-bar(theta) = E_s[KL(pi_old(.|s) || pi_theta(.|s))]  (paper eq. 14, constraint)."""
+        return old_dist.kl(policy(obs)).mean()
+
+    # Step 1: policy gradient g at theta_old.
+    surrogate_old = surrogate()
+    g = parameters_to_vector(torch.autograd.grad(surrogate_old, policy_params))
+
+    # Step 2: x = F^-1 g by conjugate gradient, with Fisher-vector products F v = d/dtheta (grad KL . v).
+    kl_gradient = parameters_to_vector(torch.autograd.grad(mean_kl(), policy_params, create_graph=True))
+
+    def fisher_vector_product(v: torch.Tensor) -> torch.Tensor:
+        hessian_v = torch.autograd.grad(kl_gradient @ v, policy_params, retain_graph=True)
+        return parameters_to_vector(hessian_v) + damping * v
+
+    direction = conjugate_gradient(fisher_vector_product, g, cg_iters)
+    return NaturalGradient(policy_params, surrogate, mean_kl, surrogate_old, g, direction, fisher_vector_product)
 
 
 @dataclass
@@ -128,6 +188,9 @@ class TRPO(OnPolicyAgent):
         "explained_variance",
     )
 
+    #: Steps 1-2 of the update as a function of any policy and samples (see :func:`natural_gradient`).
+    natural_gradient = staticmethod(natural_gradient)
+
     def _build_optimizers(self) -> None:
         self.optimizer = torch.optim.Adam(self.value.parameters(), lr=self.config.learning_rate)
 
@@ -137,38 +200,12 @@ class TRPO(OnPolicyAgent):
     def learn_from(self, fragment: Fragment) -> dict[str, float]:
         """One TRPO update: natural-gradient policy step with line search, then value regression."""
         c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
+        advantages, returns = fragment_advantages(d, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions, old_log_probs = fragment_tensors(fragment, "obs", "actions", "log_probs")
-        advantages = torch.from_numpy(advantages.reshape(-1))
-        returns = torch.from_numpy(returns.reshape(-1))
-        if c.normalize_advantage and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        policy_params = list(self.policy.parameters())
-
-        with torch.no_grad():
-            old_dist = self.policy(obs).detach()  # pi_old: fixed reference of the KL
-
-        def surrogate() -> torch.Tensor:
-            """L(theta) = E[pi_theta(a|s) / pi_old(a|s) * A]  (paper eq. 14, objective)."""
-            return (torch.exp(self.policy(obs).log_prob(actions) - old_log_probs) * advantages).mean()
-
-        def mean_kl() -> torch.Tensor:
-            """KL-bar(theta) = E_s[KL(pi_old(.|s) || pi_theta(.|s))]  (paper eq. 14, constraint)."""
-            return old_dist.kl(self.policy(obs)).mean()
-
-        # Step 1: policy gradient g at theta_old.
-        surrogate_old = surrogate()
-        g = parameters_to_vector(torch.autograd.grad(surrogate_old, policy_params))
-
-        # Step 2: x = F^-1 g by conjugate gradient, with Fisher-vector products F v = d/dtheta (grad KL . v).
-        kl_gradient = parameters_to_vector(torch.autograd.grad(mean_kl(), policy_params, create_graph=True))
-
-        def fisher_vector_product(v: torch.Tensor) -> torch.Tensor:
-            hessian_v = torch.autograd.grad(kl_gradient @ v, policy_params, retain_graph=True)
-            return parameters_to_vector(hessian_v) + c.cg_damping * v
-
-        direction = conjugate_gradient(fisher_vector_product, g, c.cg_iters)
+        # Steps 1 and 2: policy gradient g at theta_old and natural direction x = F^-1 g.
+        problem = natural_gradient(self.policy, obs, actions, old_log_probs, advantages, c.cg_iters, c.cg_damping)
+        surrogate, mean_kl, surrogate_old = problem.surrogate, problem.mean_kl, problem.surrogate_old
+        direction, fisher_vector_product, policy_params = problem.direction, problem.fisher_product, problem.parameters
 
         # Step 3: the largest step the quadratic KL model allows, 1/2 s^T F s = max_kl.
         curvature = direction @ fisher_vector_product(direction)

@@ -1,4 +1,7 @@
-"""Plots of notebook 04 (policy gradients), and the small computations behind them.
+"""Plots of notebook 04 (policy gradients), and the measurements behind them.
+
+The algorithms' own pieces come from the agents: advantages and returns from
+:mod:`drlkit.agents.advantages`, the natural gradient from :meth:`drlkit.agents.trpo.TRPO.natural_gradient`.
 
 =====================================  ==========================================================
 :func:`clipped_surrogate`              PPO's per-sample objective :math:`\\min(\\rho A, \\mathrm{clip}(\\rho) A)`
@@ -209,6 +212,7 @@ def gradient_estimates(
     """
     import torch
 
+    from ..agents.advantages import discounted_returns
     from ..envs.make import make_env
 
     episodes = check_number("episodes", episodes, low=2, integer=True)
@@ -233,7 +237,7 @@ def gradient_estimates(
     finally:
         env_.close()
 
-    to_go = [_discounted_to_go(rewards, gamma) for _, _, rewards in trajectories]
+    to_go = [discounted_returns(rewards, gamma) for _, _, rewards in trajectories]
     horizon = max(len(g) for g in to_go)
     padded = np.zeros((episodes, horizon))
     alive = np.zeros((episodes, horizon))
@@ -257,15 +261,6 @@ def gradient_estimates(
             grads = torch.autograd.grad(objective, params, retain_graph=True)
             estimates[name].append(torch.cat([gr.reshape(-1) for gr in grads]).numpy().astype(float))
     return {name: np.stack(rows) for name, rows in estimates.items()}
-
-
-def _discounted_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
-    out = np.zeros(len(rewards))
-    running = 0.0
-    for t in range(len(rewards) - 1, -1, -1):
-        running = rewards[t] + gamma * running
-        out[t] = running
-    return out
 
 
 def gradient_variance(samples: Any) -> float:
@@ -370,31 +365,19 @@ def update_directions(agent: Any, fragment: Any, cg_iters: int = 10, damping: fl
     unit natural direction, so that :math:`\\mathrm{KL} \\approx \\tfrac12 \\alpha^2\\,\\hat x^\\top F \\hat x`.
     """
     import torch
-    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+    from torch.nn.utils import vector_to_parameters
 
-    from ..agents.rollout import compute_gae, fragment_tensors
-    from ..agents.trpo import conjugate_gradient
+    from ..agents.advantages import fragment_advantages
+    from ..agents.on_policy import fragment_tensors
+    from ..agents.trpo import TRPO
 
-    d = fragment.data
     gae_lambda = getattr(agent.config, "gae_lambda", 1.0)
-    advantages, _ = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"], d["last_values"],
-                                agent.config.gamma, gae_lambda)
+    advantages, _ = fragment_advantages(fragment.data, agent.config.gamma, gae_lambda, normalize=True)
     obs, actions, old_log_probs = fragment_tensors(fragment, "obs", "actions", "log_probs")
-    advantages = torch.from_numpy(advantages.reshape(-1))
-    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    params = [p for p in agent.policy.parameters() if p.requires_grad]
-    old = agent.policy(obs).detach()
-    surrogate = (torch.exp(agent.policy(obs).log_prob(actions) - old_log_probs) * advantages).mean()
-    g = parameters_to_vector(torch.autograd.grad(surrogate, params))
-    kl_gradient = parameters_to_vector(
-        torch.autograd.grad(old.kl(agent.policy(obs)).mean(), params, create_graph=True))
-
-    def fisher_product(v: torch.Tensor) -> torch.Tensor:
-        return parameters_to_vector(torch.autograd.grad(kl_gradient @ v, params, retain_graph=True)) + damping * v
-
-    natural = conjugate_gradient(fisher_product, g, cg_iters)
-    natural = natural / natural.norm()
-    curvature = float(natural @ fisher_product(natural)) - damping
+    problem = TRPO.natural_gradient(agent.policy, obs, actions, old_log_probs, advantages, cg_iters, damping)
+    params, g = problem.parameters, problem.gradient
+    natural = problem.direction / problem.direction.norm()
+    curvature = float(natural @ problem.fisher_product(natural)) - damping
 
     def split(vector: torch.Tensor) -> list[torch.Tensor]:
         pieces = [torch.empty_like(p) for p in params]
