@@ -223,3 +223,11 @@ def test_continuous_actions_are_refused_with_a_suggestion():
     with pytest.raises(ValueError, match="Discrete") as info:
         DQN("Pendulum-v1")
     assert "PPO" in str(info.value) and "Pendulum-v1" in str(info.value)
+
+
+def test_exploration_rate_of_an_array_of_steps_is_the_schedule_elementwise():
+    agent = DQN("CartPole-v1", exploration_initial_eps=0.9, exploration_final_eps=0.05, exploration_steps=400,
+                **{k: v for k, v in SMALL.items() if k != "exploration_steps"})
+    steps = np.array([0, 1, 199, 400, 401, 10_000])
+    np.testing.assert_array_equal(agent.exploration_rate(steps), [agent.exploration_rate(int(s)) for s in steps])
+    assert isinstance(agent.exploration_rate(3), float)

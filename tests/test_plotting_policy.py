@@ -29,6 +29,7 @@ from drlkit.plotting.policy import (  # noqa: E402
     trust_region_profile,
     update_directions,
 )
+
 from agent_tools import one_thread  # noqa: E402,F401  (autouse fixture)
 
 

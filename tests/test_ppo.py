@@ -9,6 +9,7 @@ import drlkit
 from drlkit.agents.ppo import PPO
 
 from agent_tools import (
+    history_frame,
     one_thread,  # noqa: F401  (autouse fixture)
 )
 
@@ -89,3 +90,29 @@ def test_value_clipping_only_increases_the_value_loss():
     _, clipped = agent._loss(batch, clip_range=0.2)
     assert clipped["value_loss"] > unclipped["value_loss"]
     assert clipped["policy_loss"] == unclipped["policy_loss"]
+
+
+@pytest.mark.parametrize("env, config", [
+    ("CartPole-v1", dict(n_steps=16, num_envs=4, batch_size=32, n_epochs=2)),
+    ("CartPole-v1", dict(n_steps=32, num_envs=2, batch_size=64, n_epochs=3, anneal_steps=1_500, ent_coef=0.01,
+                         clip_range_vf=0.2, normalize_advantage=False)),
+    ("Pendulum-v1", dict(n_steps=64, num_envs=2, batch_size=32, n_epochs=2, log_std_init=-0.5, gamma=0.9)),
+])
+def test_single_file_ppo_is_the_same_algorithm_as_the_agent(env, config):
+    """The one-screen version (drlkit.agents.ppo_single_file) logs the same History, number for number."""
+    from drlkit.agents.ppo_single_file import train_ppo
+
+    agent = PPO(env, seed=5, **config)
+    agent.train(1_500)
+    single = train_ppo(env, 1_500, seed=5, **config).to_frame().drop(columns="wall_time")
+    expected = history_frame(agent)
+    assert (expected.event == "episode").sum() >= 2 and (expected.event == "update").sum() >= 2
+    assert list(single.columns) == list(expected.columns)
+    assert single.equals(expected), single.compare(expected).head()
+
+
+def test_single_file_ppo_checks_its_hyperparameters():
+    from drlkit.agents.ppo_single_file import train_ppo
+
+    with pytest.raises(TypeError, match="did you mean 'clip_range'"):
+        train_ppo("CartPole-v1", 100, clip_rang=0.1)

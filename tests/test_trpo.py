@@ -69,3 +69,20 @@ def test_rejected_line_search_keeps_the_old_policy():
     assert metrics["step_fraction"] == 0.0 and metrics["kl"] == 0.0
     for key, value in before.items():
         np.testing.assert_array_equal(agent.get_parameters()[key], value)
+
+
+def test_natural_gradient_solves_the_damped_fisher_system():
+    """x = (F + damping I)^-1 g: enough conjugate-gradient steps make F x + damping x equal g."""
+    agent = TRPO("CartPole-v1", seed=0, n_steps=32, num_envs=4, hidden_sizes=(4,))
+    fragment = agent.collect()
+    obs = torch.from_numpy(fragment.data["obs"].reshape(-1, 4))
+    actions = torch.from_numpy(fragment.data["actions"].reshape(-1))
+    old_log_probs = torch.from_numpy(fragment.data["log_probs"].reshape(-1))
+    advantages = torch.from_numpy(np.random.default_rng(0).normal(size=len(obs)).astype(np.float32))
+    problem = TRPO.natural_gradient(agent.policy, obs, actions, old_log_probs, advantages, cg_iters=60, damping=0.1)
+    n_params = sum(p.numel() for p in agent.policy.parameters())
+    assert problem.gradient.shape == problem.direction.shape == (n_params,)
+    torch.testing.assert_close(problem.fisher_product(problem.direction), problem.gradient, rtol=1e-3, atol=1e-5)
+    # At the collecting parameters the surrogate is the mean advantage and the KL is 0.
+    assert problem.surrogate_old.item() == pytest.approx(float(advantages.mean()), abs=1e-6)
+    assert problem.mean_kl().item() == pytest.approx(0.0, abs=1e-7)

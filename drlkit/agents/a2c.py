@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_number
-from .base import Fragment
 from .advantages import fragment_advantages
+from .base import Fragment
 from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")

@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 from .._checks import check_number
-from .base import Fragment
 from .advantages import monte_carlo_returns
+from .base import Fragment
 from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, fragment_tensors
 
 

@@ -4,9 +4,11 @@ TRPO improves the policy by solving, at every update, the constrained problem
 (paper, eq. 14)
 
 .. math::
-    \\max_\\theta\\ L(\\theta) = \\mathbb E_t\\Big[\\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}\\hat A_t\\Big]
+    \\max_\\theta\\ L(\\theta)
+    = \\mathbb E_t\\Big[\\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}\\hat A_t\\Big]
     \\quad\\text{subject to}\\quad
-    \\bar D_{\\mathrm{KL}}(\\theta) = \\mathbb E_t\\big[\\mathrm{KL}(\\pi_{\\text{old}}(\\cdot|s_t)\\,\\|\\,\\pi_\\theta(\\cdot|s_t))\\big] \\le \\delta
+    \\bar D_{\\mathrm{KL}}(\\theta)
+    = \\mathbb E_t\\big[\\mathrm{KL}(\\pi_{\\text{old}}(\\cdot|s_t)\\,\\|\\,\\pi_\\theta(\\cdot|s_t))\\big] \\le \\delta
 
 with :math:`\\delta` = ``max_kl`` and :math:`\\hat A_t` generalized advantage
 estimates (``gae_lambda``; the paper's Monte-Carlo/vine estimators were later
@@ -45,8 +47,8 @@ import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .._checks import check_number
-from .base import Fragment
 from .advantages import fragment_advantages
+from .base import Fragment
 from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 
