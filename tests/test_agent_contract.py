@@ -253,3 +253,22 @@ def test_beats_a_random_policy(name, index):
 def test_every_algorithm_has_a_learning_case(name):
     case = case_of(name, "learns")
     assert case.learns, f"AGENT_CASES[{name!r}].learns is empty: give at least one run that beats a random policy"
+
+
+# ------------------------------------------------------------------ documentation
+@pytest.mark.parametrize("name", NAMES)
+def test_every_hyperparameter_is_documented_with_its_range_and_help_lists_it(name):
+    """Each Config field has a ``#:`` comment where it is declared, and help(Algo) shows all of them."""
+    import pydoc
+
+    from drlkit.agents._config_doc import hyperparameter_docs
+
+    cls = ALGORITHMS[name]
+    docs = hyperparameter_docs(cls.Config)
+    undocumented = [field for field, text in docs.items() if not text]
+    assert not undocumented, f"{name}.Config fields without a '#:' comment where declared: {undocumented}"
+    text = pydoc.render_doc(cls, renderer=pydoc.plaintext)
+    for field, doc in docs.items():
+        assert f"{field} : " in text, field
+        # A range, a set of choices or a flag: something a user can check a value against.
+        assert any(token in doc for token in ("[", "(", ">=", ">", "True or False", '"')), (field, doc)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from drlkit.agents.a2c import A2C
-from drlkit.agents.reinforce import REINFORCE
 from drlkit.agents.advantages import compute_gae, discounted_returns, monte_carlo_returns
+from drlkit.agents.reinforce import REINFORCE
 
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 

@@ -52,10 +52,15 @@ class A2CConfig(OnPolicyConfig):
     gamma: float = 0.99
     num_envs: int = 8
     n_steps: int = 5
+    #: λ of generalized advantage estimation, in [0, 1]; 1 (the default) is A2C's n-step return.
     gae_lambda: float = 1.0
+    #: Weight c_e >= 0 of the entropy bonus (more exploration); 0: the entropy is only logged.
     ent_coef: float = 0.0
+    #: Weight c_v >= 0 of the critic's squared error in the loss.
     vf_coef: float = 0.5
+    #: Standardise the advantages over each rollout (zero mean, unit variance): True or False.
     normalize_advantage: bool = False
+    #: ``"rmsprop"`` (as in the A3C paper), ``"adam"`` or plain ``"sgd"``.
     optimizer: str = "rmsprop"
 
     def validate(self) -> None:

@@ -84,21 +84,36 @@ class DQNConfig(AgentConfig):
     already bounds each transition's gradient.
     """
 
+    #: Adam step size, in (0, 1].
     learning_rate: float = 4e-3
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "relu"
+    #: Clip the global gradient norm to this (> 0); ``None`` (the default): the Huber loss already
+    #: bounds each transition's gradient.
     max_grad_norm: float | None = None
+    #: Transitions the replay buffer keeps (the oldest are overwritten), >= 1 and >= ``batch_size``.
     buffer_size: int = 50_000
+    #: Transitions per gradient step, sampled uniformly from the buffer, in [1, ``buffer_size``].
     batch_size: int = 128
+    #: Environment steps collected before the first gradient step, >= 0 (fills the buffer).
     learning_starts: int = 500
+    #: Environment steps (over all envs) between two training rounds, >= 1.
     train_freq: int = 256
+    #: Gradient steps per training round, >= 1.
     gradient_steps: int = 64
+    #: Gradient steps between two updates of the target network, >= 1.
     target_update_interval: int = 32
+    #: Target update θ⁻ ← τθ + (1-τ)θ⁻, τ in (0, 1]; 1 copies the online network (a hard update).
     tau: float = 1.0
+    #: Double DQN targets (the online net picks a', the target net values it): True or False.
     double_dqn: bool = True
+    #: ε of the ε-greedy policy at step 0, in [0, 1].
     exploration_initial_eps: float = 1.0
+    #: ε after ``exploration_steps``, in [0, 1].
     exploration_final_eps: float = 0.04
+    #: Environment steps over which ε falls linearly from initial to final, >= 0.
     exploration_steps: int = 5_000
+    #: Environments stepped side by side, >= 1.
     num_envs: int = 1
 
     def validate(self) -> None:

@@ -56,8 +56,12 @@ class OnPolicyConfig(AgentConfig):
     policy (Box action spaces only).
     """
 
+    #: Environments stepped side by side (a vector env), >= 1; a rollout has ``n_steps * num_envs`` steps.
     num_envs: int = 8
+    #: Steps taken in each environment per rollout (per update), >= 1.
     n_steps: int = 32
+    #: Initial log standard deviation of a Gaussian policy (Box action spaces only), in [-20, 2];
+    #: 0 means std 1.
     log_std_init: float = 0.0
 
     def validate(self) -> None:

@@ -60,18 +60,31 @@ class PPOConfig(OnPolicyConfig):
     to its length lets the final policy settle instead of wandering.
     """
 
+    #: Adam step size, in (0, 1]; decays linearly to 0 with ``anneal_steps``.
     learning_rate: float = 5e-3
     gamma: float = 0.98
     num_envs: int = 8
     n_steps: int = 32
+    #: Samples per minibatch, in [1, ``n_steps * num_envs``] (the rollout size).
     batch_size: int = 256
+    #: Passes over each rollout, >= 1: each pass is one Adam step per minibatch.
     n_epochs: int = 6
+    #: λ of generalized advantage estimation, in [0, 1]: 0 is the one-step TD error (low variance,
+    #: biased), 1 the Monte-Carlo return minus V (unbiased, high variance).
     gae_lambda: float = 0.8
+    #: ε of the clipped objective, in (0, 1]: the probability ratio counts only within [1-ε, 1+ε];
+    #: decays linearly to 0 with ``anneal_steps``.
     clip_range: float = 0.2
+    #: Clip range (> 0) of the value prediction around the value at collection; ``None``: unclipped.
     clip_range_vf: float | None = None
+    #: Weight c_e >= 0 of the entropy bonus (more exploration); 0: the entropy is only logged.
     ent_coef: float = 0.0
+    #: Weight c_v >= 0 of the critic's squared error in the loss.
     vf_coef: float = 0.5
+    #: Standardise the advantages over each rollout (zero mean, unit variance): True or False.
     normalize_advantage: bool = True
+    #: Environment steps over which learning rate and clip range decay linearly to 0, >= 1;
+    #: ``None``: constant.
     anneal_steps: int | None = None
 
     def validate(self) -> None:

@@ -52,10 +52,16 @@ class REINFORCEConfig(OnPolicyConfig):
     learning_rate: float = 3e-3
     gamma: float = 0.99
     num_envs: int = 4
+    #: Steps taken in each environment per update, >= 1; should exceed the typical episode length,
+    #: since only finished episodes are learned from.
     n_steps: int = 500
+    #: Learn a critic V(s) and subtract it from the returns (lower variance): True or False.
     baseline: bool = True
+    #: Weight c_v >= 0 of the critic's squared error in the loss (with ``baseline``).
     vf_coef: float = 0.5
+    #: Weight c_e >= 0 of the entropy bonus (more exploration); 0: the entropy is only logged.
     ent_coef: float = 0.0
+    #: Standardise the weights G_t - b(s_t) over each batch (zero mean, unit variance): True or False.
     normalize_advantage: bool = True
 
     def validate(self) -> None:

@@ -147,18 +147,28 @@ class TRPOConfig(OnPolicyConfig):
     regression only: the policy's step size is set by ``max_kl``.
     """
 
+    #: Adam step size of the value regression only, in (0, 1]; the policy's step is set by ``max_kl``.
     learning_rate: float = 1e-3
     gamma: float = 0.99
     num_envs: int = 8
     n_steps: int = 128
+    #: λ of generalized advantage estimation, in [0, 1].
     gae_lambda: float = 0.95
+    #: Trust region δ > 0: the largest mean KL(π_old || π_new) a policy update may reach.
     max_kl: float = 0.01
+    #: Conjugate-gradient iterations for the natural gradient F⁻¹g, >= 1.
     cg_iters: int = 10
+    #: λ >= 0 added to the Fisher matrix (F + λI) for numerical stability.
     cg_damping: float = 0.1
+    #: Factor in (0, 1) by which the line search shrinks a rejected step.
     backtrack_coef: float = 0.8
+    #: Steps the line search tries before keeping the old policy, >= 1.
     backtrack_iters: int = 10
+    #: Passes of minibatch Adam over each rollout for the critic, >= 1.
     value_epochs: int = 5
+    #: Samples per minibatch of the value regression, in [1, ``n_steps * num_envs``].
     batch_size: int = 128
+    #: Standardise the advantages over each rollout (zero mean, unit variance): True or False.
     normalize_advantage: bool = True
 
     def validate(self) -> None:
