@@ -97,7 +97,7 @@ class A2C(OnPolicyAgent):
         dist = self.policy(obs)
         # The advantages are constants (numpy): the policy gradient does not flow into the critic.
         policy_loss = -(dist.log_prob(actions) * advantages).mean()
-        values = self.value(obs)
+        values = self.critic(obs)
         value_loss = (values - returns).pow(2).mean()
         entropy = dist.entropy().mean()
         loss = policy_loss + c.vf_coef * value_loss

@@ -116,6 +116,9 @@ class Agent:
     LOG_KEYS: ClassVar[tuple[str, ...]] = ()
     #: Action spaces the algorithm supports.
     ACTION_SPACES: ClassVar[tuple[type[gym.Space], ...]] = (gym.spaces.Discrete, gym.spaces.Box)
+    # The env's spaces (checked in _check_spaces: a flat Box, and one of ACTION_SPACES).
+    observation_space: Any
+    action_space: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

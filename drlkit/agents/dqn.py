@@ -295,7 +295,7 @@ class DQN(Agent):
                     self._episode_lengths[i] = 0
             obs = next_obs
         self._obs = obs
-        data = {"obs": obs_buf, "actions": actions_buf, "rewards": rewards_buf,
+        data: dict[str, np.ndarray] = {"obs": obs_buf, "actions": actions_buf, "rewards": rewards_buf,
                 "next_obs": next_obs_buf, "terminated": terminated_buf}
         return Fragment(data, horizon * n_envs, finished_returns, finished_lengths)
 

@@ -88,6 +88,10 @@ class OnPolicyAgent(Agent):
     """
 
     Config = OnPolicyConfig
+    config: OnPolicyConfig
+    policy: nn.Module
+    value: ValueNetwork | None  # None when _uses_critic() is False
+    optimizer: torch.optim.Optimizer
 
     def _uses_critic(self) -> bool:
         return True
@@ -116,6 +120,13 @@ class OnPolicyAgent(Agent):
 
     def _build_optimizers(self) -> None:
         raise NotImplementedError
+
+    @property
+    def critic(self) -> ValueNetwork:
+        """The value network :math:`V_\\phi`, for the agents that always have one (A2C, PPO, TRPO)."""
+        if self.value is None:
+            raise AttributeError(f"{type(self).__name__} has no critic here (it was built without a value network)")
+        return self.value
 
     def networks(self) -> dict[str, nn.Module]:
         nets: dict[str, nn.Module] = {"policy": self.policy}
@@ -204,7 +215,7 @@ class OnPolicyAgent(Agent):
         if self.value is not None:
             last_values = self.value(torch.from_numpy(obs)).numpy()
         self.total_steps += horizon * n_envs
-        data = {
+        data: dict[str, np.ndarray] = {
             "obs": obs_buf, "actions": actions, "log_probs": log_probs, "values": values, "rewards": rewards,
             "dones": dones, "bootstrap_values": bootstrap_values, "last_values": last_values,
         }

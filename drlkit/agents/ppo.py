@@ -38,7 +38,7 @@ flattened to ``T*N`` samples for the minibatches.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 import numpy as np
 import torch
@@ -171,7 +171,7 @@ class PPO(OnPolicyAgent):
         surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip_range, 1 + clip_range) * advantages)
         policy_loss = -surrogate.mean()
 
-        values = self.value(batch["obs"])
+        values = self.critic(batch["obs"])
         value_error = (values - batch["returns"]).pow(2)
         if c.clip_range_vf is not None:
             old = batch["old_values"]
@@ -201,6 +201,7 @@ class PPO(OnPolicyAgent):
         totals: dict[str, torch.Tensor] = {}
         n_minibatches = 0
         for _ in range(c.n_epochs):
+            minibatches: Iterable[dict[str, torch.Tensor]]
             if n_samples <= c.batch_size:  # one minibatch: the whole batch, order does not matter
                 minibatches = [batch]
             else:

@@ -57,7 +57,8 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
     np_rng = np.random.default_rng(seed)  # minibatch order, environment seeds
     torch_rng = torch.Generator().manual_seed(seed)  # action sampling
     probe = make_env(env)
-    observation_space, action_space = probe.observation_space, probe.action_space
+    observation_space: Any = probe.observation_space  # a flat Box
+    action_space: Any = probe.action_space  # Discrete or Box
     probe.close()
     with torch.random.fork_rng():  # initialise the networks from the seed, leave the global RNG alone
         torch.manual_seed(seed)
@@ -121,9 +122,9 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
             next_advantage = delta + c.gamma * c.gae_lambda * ~buf_dones[t] * next_advantage
             advantages[t], next_values = next_advantage, buf_values[t]
         returns = (advantages + buf_values).reshape(-1)  # value targets R_t = A_t + V(s_t)
-        advantages = advantages.reshape(-1)
-        if c.normalize_advantage and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        flat_advantages = advantages.reshape(-1)
+        if c.normalize_advantage and len(flat_advantages) > 1:
+            flat_advantages = (flat_advantages - flat_advantages.mean()) / (flat_advantages.std() + 1e-8)
 
         # -------------------------------------------------- 3. epochs of clipped updates
         remaining = 1.0 if c.anneal_steps is None else max(0.0, 1.0 - steps / c.anneal_steps)
@@ -135,7 +136,7 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
             "actions": torch.from_numpy(buf_actions.reshape(T * N, *buf_actions.shape[2:])),
             "old_log_probs": torch.from_numpy(buf_log_probs.reshape(-1)),
             "old_values": torch.from_numpy(buf_values.reshape(-1)),
-            "advantages": torch.from_numpy(advantages), "returns": torch.from_numpy(returns),
+            "advantages": torch.from_numpy(flat_advantages), "returns": torch.from_numpy(returns),
         }
         n_samples = T * N
         totals: dict[str, Any] = {}

@@ -88,13 +88,13 @@ class REINFORCE(OnPolicyAgent):
     def _loss(self, fragment: Fragment) -> tuple[torch.Tensor | None, dict[str, float]]:
         """The loss over the fragment's complete steps (``None`` if no episode ended in it)."""
         c, d = self.config, fragment.data
-        returns, complete = monte_carlo_returns(d["rewards"], d["dones"], c.gamma)
+        returns_np, complete = monte_carlo_returns(d["rewards"], d["dones"], c.gamma)
         keep = torch.from_numpy(complete.reshape(-1))
         metrics = {"complete_fraction": float(complete.mean())}
         if not keep.any():
             return None, metrics
         obs, actions = (x[keep] for x in fragment_tensors(fragment, "obs", "actions"))
-        returns = torch.from_numpy(returns.reshape(-1))[keep]
+        returns = torch.from_numpy(returns_np.reshape(-1))[keep]
 
         dist = self.policy(obs)
         if self.value is not None:

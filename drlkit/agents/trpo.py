@@ -204,7 +204,7 @@ class TRPO(OnPolicyAgent):
     natural_gradient = staticmethod(natural_gradient)
 
     def _build_optimizers(self) -> None:
-        self.optimizer = torch.optim.Adam(self.value.parameters(), lr=self.config.learning_rate)
+        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.config.learning_rate)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"value_optimizer": self.optimizer}
@@ -254,11 +254,11 @@ class TRPO(OnPolicyAgent):
             order = torch.from_numpy(self.np_rng.permutation(len(returns)))
             for start in range(0, len(returns), c.batch_size):
                 index = order[start:start + c.batch_size]
-                loss = (self.value(obs[index]) - returns[index]).pow(2).mean()
+                loss = (self.critic(obs[index]) - returns[index]).pow(2).mean()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.value.parameters(), c.max_grad_norm)
+                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), c.max_grad_norm)
                 self.optimizer.step()
                 total, count = total + loss.item(), count + 1
         return total / count

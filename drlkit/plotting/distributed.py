@@ -190,10 +190,11 @@ def check_runs(runs: Any, name: str = "runs") -> dict[str, DistributedResult]:
 
 
 # ------------------------------------------------------- scaling, schedules
-def plot_scaling(workers: Sequence[int], steps_per_second: Sequence[float], ax: Any = None,
+def plot_scaling(workers: Any, steps_per_second: Any, ax: Any = None,
                  cores: int | None = None, label: str = "measured") -> Any:
-    """Environment steps per second against the number of workers, with ideal linear scaling
-    from the first point; ``cores`` marks how many CPU cores the machine has."""
+    """Environment steps per second (a sequence) against the numbers of ``workers`` (a sequence of
+    the same length), with ideal linear scaling from the first point; ``cores`` marks how many CPU
+    cores the machine has."""
     workers = np.asarray(workers, dtype=float)
     rates = np.asarray(steps_per_second, dtype=float)
     if workers.ndim != 1 or workers.shape != rates.shape or len(workers) == 0:

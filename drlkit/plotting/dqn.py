@@ -60,7 +60,8 @@ def greedy_episode(agent: Any, seed: int = 0, max_steps: int | None = None) -> t
     from ..envs.make import make_env
 
     env = make_env(agent.env_spec)
-    states, rewards = [], []
+    states: list[np.ndarray] = []
+    rewards: list[float] = []
     try:
         obs, _ = env.reset(seed=check_number("seed", seed, low=0, integer=True))
         done = False

@@ -247,15 +247,15 @@ def gradient_estimates(
 
     params = [p for p in policy.parameters() if p.requires_grad]
     estimates: dict[str, list[np.ndarray]] = {name: [] for name in ESTIMATORS}
-    for i, (observations, actions, _) in enumerate(trajectories):
+    for i, (episode_obs, episode_actions, _) in enumerate(trajectories):
         g = to_go[i]
         if baseline is None:
             others = counts[:len(g)] - 1
             b = np.where(others > 0, (sums[:len(g)] - g) / np.maximum(others, 1), 0.0)
         else:
             with torch.no_grad():
-                b = np.asarray(baseline(torch.from_numpy(observations)), dtype=float).reshape(-1)
-        log_probs = policy(torch.from_numpy(observations)).log_prob(actions)
+                b = np.asarray(baseline(torch.from_numpy(episode_obs)), dtype=float).reshape(-1)
+        log_probs = policy(torch.from_numpy(episode_obs)).log_prob(episode_actions)
         for name, weights in zip(ESTIMATORS, (np.full(len(g), g[0]), g, g - b)):
             objective = (log_probs * torch.as_tensor(weights, dtype=log_probs.dtype)).sum()
             grads = torch.autograd.grad(objective, params, retain_graph=True)
