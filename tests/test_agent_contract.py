@@ -12,6 +12,7 @@ How each algorithm is built for these tests is one :class:`AgentCase` in
 :func:`test_every_registered_algorithm_has_a_case`. Tests of an algorithm's own
 mathematics stay in its own file (``test_ppo.py``, ``test_dqn.py``, ...).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,8 +49,10 @@ def case_of(name: str, test: str):
     """The case of ``name``; skips the test when the case declares it not applicable."""
     case = AGENT_CASES.get(name)
     if case is None:
-        pytest.fail(f"{name} is a registered algorithm without a contract case: add AGENT_CASES[{name!r}] "
-                    f"to tests/agent_tools.py")
+        pytest.fail(
+            f"{name} is a registered algorithm without a contract case: add AGENT_CASES[{name!r}] "
+            f"to tests/agent_tools.py"
+        )
     if test in case.not_applicable:
         pytest.skip(f"{name}: {case.not_applicable[test]}")
     return case
@@ -142,7 +145,7 @@ def test_load_rejects_what_is_not_a_checkpoint(tmp_path):
 def _bad_config_params():
     for name in NAMES:
         case = AGENT_CASES.get(name)
-        for kwargs, field in (case.bad_config if case else ()):
+        for kwargs, field in case.bad_config if case else ():
             yield pytest.param(name, kwargs, field, id=f"{name}-{'-'.join(kwargs)}")
 
 
@@ -156,8 +159,12 @@ def test_bad_hyperparameter_error_names_the_field(name, kwargs, field):
 @pytest.mark.parametrize("name", NAMES)
 def test_shared_hyperparameters_are_validated(name):
     case = case_of(name, "bad_config")
-    for kwargs, field in [(dict(learning_rate=-1.0), "learning_rate"), (dict(gamma=1.5), "gamma"),
-                          (dict(hidden_sizes=()), "hidden_sizes"), (dict(activation="sigmoid"), "activation")]:
+    for kwargs, field in [
+        (dict(learning_rate=-1.0), "learning_rate"),
+        (dict(gamma=1.5), "gamma"),
+        (dict(hidden_sizes=()), "hidden_sizes"),
+        (dict(activation="sigmoid"), "activation"),
+    ]:
         with pytest.raises((ValueError, TypeError), match=field):
             case.make(name, **kwargs)
     with pytest.raises(ValueError, match="seed"):

@@ -12,6 +12,7 @@ change its default keeps the comment of the class that explained it) and
 ``Agent.__init_subclass__`` appends to each algorithm's docstring, so ``help(drlkit.PPO)``
 lists every knob with its type, default, meaning and range.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,8 +51,14 @@ def hyperparameter_docs(config_cls: type) -> dict[str, str]:
     ('' for an undocumented one), from the nearest class in the MRO that documents it."""
     docs = {}
     for f in dataclasses.fields(config_cls):
-        docs[f.name] = next((_comments_of(c)[f.name] for c in config_cls.__mro__
-                             if dataclasses.is_dataclass(c) and f.name in _comments_of(c)), "")
+        docs[f.name] = next(
+            (
+                _comments_of(c)[f.name]
+                for c in config_cls.__mro__
+                if dataclasses.is_dataclass(c) and f.name in _comments_of(c)
+            ),
+            "",
+        )
     return docs
 
 
@@ -66,11 +73,9 @@ def _default(f: dataclasses.Field) -> Any:
 def hyperparameter_section(owner: str, config_cls: type) -> str:
     """The numpy-style "Hyperparameters" section of ``owner``'s docstring."""
     docs = hyperparameter_docs(config_cls)
-    lines = [f"Hyperparameters (keyword arguments of ``{owner}(env, seed=0, **hyperparameters)``)",
-             "-" * 79]
+    lines = [f"Hyperparameters (keyword arguments of ``{owner}(env, seed=0, **hyperparameters)``)", "-" * 79]
     for f in dataclasses.fields(config_cls):
         kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         lines.append(f"{f.name} : {kind} = {_default(f)!r}")
-        lines += textwrap.wrap(docs[f.name] or "(undocumented)", 96, initial_indent="    ",
-                               subsequent_indent="    ")
+        lines += textwrap.wrap(docs[f.name] or "(undocumented)", 96, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ r"""Advantage and return estimates: the one place REINFORCE, A2C, PPO, TRPO and 
 Shapes: ``T`` steps per environment, ``N`` environments; see :mod:`drlkit.agents.on_policy`
 for the arrays of a fragment.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -101,8 +102,9 @@ def fragment_advantages(
     """GAE advantages and value targets of a rollout fragment's ``data``, flattened over
     ``(T, N)`` to two ``(T*N,)`` float32 tensors; the advantages standardised over the
     fragment if ``normalize`` (the targets never are)."""
-    advantages, returns = compute_gae(data["rewards"], data["values"], data["dones"], data["bootstrap_values"],
-                                      data["last_values"], gamma, gae_lambda)
+    advantages, returns = compute_gae(
+        data["rewards"], data["values"], data["dones"], data["bootstrap_values"], data["last_values"], gamma, gae_lambda
+    )
     advantages = advantages.reshape(-1)
     if normalize:
         advantages = normalize_advantages(advantages)

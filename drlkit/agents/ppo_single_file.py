@@ -26,6 +26,7 @@ heads come from :mod:`drlkit.agents.policies`; everything else is here.
 Shapes: ``T = n_steps``, ``N = num_envs``; rollout arrays are ``(T, N, ...)``, flattened
 to ``T*N`` samples for the minibatches.
 """
+
 from __future__ import annotations
 
 import math
@@ -82,8 +83,9 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
     while steps < total_steps:
         # -------------------------------------------------- 1. rollout (no learning)
         buf_obs = np.empty((T, N, obs.shape[1]), dtype=np.float32)
-        buf_actions = np.empty((T, N) if discrete else (T, N, action_space.shape[0]),
-                               dtype=np.int64 if discrete else np.float32)
+        buf_actions = np.empty(
+            (T, N) if discrete else (T, N, action_space.shape[0]), dtype=np.int64 if discrete else np.float32
+        )
         buf_log_probs, buf_values, buf_rewards = (np.zeros((T, N), dtype=np.float32) for _ in range(3))
         buf_dones = np.zeros((T, N), dtype=bool)
         buf_bootstrap = np.zeros((T, N), dtype=np.float32)  # V(final obs) where a time limit cut an episode
@@ -136,7 +138,8 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
             "actions": torch.from_numpy(buf_actions.reshape(T * N, *buf_actions.shape[2:])),
             "old_log_probs": torch.from_numpy(buf_log_probs.reshape(-1)),
             "old_values": torch.from_numpy(buf_values.reshape(-1)),
-            "advantages": torch.from_numpy(flat_advantages), "returns": torch.from_numpy(returns),
+            "advantages": torch.from_numpy(flat_advantages),
+            "returns": torch.from_numpy(returns),
         }
         n_samples = T * N
         totals: dict[str, Any] = {}
@@ -146,8 +149,10 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
                 minibatches = [batch]
             else:
                 order = torch.from_numpy(np_rng.permutation(n_samples))
-                minibatches = [{k: v[order[i:i + c.batch_size]] for k, v in batch.items()}
-                               for i in range(0, n_samples, c.batch_size)]
+                minibatches = [
+                    {k: v[order[i : i + c.batch_size]] for k, v in batch.items()}
+                    for i in range(0, n_samples, c.batch_size)
+                ]
             for mb in minibatches:
                 dist = policy(mb["obs"])
                 log_ratio = dist.log_prob(mb["actions"]) - mb["old_log_probs"]
@@ -172,10 +177,13 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
                 optimizer.step()
 
                 with torch.no_grad():
-                    stats = {"policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(),
-                             "entropy": entropy.detach(),
-                             "approx_kl": ((ratio - 1) - log_ratio).mean(),  # estimates KL(old || new)
-                             "clip_fraction": ((ratio - 1).abs() > clip_range).float().mean()}
+                    stats = {
+                        "policy_loss": policy_loss.detach(),
+                        "value_loss": value_loss.detach(),
+                        "entropy": entropy.detach(),
+                        "approx_kl": ((ratio - 1) - log_ratio).mean(),  # estimates KL(old || new)
+                        "clip_fraction": ((ratio - 1).abs() > clip_range).float().mean(),
+                    }
                 for key, stat in stats.items():
                     totals[key] = totals.get(key, 0.0) + stat
                 n_minibatches += 1
@@ -183,8 +191,9 @@ def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> Histo
         # -------------------------------------------------- 4. logging
         metrics = {key: float(total) / n_minibatches for key, total in totals.items()}
         target_variance = float(np.var(returns))  # explained variance of the critic that collected
-        metrics["explained_variance"] = (math.nan if target_variance == 0 else
-                                         1.0 - float(np.var(returns - buf_values.ravel())) / target_variance)
+        metrics["explained_variance"] = (
+            math.nan if target_variance == 0 else 1.0 - float(np.var(returns - buf_values.ravel())) / target_variance
+        )
         metrics.update(learning_rate=learning_rate, clip_range=clip_range)
         history.log_update(steps, time.perf_counter() - start_time, **metrics)
     envs.close()

@@ -7,6 +7,7 @@ sending, merging and drawing take no time. Plain Python: nothing here talks to D
 
 :func:`drlkit.plotting.distributed.plot_schedule` draws a schedule.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,9 @@ from .._checks import check_choice, check_number
 SCENARIO_MODES = ("sync", "async")
 
 
-def simulate_schedule(mode: str, n_workers: int, slowdown: float = 1.0, duration: float = 12.0,
-                      max_staleness: int | None = None) -> list[dict[str, Any]]:
+def simulate_schedule(
+    mode: str, n_workers: int, slowdown: float = 1.0, duration: float = 12.0, max_staleness: int | None = None
+) -> list[dict[str, Any]]:
     """The task schedule of an idealised run, in units of one task's time.
 
     Every task takes 1 time unit, except worker slot 0's, which take
@@ -48,8 +50,17 @@ def simulate_schedule(mode: str, n_workers: int, slowdown: float = 1.0, duration
     if mode == "sync":
         start, version = 0.0, 0
         while start + max(task_time) <= duration:
-            tasks += [{"slot": i, "start": start, "end": start + task_time[i], "version": version, "staleness": 0,
-                       "status": "applied"} for i in range(n_workers)]
+            tasks += [
+                {
+                    "slot": i,
+                    "start": start,
+                    "end": start + task_time[i],
+                    "version": version,
+                    "staleness": 0,
+                    "status": "applied",
+                }
+                for i in range(n_workers)
+            ]
             start, version = start + max(task_time), version + 1
         return tasks
     version = 0
@@ -62,8 +73,16 @@ def simulate_schedule(mode: str, n_workers: int, slowdown: float = 1.0, duration
             return tasks
         staleness = version - stamp
         dropped = max_staleness is not None and staleness > max_staleness
-        tasks.append({"slot": slot, "start": start, "end": end, "version": stamp, "staleness": staleness,
-                      "status": "dropped" if dropped else "applied"})
+        tasks.append(
+            {
+                "slot": slot,
+                "start": start,
+                "end": end,
+                "version": stamp,
+                "staleness": staleness,
+                "status": "dropped" if dropped else "applied",
+            }
+        )
         version += 0 if dropped else 1
         running[slot] = (end, version)
 
