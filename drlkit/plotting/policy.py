@@ -321,15 +321,18 @@ def returns_at_steps(histories: Sequence[Any], steps: Any, window: int = 10) -> 
 
 def plot_step_curves(
     curves: Mapping[str, Any], steps: Any, ax: Any = None, band: str | None = "std", ylabel: str = "return",
-    title: str | None = None,
+    title: str | None = None, highlight: str | None = None,
 ) -> Any:
     """Mean ± band over runs (see :func:`drlkit.plotting.curves.curve_summary`) of each labelled
-    ``(runs, len(steps))`` array against environment ``steps``. Returns the Axes."""
+    ``(runs, len(steps))`` array against environment ``steps``. With ``highlight`` (one of the
+    labels) that curve is drawn bold with its band and the others thin, without. Returns the Axes."""
     import matplotlib.pyplot as plt
 
     steps = np.asarray(steps)
     if not curves:
         raise ValueError("curves is empty; give at least one label -> array (runs, points)")
+    if highlight is not None and highlight not in curves:
+        raise ValueError(f"highlight must be one of the labels {list(curves)}, got {highlight!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, values in curves.items():
@@ -338,8 +341,10 @@ def plot_step_curves(
             raise ValueError(f"curves[{label!r}] has {values.shape[1]} points; steps has {len(steps)}")
         _, mean, low, high = curve_summary(values, band=band)
         runs = values.shape[0]
-        (line,) = ax.plot(steps, mean, label=f"{label} ({runs} runs)" if runs > 1 else str(label))
-        if band is not None and runs > 1:
+        style = {} if highlight is None else (dict(linewidth=2.5, zorder=3) if label == highlight
+                                              else dict(linewidth=1.0, alpha=0.35, zorder=2))
+        (line,) = ax.plot(steps, mean, label=f"{label} ({runs} runs)" if runs > 1 else str(label), **style)
+        if band is not None and runs > 1 and highlight in (None, label):
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(ylabel)
