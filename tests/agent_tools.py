@@ -72,7 +72,12 @@ class AgentCase:
     ``steps``: a short training budget with those hyperparameters that finishes several
     episodes and several updates; ``bad_config``: ``(kwargs, name)`` pairs whose error must
     name ``name``; ``learns``: runs that must beat a random policy; ``not_applicable``:
-    contract test name -> why it does not apply (say so in the algorithm's docstring too).
+    group of contract tests -> why it does not apply to this algorithm (say so in its docstring
+    too). The groups: ``"determinism"``, ``"save_load"``, ``"bad_config"``, ``"history"``
+    (columns, callbacks), ``"learns"``; hyperparameter documentation always applies.
+
+    An algorithm whose env is not CartPole (a PettingZoo game, a Minari dataset, a search
+    problem) sets ``env`` to whatever its constructor takes first.
     """
 
     env: Any = "CartPole-v1"
