@@ -99,6 +99,8 @@ class OfflineAgent(Agent):
 
     Config = OfflineConfig
     config: OfflineConfig
+    #: A fragment of ``drlkit.distributed.train`` is one gradient step's minibatch.
+    DEFAULT_FRAGMENT_STEPS = 1
 
     def __init__(self, env: Any, seed: int = 0, *, data: OfflineDataset | None = None, progress: bool = False,
                  **config: Any) -> None:
