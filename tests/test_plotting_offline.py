@@ -36,3 +36,20 @@ def test_overestimation_bars_pair_prediction_and_truth():
     assert ax.get_yscale() == "symlog"  # a 200x overestimate needs a log scale to show the truth
     with pytest.raises(TypeError, match="non-empty dict"):
         plot_q_overestimation({})
+
+
+def test_evaluation_curves_average_the_episodes_of_each_evaluation():
+    from drlkit.agents.history import History
+    from drlkit.plotting.offline import plot_evaluation_curves
+
+    h = History(("loss",))
+    for step, returns in ((10, [1.0, 3.0]), (20, [5.0, 7.0])):
+        for r in returns:
+            h.log_episode(step, 0.0, r, 0)
+        h.log_update(step, 0.0, loss=0.5)
+    ax = plot_evaluation_curves({"BC": h}, reference={"expert": 10.0})
+    x, y = ax.lines[0].get_data()
+    assert list(x) == [10, 20] and list(y) == [2.0, 6.0]
+    assert ax.lines[1].get_ydata()[0] == 10.0
+    with pytest.raises(ValueError, match="eval_interval"):
+        plot_evaluation_curves({"empty": History(("loss",))})

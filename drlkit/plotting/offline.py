@@ -61,3 +61,28 @@ def plot_q_overestimation(results: Mapping[str, Mapping[str, float]], ax: Any = 
     ax.legend(fontsize=8)
     ax.set_title("Q-value overestimation")
     return ax
+
+
+def plot_evaluation_curves(histories: Mapping[str, Any], ax: Any = None, reference: Mapping[str, float] | None = None,
+                           title: str | None = None) -> Any:
+    """Mean greedy-evaluation return against gradient steps for each labelled agent History (the
+    episode rows that ``eval_interval`` logs). ``reference`` = ``{label: return}`` draws horizontal
+    lines (e.g. the random policy and the expert). Returns the Axes."""
+    if not isinstance(histories, Mapping) or not histories:
+        raise TypeError("histories must be a non-empty dict: label -> agent History")
+    ax = _axes(ax, (6.5, 3.5))
+    for label, history in histories.items():
+        frame = history.to_frame()
+        episodes = frame[frame["episode_return"].notna()]
+        if episodes.empty:
+            raise ValueError(f"History {label!r} has no evaluation episodes: train with eval_interval > 0")
+        curve = episodes.groupby("step")["episode_return"].mean()
+        ax.plot(curve.index, curve.values, marker="o", markersize=3, label=str(label))
+    for label, value in (reference or {}).items():
+        ax.axhline(value, color="grey", linestyle=":", linewidth=1)
+        ax.annotate(label, (ax.get_xlim()[0], value), fontsize=8, color="grey", va="bottom")
+    ax.set_xlabel("gradient steps")
+    ax.set_ylabel("greedy return")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Learning from a fixed dataset")
+    return ax
