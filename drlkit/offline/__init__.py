@@ -14,13 +14,14 @@ from .cql import CQL
 from .dataset import (QUALITIES, DatasetError, OfflineDataset, collect, collect_parallel, collect_replay,
                       concatenate)
 from .dqn import OfflineDQN
+from .td3bc import TD3BC
 from .experts import behaviour_policy
 from .quality import make_quality_datasets
 from .scores import normalized_score, q_overestimation, reference_returns
 from .storage import from_minari, load_dataset, save_dataset
 
 __all__ = [
-    "BC", "CQL", "QUALITIES", "DatasetError", "OfflineAgent", "OfflineConfig", "OfflineDQN", "OfflineDataset",
+    "BC", "CQL", "QUALITIES", "TD3BC", "DatasetError", "OfflineAgent", "OfflineConfig", "OfflineDQN", "OfflineDataset",
     "behaviour_policy", "collect", "collect_parallel", "collect_replay", "concatenate", "from_minari",
     "load_dataset", "make_quality_datasets", "normalized_score", "q_overestimation", "reference_returns",
     "save_dataset",
