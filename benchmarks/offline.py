@@ -48,11 +48,16 @@ def collection(steps: int) -> dict[str, float]:
     collect(ENV, policy, steps=steps, seed=0)
     one = steps / (time.perf_counter() - start)
     with drlkit.cluster(n_workers=2) as client:
-        collect_parallel(ENV, policy, steps=500, seeds=[98, 99], client=client)  # warm-up: workers import torch
+        client.run(_warm_up)  # every worker imports torch and drlkit.offline before the timing
+        collect_parallel(ENV, policy, steps=500, seeds=[98, 99], client=client)
         start = time.perf_counter()
         collect_parallel(ENV, policy, steps=steps // 2, seeds=[0, 1], client=client)
         two = steps / (time.perf_counter() - start)
     return {"1 process": one, "2 workers": two}
+
+
+def _warm_up() -> None:
+    import drlkit.offline  # noqa: F401
 
 
 def evaluate(act, episodes: int = 10) -> float:
@@ -121,6 +126,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--dataset-steps", type=int, default=10_000)
     parser.add_argument("--collect-steps", type=int, default=20_000)
+    parser.add_argument("--collection-only", action="store_true", help="skip the learning part")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"load average before: {os.getloadavg()}")
@@ -129,6 +135,8 @@ def main() -> None:
     for k, v in rates.items():
         print(f"  {k:10s} {v:10,.0f} transitions/s")
     print(f"  speed-up with 2 workers: {rates['2 workers'] / rates['1 process']:.2f}x")
+    if args.collection_only:
+        return
 
     from drlkit.offline import behaviour_policy, collect, normalized_score, reference_returns
 
