@@ -166,3 +166,45 @@ def test_bc_clones_a_continuous_controller_inside_the_box():
     assert normalized_score(agent.evaluate(5).mean(), random_return, expert_return) > 80
     actions = agent.act(data.observations[:200])
     assert actions.shape == (200, 1) and np.abs(actions).max() <= 2.0
+
+
+# ------------------------------------------------------------------ TD3+BC
+@pytest.fixture(scope="module")
+def pendulum_data():
+    return collect("Pendulum-v1", behaviour_policy("Pendulum-v1", "medium"), steps=1_000, seed=0, epsilon=0.3)
+
+
+def test_td3bc_acts_inside_the_box_and_round_trips_through_a_checkpoint(tmp_path, pendulum_data):
+    from drlkit.offline import TD3BC
+
+    agent = TD3BC("Pendulum-v1", data=pendulum_data, seed=0, log_interval=10)
+    frame = agent.train(20).to_frame()
+    assert list(frame["step"].dropna()) == [10, 20]
+    # The actor steps every policy_delay critic steps; the BC term is logged from its first step on.
+    assert frame["bc_loss"].iloc[-1] > 0
+    actions = agent.act(pendulum_data.observations[:100])
+    assert actions.shape == (100, 1) and np.abs(actions).max() <= 2.0
+    loaded = drlkit.load(agent.save(tmp_path / "td3bc.pt"))
+    np.testing.assert_array_equal(loaded.act(pendulum_data.observations[:100]), actions)
+    assert set(loaded.get_parameters()) == set(agent.get_parameters())
+
+
+def test_td3bc_with_alpha_zero_is_behaviour_cloning_of_the_critic_free_kind(pendulum_data):
+    """With bc_alpha = 0 the actor loss is the BC loss alone: the actor's parameters then follow
+    exactly the gradient of the squared error, whatever the critics learn."""
+    from drlkit.offline import TD3BC
+
+    agent = TD3BC("Pendulum-v1", data=pendulum_data, seed=0, bc_alpha=0.0, policy_delay=1, log_interval=1)
+    frame = agent.train(1).to_frame()
+    assert frame["actor_loss"].iloc[-1] == pytest.approx(frame["bc_loss"].iloc[-1])
+
+
+def test_td3bc_refuses_discrete_actions_and_distributed_modes(pendulum_data):
+    from drlkit.offline import TD3BC
+
+    with pytest.raises(ValueError, match="TD3BC needs a 1-D Box action space"):
+        TD3BC("CartPole-v1")
+    with pytest.raises(ValueError, match="TD3BC supports no distributed mode"):
+        drlkit.distributed.train(TD3BC("Pendulum-v1", data=pendulum_data), mode="sync_grad", total_steps=10)
+    with pytest.raises(ValueError, match="bc_alpha"):
+        TD3BC("Pendulum-v1", bc_alpha=-1.0)

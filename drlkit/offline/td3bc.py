@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_number
-from ..agents.base import Timer, mlp
+from ..agents.base import Agent, Timer, mlp
 from ..envs.make import env_id_of
 from .base import OfflineAgent, OfflineConfig
 
@@ -169,12 +169,8 @@ class TD3BC(OfflineAgent):
     def _act_batch(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
         return self._mu(self.actor, obs)
 
-    # TD3+BC's two optimizers step in a fixed order: it has no single-gradient hooks.
-    def collect(self, n_steps: int):
-        raise NotImplementedError("TD3BC trains in one process (agent.train); it does not support distributed modes")
-
-    def compute_gradients(self, fragment):
-        raise NotImplementedError("TD3BC trains in one process (agent.train); it does not support distributed modes")
-
-    def apply_gradients(self, gradients):
-        raise NotImplementedError("TD3BC trains in one process (agent.train); it does not support distributed modes")
+    # TD3+BC's two optimizers step in a fixed order: it has no single-gradient hooks, and
+    # drlkit.distributed.train says so (it sees the base class's unimplemented hooks).
+    collect = Agent.collect
+    compute_gradients = Agent.compute_gradients
+    apply_gradients = Agent.apply_gradients
