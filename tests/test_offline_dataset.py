@@ -170,3 +170,15 @@ def test_collect_options_are_checked(kwargs, field):
 def test_an_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="policy must be 'random'"):
         collect("CartPole-v1", "expert", steps=5)
+
+
+def test_quality_datasets_are_ordered_by_return_and_labelled():
+    from drlkit.offline import make_quality_datasets
+
+    sets = make_quality_datasets("CartPole-v1", ("random", "medium", "expert", "medium-expert"), steps=1_000)
+    means = {q: d.episode_returns()[:-1].mean() for q, d in sets.items()}  # complete episodes only
+    assert means["random"] < means["medium"] < means["expert"]
+    assert {q: d.metadata["quality"] for q, d in sets.items()} == {q: q for q in sets}
+    assert len(sets["medium-expert"]) == 1_000
+    with pytest.raises(ValueError, match="qualities entries must be among"):
+        make_quality_datasets("CartPole-v1", ("great",))
