@@ -8,3 +8,5 @@ from .policy_gradients import (
     explore_trust_region,
 )
 from .dqn import explore_epsilon_schedule, explore_q_values
+from .offline import explore_dataset_quality
+from .shaping import explore_teacher
