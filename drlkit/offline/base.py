@@ -25,6 +25,12 @@ so the learning curve per gradient step is that of one process, up to which
 transitions were sampled. Parameters (including target networks) go to the
 workers once per step; the data never moves.
 
+When it pays off: each round costs Dask's messaging, about 40 ms on a local 2-core
+cluster (measured: 25 gradient steps/s for CQL on CartPole with 2 workers, against
+440/s in one process). Data-parallel training is for gradients that cost far more than
+that (large networks and batches) or datasets too large for one machine's memory, not for
+the small networks of the notebooks.
+
 Subclasses fill in ``_build_networks``, ``_loss(batch)`` and ``_act_batch`` (and
 ``_after_update`` for target networks); see :mod:`drlkit.offline.bc`,
 :mod:`~drlkit.offline.dqn`, :mod:`~drlkit.offline.cql`.
