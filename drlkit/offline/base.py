@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from .._checks import check_number
-from ..agents.base import Agent, AgentConfig, AgentSpec, Callback, Fragment, Timer
+from ..agents.base import ALGORITHMS, Agent, AgentConfig, AgentSpec, Callback, Fragment, Timer
 from .dataset import DatasetError, OfflineDataset
 
 
@@ -276,3 +276,7 @@ class OfflineAgent(Agent):
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         self._n_updates = int(state["n_updates"])
+
+
+# The base class is not an algorithm: keep it out of the registry that drlkit.load and workers read.
+ALGORITHMS.pop("OfflineAgent", None)
