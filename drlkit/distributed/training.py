@@ -266,6 +266,8 @@ def _check_hooks(agent: Agent, mode: str) -> None:
 def _default_fragment_steps(agent: Agent) -> int:
     """The experience one local update of the agent uses: an on-policy rollout, or DQN's ``train_freq``."""
     config = agent.config
+    if getattr(agent, "DEFAULT_FRAGMENT_STEPS", None):  # e.g. offline agents: one gradient step per fragment
+        return int(agent.DEFAULT_FRAGMENT_STEPS)
     if getattr(config, "n_steps", None):
         return int(config.n_steps) * int(getattr(config, "num_envs", 1))
     return int(getattr(config, "train_freq", 256))
