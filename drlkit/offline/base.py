@@ -240,6 +240,13 @@ class OfflineAgent(Agent):
         batch = self.sample(per_worker)
         return Fragment({k: v.numpy() for k, v in batch.items()}, n_steps if self.shard_index == 0 else 0)
 
+    def learn_from(self, fragment: Fragment) -> dict[str, float]:
+        """One gradient step on the fragment's minibatch (what ``compute_gradients`` then
+        ``apply_gradients`` do, in one call): the ``rollouts`` and ``sync`` modes' hook."""
+        gradients, metrics = self.compute_gradients(fragment)
+        self.apply_gradients(gradients)
+        return metrics
+
     def compute_gradients(self, fragment: Fragment) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         batch = {k: torch.as_tensor(v) for k, v in fragment.data.items()}
         params = self._trainable()

@@ -54,7 +54,7 @@ class TD3BCConfig(OfflineConfig):
 
     #: Learning rate of both Adam optimizers, in (0, 1].
     learning_rate: float = 1e-3
-    #: Hidden layers of the actor and of each critic.
+    #: Hidden layers of the actor and of each critic: a tuple of widths, each >= 1.
     hidden_sizes: tuple[int, ...] = (64, 64)
     #: α of the paper: weight of the critic term relative to the BC term, >= 0 (0 = pure BC).
     bc_alpha: float = 2.5
