@@ -165,6 +165,35 @@ def resolve_client(client: Any = None) -> Any:
     return client
 
 
+#: Dashboard pages worth showing on their own (Dask serves each as a plain route).
+DASHBOARD_PAGES = ("status", "individual-task-stream", "individual-progress", "individual-workers-memory",
+                   "individual-nprocessing", "workers", "tasks")
+
+
+def dashboard_url(client: Any = None, page: str = "status") -> str:
+    """The address of one page of ``client``'s Dask dashboard, as a browser would open it.
+
+    It follows ``client.dashboard_link``, so it honours Dask's link template
+    (``distributed.dashboard.link``, or the ``DASK_DISTRIBUTED__DASHBOARD__LINK``
+    environment variable): on Binder or JupyterHub, ``binder/start`` sets it to the
+    hub's proxy (``.../user/<name>/proxy/{port}/status``); under ``make tutorials``,
+    to JupyterLab's own proxy (``/proxy/{port}/status``); elsewhere it is the plain
+    ``http://127.0.0.1:<port>/status``.
+    """
+    from .._checks import check_choice
+
+    page = check_choice("page", page, DASHBOARD_PAGES)
+    client = resolve_client(client)
+    link = getattr(client, "dashboard_link", None)
+    if not link:
+        raise ValueError("this client has no dashboard (is bokeh installed where the scheduler runs?)")
+    base, sep, last = link.rstrip("/").rpartition("/")
+    if not sep or last != "status":
+        raise ValueError(f"the dashboard link {link!r} does not end in /status; set the link template "
+                         "(distributed.dashboard.link) to one that does, e.g. '/proxy/{port}/status'")
+    return f"{base}/{page}"
+
+
 _CHECKED: dict[tuple[str, frozenset[str]], None] = {}
 
 
