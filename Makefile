@@ -26,7 +26,10 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 # Main job: the tutorials in JupyterLab, on the embedded LocalCluster defaults.
+# Dask dashboard links go through JupyterLab's own proxy (jupyter-server-proxy), so the
+# notebooks can embed the task stream wherever the lab itself is reachable.
 tutorials: setup
+	DASK_DISTRIBUTED__DASHBOARD__LINK='/proxy/{port}/status' \
 	$(BIN)/jupyter lab --no-browser $(ROOT_FLAG) --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir=notebooks
 
