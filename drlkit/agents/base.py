@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_choice, check_number
+from .._checks import check_choice, check_memory, check_number
 from ..envs.make import check_env_id, env_id_of, make_env
 from .history import History
 
@@ -661,10 +661,18 @@ def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int, activation: str 
     """``in_dim -> hidden... -> out_dim`` multilayer perceptron (no activation on the output)."""
     layers: list[nn.Module] = []
     sizes = [in_dim, *hidden_sizes]
+    n_params = sum((a + 1) * b for a, b in zip(sizes, [*sizes[1:], out_dim]))
+    # Parameters, their gradients and two Adam moments: 4 float32 copies.
+    check_memory(f"hidden_sizes = {tuple(hidden_sizes)} ({n_params:,} parameters per network)", n_params * 16,
+                 "use smaller layers, e.g. hidden_sizes=(64, 64)")
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
     layers.append(nn.Linear(sizes[-1], out_dim))
     return nn.Sequential(*layers)
+
+
+#: Upper bound of ``num_envs``: each copy is a Python object stepped in turn by one process.
+MAX_NUM_ENVS = 1024
 
 
 def make_vec_env(env: Any, num_envs: int) -> gym.vector.VectorEnv:
@@ -672,6 +680,11 @@ def make_vec_env(env: Any, num_envs: int) -> gym.vector.VectorEnv:
     when a sub-env's episode ends, ``step`` already returns the next episode's
     first observation and puts the last one in ``info["final_obs"]``.
     Call ``reset(seed=...)`` on it before stepping."""
+    if num_envs > MAX_NUM_ENVS:
+        raise ValueError(
+            f"num_envs must be at most {MAX_NUM_ENVS} (copies of the env stepped in this process); got {num_envs}. "
+            "Spread more environments over Dask workers with drlkit.distributed.train(..., n_workers=...)"
+        )
     fns = [(lambda: make_env(env)) for _ in range(num_envs)]
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
