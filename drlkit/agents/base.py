@@ -124,7 +124,7 @@ class Agent:
                 f"(so that copies can be made for vector envs and Dask workers); got {type(env).__name__}"
             )
         self.env_spec = env
-        self.seed = check_number("seed", seed, low=0, integer=True)
+        self.seed = check_number("seed", seed, low=0, high=2**63 - 1, integer=True)
         self.config = self.Config.from_kwargs(name, **config)
         self.progress = bool(progress)
         # A probe env tells the spaces; algorithms make their own (vector) envs in _build.

@@ -213,6 +213,8 @@ class MDP:
 
 
 def _as_float_array(name: str, value: Any) -> np.ndarray:
+    if np.iscomplexobj(value) or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers; got {type(value).__name__} {value!r:.40}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -244,7 +246,7 @@ def _terminal_mask(terminal: Any, S: int) -> np.ndarray:
         if arr.shape != (S,):
             raise ValueError(f"terminal as a mask must have shape ({S},); got {arr.shape}")
         return arr.copy()
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise TypeError(
             f"terminal must be a boolean mask of shape ({S},) or integer state indices; got dtype {arr.dtype}"
         )
