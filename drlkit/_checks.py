@@ -50,7 +50,11 @@ def check_number(
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``; otherwise list the choices."""
     allowed = list(allowed)
-    if value not in allowed:
+    try:
+        found = any(value is a or (type(value) is type(a) and bool(value == a)) for a in allowed)
+    except (TypeError, ValueError):  # e.g. an array: comparing it is ambiguous, and it is no choice anyway
+        found = False
+    if not found:
         choices = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"{name} must be one of {choices}; got {_fmt(value)}")
     return value

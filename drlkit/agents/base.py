@@ -189,8 +189,11 @@ class Agent:
             callbacks = []
         elif callable(callbacks):
             callbacks = [callbacks]
-        else:
+        elif isinstance(callbacks, Iterable) and not isinstance(callbacks, (str, bytes, dict)):
             callbacks = list(callbacks)
+        else:
+            raise TypeError(f"callbacks must be a callable taking the agent, or a list of them; "
+                            f"got {type(callbacks).__name__}")
         for cb in callbacks:
             if not callable(cb):
                 raise TypeError(f"callbacks must be callables taking the agent; got {type(cb).__name__}")
@@ -257,6 +260,7 @@ class Agent:
             raise TypeError(f"deterministic must be True or False; got {deterministic!r}")
         if max_episode_steps is not None:
             max_episode_steps = check_number("max_episode_steps", max_episode_steps, low=1, integer=True)
+        check_memory(f"episodes = {episodes}", episodes * 8, "evaluate fewer episodes")
         env = make_env(self.env_spec)
         time_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
         cap = max_episode_steps or time_limit or self.EVAL_MAX_EPISODE_STEPS
@@ -478,7 +482,7 @@ def load(path: str | Path, env: Any = None) -> Agent:
     except Exception as exc:  # a corrupt or foreign file: say so plainly
         raise CheckpointError(
             f"{path} is not a readable drlkit checkpoint: torch.load failed ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]}); is the file complete?"
+            f"{_first_line(exc)}); is the file complete?"
         ) from None
     if not isinstance(state, dict) or "format" not in state:
         raise CheckpointError(
@@ -563,6 +567,11 @@ def load(path: str | Path, env: Any = None) -> Agent:
     return agent
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else "no message"
+
+
 def _check_path(path: Any) -> Path:
     if isinstance(path, bytes) or not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
         raise TypeError(f"path must be a file path (str or pathlib.Path); got {_short(path)} ({type(path).__name__})")
@@ -638,7 +647,7 @@ class _entry:
             return False
         raise CheckpointError(
             f"{self.path}: checkpoint entry {self.name!r} is damaged or of the wrong type "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+            f"({type(exc).__name__}: {_first_line(exc)})"
         ) from None
 
 
