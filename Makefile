@@ -10,7 +10,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps tutorials demo test test-fast bench clean
+.PHONY: setup system-deps tutorials demo test test-fast bench clean fuzz
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,11 @@ test: setup system-deps
 # Quick local loop: skips slow learning tests and the browser.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# The long fuzz run: the same Hypothesis properties as CI's tests/test_fuzz_*.py with 50x the examples
+# (derandomized, so a failure reproduces with the same command).
+fuzz: setup
+	DRLKIT_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz_models.py tests/test_fuzz_agents.py -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py
