@@ -228,3 +228,35 @@ def test_tabular_bounded_without_terminal_states(learner):
     result, error = call_cleanly(lambda: LEARNERS[learner](mdp, episodes=2, max_steps_per_episode=None),
                                  ("max_steps_per_episode",), seconds=10)
     assert error is not None and "time limit" in str(error)
+
+
+@fuzz_settings(80)
+@given(
+    seed=st.integers(0, 2**16),
+    function=st.sampled_from(["q_values", "greedy_policy", "bellman_optimality_backup",
+                              "bellman_expectation_backup", "greedy_path"]),
+    args=perturbed(
+        good={"gamma": st.floats(0, 1)},
+        bad={"V": st.one_of(junk(), hnp.arrays(np.float64, st.sampled_from([(4,), (3,), (4, 2)]),
+                                               elements=wild_floats(-1, 1))),
+             "gamma": maybe_junk(st.floats(-1, 2)), "policy": BAD_POLICY, "mdp": junk(),
+             "start": maybe_junk(st.integers(-1, 5)), "max_steps": maybe_junk(st.integers(-1, 5))},
+    ),
+)
+def test_planning_helpers(seed, function, args):
+    kwargs, bad = args
+    mdp = kwargs.pop("mdp") if "mdp" in kwargs else small_mdp(seed, 4, 2)
+    V = kwargs.pop("V") if "V" in kwargs else np.zeros(4)
+    policy = kwargs.pop("policy") if "policy" in kwargs else np.zeros(4, dtype=int)
+    gamma = kwargs["gamma"]
+    calls = {
+        "q_values": lambda: planning.q_values(mdp, V, gamma),
+        "greedy_policy": lambda: planning.greedy_policy(mdp, V, gamma),
+        "bellman_optimality_backup": lambda: planning.bellman_optimality_backup(mdp, V, gamma),
+        "bellman_expectation_backup": lambda: planning.bellman_expectation_backup(mdp, V, policy, gamma),
+        "greedy_path": lambda: tabular.greedy_path(mdp, policy, start=kwargs.get("start"),
+                                                   max_steps=kwargs.get("max_steps")),
+    }
+    _, error = call_cleanly(calls[function], [*bad, "policy"], seconds=10)
+    if error is not None:
+        assert bad, f"valid arguments refused: {error}"
