@@ -656,7 +656,8 @@ def _as_observation(obs: Any) -> np.ndarray:
     if hasattr(obs, "detach"):  # a torch tensor
         obs = obs.detach().cpu().numpy()
     try:
-        arr = np.asarray(obs, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32: becomes inf, refused by act() as non-finite
+            arr = np.asarray(obs, dtype=np.float32)
     except (TypeError, ValueError, OverflowError) as exc:
         raise TypeError(
             f"obs must be an array of numbers (an observation of the env); got {_short(obs)} "
