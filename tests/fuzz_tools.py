@@ -39,9 +39,10 @@ if PROFILE not in ("ci", "long"):
 
 
 def fuzz_settings(ci_examples: int) -> settings:
-    """Settings of one fuzz test: ``ci_examples`` examples in CI, 50 times as many (capped at 2000) in the long run."""
+    """Settings of one fuzz test: ``3 * ci_examples`` examples in CI, ``50 * ci_examples`` (at most 3000)
+    in the long run."""
     base = settings.get_profile(f"fuzz-{PROFILE}")
-    examples = ci_examples if PROFILE == "ci" else min(2000, 50 * ci_examples)
+    examples = 3 * ci_examples if PROFILE == "ci" else min(3000, 50 * ci_examples)
     return settings(base, max_examples=examples)
 
 

@@ -307,6 +307,8 @@ class Agent:
 
     def set_parameters(self, params: dict[str, np.ndarray]) -> None:
         """Load parameters produced by :meth:`get_parameters` (same algorithm and sizes)."""
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict {{name: array}} from get_parameters(); got {type(params).__name__}")
         own = self.get_parameters()
         missing, extra = own.keys() - params.keys(), params.keys() - own.keys()
         if missing or extra:
