@@ -15,7 +15,8 @@ import os
 import re
 import signal
 import warnings
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, event, settings
@@ -24,13 +25,13 @@ from hypothesis import strategies as st
 from drlkit._checks import DrlkitWarning
 from drlkit.planning import ConvergenceError
 
-_COMMON = dict(
-    derandomize=True,
-    deadline=None,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
+_COMMON = {
+    "derandomize": True,
+    "deadline": None,
+    "database": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+}
 settings.register_profile("fuzz-ci", max_examples=40, **_COMMON)
 settings.register_profile("fuzz-long", max_examples=2000, **_COMMON)
 PROFILE = os.environ.get("DRLKIT_FUZZ", "ci")
@@ -99,7 +100,7 @@ def call_cleanly(fn: Callable[[], Any], names: Iterable[str], seconds: float = 2
         )
         _event(f"raised {type(exc).__name__}")
         return None, exc
-    except Exception as exc:  # noqa: BLE001 - the point of the suite
+    except Exception as exc:
         raise AssertionError(f"undocumented exception {type(exc).__module__}.{type(exc).__name__}: {exc}") from exc
 
 

@@ -19,7 +19,7 @@ from drlkit._checks import DrlkitWarning, check_choice
 from drlkit.agents.base import CheckpointError
 from drlkit.envs import gridworld
 
-SMALL_PPO = dict(num_envs=2, n_steps=8, batch_size=8, n_epochs=1, hidden_sizes=(8,))
+SMALL_PPO = {"num_envs": 2, "n_steps": 8, "batch_size": 8, "n_epochs": 1, "hidden_sizes": (8,)}
 
 
 def chain(S: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +72,11 @@ def test_gridworld_without_a_reachable_end_warns(text_map, why):
         warnings.simplefilter("error")
         gridworld(text_map, continuing=True)
         gridworld(["S.G"])
+
+
+def test_huge_gridworld_names_the_map_and_the_memory():
+    with pytest.raises(ValueError, match=r"text_map of 1000 x 1000 cells .* would need .* TB"):
+        gridworld(["S" + "." * 999] + ["." * 1000] * 999)
 
 
 # ----------------------------------------------------------------- tabular

@@ -17,7 +17,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from fuzz_tools import DOCUMENTED, Hang, bounded, call_cleanly, fuzz_settings, junk, maybe_junk, perturbed
+from fuzz_tools import (
+    DOCUMENTED,
+    Hang,
+    bounded,
+    call_cleanly,
+    fuzz_settings,
+    junk,
+    perturbed,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -27,12 +35,12 @@ from drlkit.agents import ALGORITHMS
 
 # Small settings so that building (and, for checkpoints, briefly training) an agent is cheap.
 SMALL = {
-    "A2C": dict(num_envs=2, n_steps=4, hidden_sizes=(8,)),
-    "DQN": dict(buffer_size=64, batch_size=8, learning_starts=8, train_freq=8, gradient_steps=1, hidden_sizes=(8,)),
-    "PPO": dict(num_envs=2, n_steps=8, batch_size=8, n_epochs=1, hidden_sizes=(8,)),
-    "REINFORCE": dict(num_envs=2, n_steps=16, hidden_sizes=(8,)),
-    "TRPO": dict(num_envs=2, n_steps=8, batch_size=8, cg_iters=2, backtrack_iters=2, value_epochs=1,
-                 hidden_sizes=(8,)),
+    "A2C": {"num_envs": 2, "n_steps": 4, "hidden_sizes": (8,)},
+    "DQN": {"buffer_size": 64, "batch_size": 8, "learning_starts": 8, "train_freq": 8, "gradient_steps": 1, "hidden_sizes": (8,)},
+    "PPO": {"num_envs": 2, "n_steps": 8, "batch_size": 8, "n_epochs": 1, "hidden_sizes": (8,)},
+    "REINFORCE": {"num_envs": 2, "n_steps": 16, "hidden_sizes": (8,)},
+    "TRPO": {"num_envs": 2, "n_steps": 8, "batch_size": 8, "cg_iters": 2, "backtrack_iters": 2, "value_epochs": 1,
+                 "hidden_sizes": (8,)},
 }
 TYPOS = ["lr", "learning_rat", "n_env", "hidden", "gama", "seed", "env", "buffer"]
 
@@ -302,7 +310,7 @@ def test_exercise_checks(check, student):
             verdict = check(student)
     except Hang:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise AssertionError(f"{check.__name__} crashed on a student's answer: {type(exc).__name__}: {exc}") from exc
     assert isinstance(verdict, bool)
     printed = buffer.getvalue().strip()

@@ -225,7 +225,7 @@ def test_tabular_learners(learner, env_name, args):
 def test_tabular_bounded_without_terminal_states(learner):
     # No reachable terminal state: every episode runs to the cap, which must exist.
     mdp = gridworld(["S..", "..."], continuing=True)
-    result, error = call_cleanly(lambda: LEARNERS[learner](mdp, episodes=2, max_steps_per_episode=None),
+    _result, error = call_cleanly(lambda: LEARNERS[learner](mdp, episodes=2, max_steps_per_episode=None),
                                  ("max_steps_per_episode",), seconds=10)
     assert error is not None and "time limit" in str(error)
 

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._checks import check_choice, check_number
+from .._checks import check_choice, check_memory, check_number
 from .mdp import MDP
 
 ACTION_NAMES = ("LEFT", "DOWN", "RIGHT", "UP")
@@ -142,6 +142,9 @@ def gridworld(
             s2 = start
         return s2, reward
 
+    # P, the reward mass and R3 are dense (S, A, S) arrays, plus the MDP's cumulative copy.
+    check_memory(f"text_map of {rows} x {cols} cells (S = {S} states, dense (S, A, S) arrays)",
+                 4 * S * A * S * 8, "draw a smaller map (gridworlds are dense tabular models)")
     P = np.zeros((S, A, S))
     reward_mass = np.zeros((S, A, S))  # sum of prob * reward per (s, a, s')
     for s in range(S):
