@@ -545,6 +545,7 @@ def load(path: str | Path, env: Any = None) -> Agent:
         for opt_name, opt in agent.optimizers().items():
             if opt_name not in state["optimizers"]:
                 raise CheckpointError(f"{path}: checkpoint entry 'optimizers' has no {opt_name!r} optimizer")
+            _check_optimizer_state(opt, state["optimizers"][opt_name])
             opt.load_state_dict(state["optimizers"][opt_name])
     agent.total_steps = int(state["total_steps"])
     agent.wall_time = float(state["wall_time"])
@@ -623,6 +624,10 @@ def _check_tensors(path: Path, entry: str, saved: Any, own: dict[str, dict[str, 
             if not isinstance(value, torch.Tensor):
                 raise CheckpointError(f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] must be a tensor; "
                                       f"got {type(value).__name__}")
+        for key, value in theirs.items():
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                raise CheckpointError(f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] holds NaN or "
+                                      "infinite weights (the file is damaged, or training diverged before saving)")
         mismatched = [k for k in params.keys() & theirs.keys() if tuple(params[k].shape) != tuple(theirs[k].shape)]
         if missing or extra or mismatched:
             what = (f"parameter {net_name}.{mismatched[0]} has shape {tuple(theirs[mismatched[0]].shape)} in the "
@@ -633,6 +638,24 @@ def _check_tensors(path: Path, entry: str, saved: Any, own: dict[str, dict[str, 
                 f"{path} was saved for {saved_for} and is being loaded into {loading_into}: {what}. "
                 "Load it with the env and hidden_sizes it was saved with"
             )
+
+
+def _check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any) -> None:
+    """Load ``saved`` into a throw-away copy of ``optimizer`` and take one step with zero
+    gradients: a state that the real optimizer would only choke on in ``train()`` fails here."""
+    copies, groups = {}, []
+    for group in optimizer.param_groups:
+        params = []
+        for p in group["params"]:
+            copies[id(p)] = p.detach().clone().requires_grad_(True)
+            params.append(copies[id(p)])
+        groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
+    probe = type(optimizer)(groups, **optimizer.defaults)
+    probe.load_state_dict(saved)
+    for group in probe.param_groups:
+        for p in group["params"]:
+            p.grad = torch.zeros_like(p)
+    probe.step()
 
 
 class _entry:
