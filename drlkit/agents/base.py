@@ -17,6 +17,7 @@ continues where the previous call stopped.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import time
@@ -651,7 +652,7 @@ def _check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any) -> None
             params.append(copies[id(p)])
         groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
     probe = type(optimizer)(groups, **optimizer.defaults)
-    probe.load_state_dict(saved)
+    probe.load_state_dict(copy.deepcopy(saved))  # the probe's step must not touch the tensors loaded next
     for group in probe.param_groups:
         for p in group["params"]:
             p.grad = torch.zeros_like(p)
