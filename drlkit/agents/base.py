@@ -21,12 +21,14 @@ import copy
 import dataclasses
 import difflib
 import inspect
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import gymnasium as gym
+
 import numpy as np
 import torch
 from torch import nn
@@ -265,7 +267,8 @@ class Agent:
         stops after ``max_episode_steps`` steps (default: the env's own time limit, or
         :attr:`EVAL_MAX_EPISODE_STEPS` = 10000 when it has none, e.g. ``env.unwrapped``
         or a custom env); a cut episode counts the return of its steps so far and a
-        :class:`~drlkit._checks.DrlkitWarning` says how many were cut.
+        :class:`~drlkit._checks.DrlkitWarning` says how many were cut. The episodes'
+        lengths are kept in ``agent.last_evaluation_lengths``, shape ``(episodes,)``.
         """
         episodes = check_number("episodes", episodes, low=1, integer=True)
         base_seed = self.seed + 10_000 if seed is None else check_number("seed", seed, low=0, integer=True)
@@ -278,6 +281,7 @@ class Agent:
         time_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
         cap = max_episode_steps or time_limit or self.EVAL_MAX_EPISODE_STEPS
         returns = np.zeros(episodes)
+        lengths = np.zeros(episodes, dtype=np.int64)
         cut = 0
         try:
             for i in range(episodes):
@@ -292,8 +296,10 @@ class Agent:
                         cut += 1
                         break
                 returns[i] = total
+                lengths[i] = steps
         finally:
             env.close()
+        self.last_evaluation_lengths = lengths
         if cut and max_episode_steps is None:
             import warnings
 
@@ -495,9 +501,14 @@ def load(path: str | Path, env: Any = None) -> Agent:
     try:
         state = torch.load(path, weights_only=True)
     except Exception as exc:  # a corrupt or foreign file: say so plainly
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+            # torch's own advice (weights_only=False) would run whatever code the file holds: never give it.
+            detail = "it holds objects other than tensors and plain values, which drlkit never loads"
+        else:
+            detail = f"{type(exc).__name__}: {_first_line(exc)}"
         raise CheckpointError(
-            f"{path} is not a readable drlkit checkpoint: torch.load failed ({type(exc).__name__}: "
-            f"{_first_line(exc)}); is the file complete?"
+            f"{path} is not a drlkit checkpoint, or not a complete one: torch.load(weights_only=True) could not "
+            f"read it ({detail}); is it the whole file that Agent.save() wrote?"
         ) from None
     if not isinstance(state, dict) or "format" not in state:
         raise CheckpointError(

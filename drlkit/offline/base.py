@@ -222,8 +222,9 @@ class OfflineAgent(Agent):
         cfg = self.config
         self._pending.append({k: float(v) for k, v in metrics.items()})
         if cfg.eval_interval and self.total_steps % cfg.eval_interval == 0:
-            for value in self.evaluate(cfg.eval_episodes):
-                self.history.log_episode(self.total_steps, timer.elapsed(), float(value), 0)
+            returns = self.evaluate(cfg.eval_episodes)
+            for value, length in zip(returns, self.last_evaluation_lengths):
+                self.history.log_episode(self.total_steps, timer.elapsed(), float(value), int(length))
         if self.total_steps % cfg.log_interval == 0:
             row = {k: float(np.mean([m[k] for m in self._pending])) for k in self._pending[0]}
             self._pending = []
