@@ -21,7 +21,7 @@ def succeed(message: str) -> bool:
     return True
 
 
-def as_float_array(name: str, result: Any) -> tuple[np.ndarray | None, str | None]:
+def as_float_array(name: str, result: Any) -> tuple[Any, str | None]:
     """``(array, None)`` with the student's result (a torch tensor too) as floats, or ``(None, why not)``."""
     if hasattr(result, "detach"):  # a torch tensor
         result = result.detach().cpu().numpy()
@@ -29,6 +29,31 @@ def as_float_array(name: str, result: Any) -> tuple[np.ndarray | None, str | Non
         return np.asarray(result, dtype=float), None
     except (TypeError, ValueError):
         return None, f"{name} must return an array of numbers; it returned {type(result).__name__}"
+
+
+def call_student(fn: Any, name: str, *args: Any, zero_division: str | None = None) -> tuple[Any, str | None]:
+    """Run the student's function ``fn`` on copies of ``args`` (so it cannot change the checker's data).
+
+    Returns ``(result as a float array, None)``, or ``(None, what went wrong)`` in words a student
+    can act on: not a function, the stub still in place, an exception of their code (with
+    ``zero_division`` as the hint for a ZeroDivisionError, if given), a missing ``return``, or a
+    result that is not numbers.
+    """
+    if not callable(fn):
+        return None, f"pass your function itself, e.g. check_{name}({name}); got {type(fn).__name__}"
+    try:
+        with np.errstate(all="ignore"):  # a division by zero is reported with its cause, not as a warning
+            out = fn(*(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args))
+    except NotImplementedError:
+        return None, f"{name} still raises NotImplementedError: replace the stub's `raise` line with your code."
+    except ZeroDivisionError as exc:
+        hint = f": {zero_division}" if zero_division else ""
+        return None, f"{name} raised ZeroDivisionError ({exc}){hint}"
+    except Exception as exc:  # the student's code failed: say how, without a long traceback from here
+        return None, f"{name} raised {type(exc).__name__}: {exc}"
+    if out is None:
+        return None, f"{name} returned None: did you forget the `return`?"
+    return as_float_array(name, out)
 
 
 def function_name(function: Any, default: str = "your function") -> str:

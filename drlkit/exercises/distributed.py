@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._feedback import as_float_array, fail, succeed, student_check
+from ._feedback import call_student, fail, student_check, succeed
 
 __all__ = ["check_async_merge", "check_staleness", "check_sync_merge"]
 
@@ -69,24 +69,10 @@ def _fmt(values: Any) -> str:
     return "[" + ", ".join(f"{v:g}" for v in np.asarray(values, dtype=float).ravel()) + "]"
 
 
-def _call(fn: Any, name: str, *args: Any) -> tuple[np.ndarray | None, str | None]:
-    """Run the student's function on copies of ``args``: (result as a float array, None) or (None, the problem)."""
-    if not callable(fn):
-        return None, f"pass your function itself, e.g. check_{name}({name}); got {type(fn).__name__}"
-    try:
-        with np.errstate(all="ignore"):  # a division by zero is reported below, with its cause
-            result = fn(*(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args))
-    except NotImplementedError:
-        return None, f"{name} still raises NotImplementedError: replace the stub's body with your code."
-    except ZeroDivisionError as exc:
-        return None, (f"{name} raised ZeroDivisionError ({exc}): a result that is not stale has τ = 0, "
-                      "so divide by max(staleness, 1), never by the staleness itself.")
-    except Exception as exc:  # the student's code failed: show its error, not a traceback from here
-        return None, f"{name} raised {type(exc).__name__}: {exc}"
-    if isinstance(result, dict):
-        return None, (f"{name} returned a dict; here parameters are plain arrays: return an array of shape "
-                      f"{args[0].shape}")
-    return as_float_array(name, result)
+def _call(fn: Any, name: str, *args: Any) -> tuple[Any, str | None]:
+    """The student's result as a float array, or what went wrong (see :func:`call_student`)."""
+    return call_student(fn, name, *args, zero_division="a result that is not stale has τ = 0, so divide by "
+                        "max(staleness, 1), never by the staleness itself.")
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..distributed.q_learning import merge_q_tables
-from ._feedback import fail, function_name, succeed, student_check
+from ._feedback import fail, function_name, student_check, succeed
 
 # Three workers, four states, two actions: small enough to print.
 _TABLES = np.array(

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-from ._feedback import student_check
+
+from ._feedback import call_student, student_check
 
 GAMMA = 0.9
 
@@ -24,22 +25,7 @@ _NEXT_Q_ONLINE = np.array([[1.0, 3.0, 2.0], [4.0, 0.5, 1.0], [0.0, -2.0, 5.0], [
 _NEXT_Q_TARGET = np.array([[2.5, 1.5, 0.5], [1.0, 2.0, 3.0], [3.0, 1.0, 4.0], [0.0, 3.0, 1.0]])
 
 
-def _call(fn: Callable[..., Any], name: str, *args: Any) -> tuple[np.ndarray | None, str | None]:
-    """Run the student's function on copies of the inputs; return (result, problem)."""
-    if not callable(fn):
-        return None, f"pass your function itself, e.g. check_{name}({name}); got {type(fn).__name__}"
-    try:
-        out = fn(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-    except NotImplementedError:
-        return None, f"{name} still raises NotImplementedError: replace the `raise` line with your code."
-    except Exception as exc:  # the student's code failed: say how, without a long traceback
-        return None, f"{name} raised {type(exc).__name__}: {exc}"
-    if out is None:
-        return None, f"{name} returned None: did you forget the `return`?"
-    try:
-        return np.asarray(out, dtype=float), None
-    except (TypeError, ValueError):
-        return None, f"{name} should return an array of numbers; it returned {type(out).__name__}"
+_call = call_student  # the student's result as a float array, or what went wrong
 
 
 def _report(ok: bool, message: str) -> bool:
@@ -161,7 +147,7 @@ def check_epsilon_schedule(epsilon: Callable[..., Any]) -> bool:
     """Check ``epsilon(step, initial, final, decay_steps) -> float``, the linear ε schedule."""
     initial, final, decay = 1.0, 0.1, 1000
     steps = np.array([0, 250, 500, 999, 1000, 1500, 10_000])
-    values = []
+    values: list[float] = []
     for step in steps:
         out, problem = _call(epsilon, "epsilon", int(step), initial, final, decay)
         if problem:
@@ -169,17 +155,18 @@ def check_epsilon_schedule(epsilon: Callable[..., Any]) -> bool:
         if out.shape not in ((), (1,)):
             return _report(False, f"epsilon should return one number; it returned shape {out.shape}.")
         values.append(float(out.reshape(())))
-    values = np.array(values)
+    got = np.array(values)
     expected = np.array([reference_epsilon(int(s), initial, final, decay) for s in steps])
-    if np.allclose(values, expected, atol=1e-6):
+    if np.allclose(got, expected, atol=1e-6):
         return _report(True, "ε falls linearly to its final value and then stays there.")
-    if np.allclose(values[:5], expected[:5], atol=1e-6):
+    if np.allclose(got[:5], expected[:5], atol=1e-6):
         return _report(False, f"after decay_steps ε should stay at final={final}; at step {steps[-1]} "
                               f"it is {values[-1]:.3f}. Clamp the step (e.g. min(step, decay_steps)).")
     if abs(values[0] - final) < 1e-6 and abs(values[4] - initial) < 1e-6:
-        return _report(False, "the schedule runs backwards: ε should start at initial (explore a lot) and end at final.")
+        return _report(False, "the schedule runs backwards: ε should start at initial (explore a lot) and end at "
+                              "final.")
     if abs(values[0] - initial) > 1e-6:
         return _report(False, f"at step 0, ε should be initial={initial}, got {values[0]:.3f}.")
-    i = int(np.flatnonzero(np.abs(values - expected) > 1e-6)[0])  # the first step that is off
+    i = int(np.flatnonzero(np.abs(got - expected) > 1e-6)[0])  # the first step that is off
     return _report(False, f"at step {steps[i]} ε should be {expected[i]:.3f} but is {values[i]:.3f} "
                           f"(initial={initial}, final={final}, decay_steps={decay}).")

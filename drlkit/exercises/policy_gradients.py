@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._feedback import as_float_array, fail, succeed, student_check
+from ._feedback import call_student, fail, student_check, succeed
 
 __all__ = ["check_clipped_surrogate", "check_gae", "check_returns_to_go"]
 
@@ -100,19 +100,7 @@ def _judge(
     return succeed(success)
 
 
-def _call(fn: Any, name: str, *args: Any) -> tuple[np.ndarray | None, str | None]:
-    """Run the student's function on copies of ``args``; (result as a float array, None) or (None, what went wrong)."""
-    if not callable(fn):
-        return None, f"pass your function itself, e.g. check_{name}({name}); got {type(fn).__name__}"
-    try:
-        result = fn(*(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args))
-    except NotImplementedError:
-        return None, f"{name} still raises NotImplementedError: replace the stub's body with your code."
-    except Exception as exc:  # the student's code failed: show its error, not a traceback from here
-        return None, f"{name} raised {type(exc).__name__}: {exc}"
-    if result is None:
-        return None, f"{name} returned None: did you forget the `return` statement?"
-    return as_float_array(name, result)
+_call = call_student  # the student's result as a float array, or what went wrong
 
 
 def _shape_problem(result: np.ndarray, expected: np.ndarray, name: str, what: str) -> str | None:

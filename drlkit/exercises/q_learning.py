@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._feedback import fail, succeed, student_check
+from ._feedback import fail, student_check, succeed
 
 _SAMPLES = 4000  # calls per statistical check: frequencies are then within about ±0.02
 

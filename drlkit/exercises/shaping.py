@@ -14,7 +14,7 @@ import numpy as np
 
 from ..envs.mdp import MDP
 from ..shaping import feedback_policy, potential_shaping
-from ._feedback import as_float_array, fail, succeed
+from ._feedback import call_student, fail, succeed
 
 _rng = np.random.default_rng(7)
 _P = _rng.random((4, 2, 4))
@@ -26,18 +26,7 @@ _GAMMA = 0.9
 _DELTA = np.array([[2.0, -1.0, 0.0], [0.0, 0.0, 0.0], [-3.0, 1.0, 1.0]])
 
 
-def _run(fn: Callable[..., Any], name: str, *args: Any) -> tuple[np.ndarray | None, str | None]:
-    if not callable(fn):
-        return None, f"pass your function itself, e.g. check_{name}({name}); got {type(fn).__name__}"
-    try:
-        out = fn(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-    except NotImplementedError:
-        return None, f"{name} still raises NotImplementedError: replace the `raise` line with your code."
-    except Exception as exc:
-        return None, f"{name} raised {type(exc).__name__}: {exc}"
-    if out is None:
-        return None, f"{name} returned None: did you forget the `return`?"
-    return as_float_array(name, out)
+_run = call_student  # the student's result as a float array, or what went wrong
 
 
 def check_shaping_reward(shaping_reward: Callable[..., Any]) -> bool:
@@ -45,13 +34,15 @@ def check_shaping_reward(shaping_reward: Callable[..., Any]) -> bool:
     if problem:
         return fail(problem)
     expected = potential_shaping(MDP(P=_P, R=_R, terminal=_TERMINAL), _PHI, _GAMMA).R3
+    assert expected is not None  # a shaped MDP keeps its rewards per transition (S, A, S)
     if out.shape != expected.shape:
         return fail(f"return the shaped rewards with shape (S, A, S) = {expected.shape}; got {out.shape}.")
     if np.allclose(out, expected):
         return succeed("shaped rewards match: F = γΦ(s') - Φ(s) with Φ(terminal) = 0.")
     no_terminal = _R + _GAMMA * _PHI[None, None, :] - _PHI[:, None, None]
     if np.allclose(out, no_terminal):
-        return fail("set Φ(s') = 0 when s' is terminal: otherwise ending the episode pays -Φ and the policy can change.")
+        return fail("set Φ(s') = 0 when s' is terminal: otherwise ending the episode pays -Φ and the policy "
+                    "can change.")
     if np.allclose(out, _R + _PHI[None, None, :] * np.where(_TERMINAL, 0, 1) - _PHI[:, None, None]):
         return fail("multiply Φ(s') by γ: F = γΦ(s') - Φ(s).")
     if np.allclose(out, _R - (expected - _R)):
