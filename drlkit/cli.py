@@ -36,6 +36,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -239,7 +240,6 @@ MODE_OPTION_NAMES = ("fragment_steps", "local_steps", "eta", "staleness_aware", 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from drlkit.distributed import MODES
-    from drlkit.loggers import CSVLogger
 
     mode = args.mode or ("sync" if (args.workers or args.address) else "local")
     if mode != "local" and mode not in MODES:
@@ -253,12 +253,34 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"valid: {', '.join(MODE_OPTION_NAMES)}")
     if options and mode == "local":
         raise UsageError("--option applies to distributed modes only (give --mode)")
+    if mode != "local":
+        from drlkit.distributed.training import MODE_OPTIONS
+
+        for key in options:
+            users = [m for m, names in MODE_OPTIONS.items() if key in names]
+            if users and mode not in users:
+                raise UsageError(f"--option {key!r} does not apply to mode {mode!r} (it is for "
+                                 f"{', '.join(map(repr, users))})")
     settings = parse_settings(args.set)
     agent = build_agent(args.algorithm, args.env, args.seed, settings, progress=not args.quiet)
     name = type(agent).__name__
     out = Path(args.out) if args.out else _default_out(name, args.env, args.seed)
     if (out / "config.json").exists() and not args.overwrite:
         raise UsageError(f"{out} already holds a run; choose another --out or pass --overwrite")
+    created = not out.exists()
+    try:
+        return _train_into(args, agent, mode, settings, options, out)
+    except UsageError:
+        if created:  # a value only the engine could check: leave nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _train_into(args: argparse.Namespace, agent: Any, mode: str, settings: dict[str, Any], options: dict[str, Any],
+                out: Path) -> int:
+    from drlkit.loggers import CSVLogger
+
+    name = type(agent).__name__
     out.mkdir(parents=True, exist_ok=True)
     config = {"algorithm": name, "env": args.env, "seed": args.seed, "steps": args.steps, "mode": mode,
               "workers": args.workers, "address": args.address, "settings": settings, "options": options,
@@ -456,8 +478,6 @@ def notebooks_dir() -> Path:
 
 
 def cmd_tutorials(args: argparse.Namespace) -> int:
-    import shutil
-
     source = Path(args.dir) if args.dir else notebooks_dir()
     if not source.is_dir():
         raise UsageError(f"--dir {args.dir} is not a folder")

@@ -12,6 +12,11 @@ call, with the History's own columns (``event, step, wall_time, episode_return, 
 and the algorithm's log keys), so a file written while training reads exactly like
 ``agent.history.to_frame()`` at the end, and ``tail -f`` or a spreadsheet can follow a run live.
 Rows are flushed to disk at most every ``flush_every`` seconds and when :meth:`close` is called.
+
+:class:`TensorBoardLogger` writes the same metrics as TensorBoard scalars (``tensorboard --logdir runs``):
+``episode_return`` and ``episode_length`` at the step each episode ended, and every log key of the
+algorithm (``policy_loss``, ``entropy``, ...) at the step of its update. It needs the ``tensorboard``
+package (``pip install drlkit[tensorboard]``).
 """
 from __future__ import annotations
 
@@ -79,3 +84,60 @@ class CSVLogger:
 
     def __repr__(self) -> str:
         return f"CSVLogger({str(self.path)!r}, rows={self._written})"
+
+
+class TensorBoardLogger:
+    """Write an agent's History rows as TensorBoard scalars as training runs (tags = History column names).
+
+    Parameters
+    ----------
+    logdir : str or Path
+        Folder of the event files (one run per folder; ``tensorboard --logdir`` its parent to compare runs).
+    flush_every : float >= 0
+        Seconds between writes to disk.
+    """
+
+    def __init__(self, logdir: str | Path, flush_every: float = 1.0) -> None:
+        if not isinstance(logdir, (str, Path)):
+            raise TypeError(f"logdir must be a folder path (str or Path), got {type(logdir).__name__}")
+        self.flush_every = check_number("flush_every", flush_every, low=0)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ImportError("TensorBoardLogger needs the tensorboard package: pip install 'drlkit[tensorboard]'"
+                              ) from None
+        self.logdir = Path(logdir)
+        self._writer: Any = SummaryWriter(str(self.logdir), flush_secs=max(1, int(self.flush_every)))
+        self._written = 0
+
+    def __call__(self, agent: Any) -> None:
+        history = agent.history
+        columns = history.columns
+        keys = [(i, name) for i, name in enumerate(columns) if name not in ("event", "step", "wall_time")]
+        rows = history._rows[self._written:]
+        for row in rows:
+            step = int(row[1])
+            for i, name in keys:
+                value = row[i]
+                if row[0] == "episode" and name not in ("episode_return", "episode_length"):
+                    continue
+                if row[0] == "update" and name in ("episode_return", "episode_length"):
+                    continue
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    self._writer.add_scalar(name, float(value), global_step=step)
+        self._written += len(rows)
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __enter__(self) -> TensorBoardLogger:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TensorBoardLogger({str(self.logdir)!r}, rows={self._written})"
