@@ -10,7 +10,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps tutorials demo test test-fast lint bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint bench clean student-editions
 
 setup: $(VENV)/.installed
 
@@ -47,6 +47,10 @@ lint: setup
 	$(BIN)/ruff check drlkit tests benchmarks
 	$(BIN)/ruff format --check drlkit tests benchmarks
 	$(BIN)/mypy
+
+# Student editions of the notebooks (solutions taken out, exercise stubs left in) in build/student/.
+student-editions: setup
+	$(BIN)/drlkit student-edition --out build/student --overwrite
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py
