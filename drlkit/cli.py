@@ -404,7 +404,7 @@ def sweep_task(item: dict[str, Any]) -> dict[str, Any]:
     agent.train(item["steps"])
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = agent.save(Path(tmp) / "agent.pt").read_bytes()
-    returns = agent.evaluate(episodes=item["eval_episodes"]) if item["eval_episodes"] else []
+    returns: Any = agent.evaluate(episodes=item["eval_episodes"]) if item["eval_episodes"] else []
     return {"history": agent.history.state_dict(), "checkpoint": checkpoint,
             "total_steps": agent.total_steps, "wall_time": agent.wall_time,
             "evaluation": [float(r) for r in returns]}

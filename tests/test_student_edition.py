@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from drlkit.student_edition import EXERCISE, SOLUTION, check_tags, defined_names, student_edition
+
 from notebook_tools import NOTEBOOKS, with_parameters
 
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -166,7 +167,7 @@ def test_every_student_edition_runs_up_to_each_exercise(path, tmp_path):
     assert all(i > first_stub for i, _ in errors), "the notebook fails before its first exercise"
     if errors:
         assert errors[0][1]["ename"] == "NotImplementedError", errors[0][1]
-    for i, cell in enumerate(student.cells):
+    for cell in student.cells:
         if cell.cell_type == "code" and CHECK_CALL.search(cell.source):
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             assert "Not yet" in text or "NotImplementedError" in text, (path.name, cell.source, text)
