@@ -171,4 +171,6 @@ def test_every_student_edition_runs_up_to_each_exercise(path, tmp_path):
         if cell.cell_type == "code" and CHECK_CALL.search(cell.source):
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             assert "Not yet" in text or "NotImplementedError" in text, (path.name, cell.source, text)
-            assert not any(o.get("output_type") == "error" for o in cell.outputs), (path.name, cell.source)
+            # The check itself never raises; a later line of the same cell may use the stub (NotImplementedError).
+            assert all(o.get("ename") == "NotImplementedError" for o in cell.outputs
+                       if o.get("output_type") == "error"), (path.name, cell.source)
