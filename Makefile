@@ -10,7 +10,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps tutorials demo test test-fast lint fuzz bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint fuzz student-editions bench clean
 
 setup: $(VENV)/.installed
 
@@ -55,6 +55,10 @@ lint: setup
 # (derandomized, so a failure reproduces with the same command).
 fuzz: setup
 	DRLKIT_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz_models.py tests/test_fuzz_agents.py -p no:cacheprovider $(PYTEST_ARGS)
+
+# Student editions of the notebooks (solutions taken out, exercise stubs left in) in build/student/.
+student-editions: setup
+	$(BIN)/drlkit student-edition --out build/student --overwrite
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py

@@ -81,6 +81,7 @@ def plot_learning_curves(
     title: str | None = None,
     colors: Mapping[str, Any] | None = None,
     band_alpha: float = 0.2,
+    x: Any = None,
 ) -> Any:
     """Plot mean ± band over runs for each labelled curve; returns the Axes.
 
@@ -95,6 +96,9 @@ def plot_learning_curves(
     band : "std", "sem", "ci95", "minmax" or None
         What the shaded area shows (see the module docstring).
     colors : dict label -> matplotlib colour, optional
+    x : array (points,), optional
+        Horizontal positions shared by every curve (e.g. environment steps of curves resampled onto one
+        grid); default ``0, 1, ...``.
     """
     import matplotlib.pyplot as plt
 
@@ -109,15 +113,19 @@ def plot_learning_curves(
         _, ax = plt.subplots(figsize=(7, 4))
     for label, values in curves.items():
         try:
-            x, mean, low, high = curve_summary(values, smooth=smooth, band=band)
+            xs, mean, low, high = curve_summary(values, smooth=smooth, band=band)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"curves[{label!r}]: {exc}") from None
         runs = _as_curves(values).shape[0]
+        if x is not None:
+            if np.shape(x) != np.shape(mean):
+                raise ValueError(f"x has shape {np.shape(x)}; curves[{label!r}] has {len(mean)} points")
+            xs = np.asarray(x, dtype=float)
         color = None if colors is None else colors.get(label)
         text = None if label is None else (f"{label} ({runs} runs)" if runs > 1 else str(label))
-        (line,) = ax.plot(x, mean, color=color, label=text)
+        (line,) = ax.plot(xs, mean, color=color, label=text)
         if band is not None and runs > 1:
-            ax.fill_between(x, low, high, color=line.get_color(), alpha=band_alpha, linewidth=0)
+            ax.fill_between(xs, low, high, color=line.get_color(), alpha=band_alpha, linewidth=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
