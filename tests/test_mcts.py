@@ -96,3 +96,65 @@ def test_uct_bad_input():
     over = TicTacToe().from_board([[1, 1, 1], [-1, -1, 0], [0, 0, 0]])
     with pytest.raises(ValueError, match="the game is over"):
         uct.search(over)
+
+
+# -- PUCT ---------------------------------------------------------------------------
+from drlkit.search import PUCT, puct_scores, visit_policy  # noqa: E402
+
+
+def _fixed_evaluator(boards):
+    p = np.array([[0.5, 0.3, 0.2, 0, 0, 0, 0, 0, 0]] * len(boards))
+    return p, np.full(len(boards), 0.5)
+
+
+def test_puct_formula_by_hand():
+    P = np.array([0.5, 0.3, 0.2])
+    N = np.array([1, 1, 0])
+    W = np.array([-0.5, 0.5, 0.0])
+    # sqrt(2) = 1.41421
+    expected = [-0.5 + 0.5 * 1.41421356 / 2, 0.5 + 0.3 * 1.41421356 / 2, 0.2 * 1.41421356]
+    assert puct_scores(P, N, W, 1.0) == pytest.approx(expected)
+
+
+def test_puct_tree_and_backups_by_hand():
+    # Worked by hand with c_puct = 1 and a leaf value of +0.5 for every mover:
+    # sims 1-4 visit actions 0, 1, 2, 3 (each edge W = -0.5); in sim 5 action 0 scores
+    # -0.5 + 0.5 * sqrt(4) / 2 = 0 (ties with unvisited zero-prior cells, lowest index wins),
+    # descends, expands (0 -> 1) and backs up +0.5 into root edge 0.
+    game = TicTacToe()
+    search = PUCT(game, _fixed_evaluator, n_simulations=5, c_puct=1.0)
+    counts = search.search(game.initial_state())
+    assert counts.tolist() == [2, 1, 1, 1, 0, 0, 0, 0, 0]
+    assert search.root.W.tolist() == pytest.approx([0.0, -0.5, -0.5, -0.5, 0, 0, 0, 0, 0])
+    child = search.root.children[0]
+    assert child.N.tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert child.W[1] == pytest.approx(-0.5)
+    assert child.P[:3].tolist() == pytest.approx([0.0, 0.6, 0.4])  # illegal cell 0 masked, renormalised
+
+
+def test_puct_terminal_backup_and_forced_win():
+    game = TicTacToe()
+    state = game.from_board([[1, 1, 0], [-1, -1, 0], [0, 0, 0]])
+    search = PUCT(game, n_simulations=200, c_puct=1.0)
+    counts = search.search(state)
+    assert int(np.argmax(counts)) == 2
+    assert search.root.W[2] == pytest.approx(counts[2])  # every visit of the winning edge is worth +1
+
+
+def test_dirichlet_noise_and_temperature():
+    game = TicTacToe()
+    s = game.next_state(game.initial_state(), 4)
+    search = PUCT(game, n_simulations=1, dirichlet_alpha=0.3, dirichlet_eps=0.25, seed=1)
+    search.search(s)
+    P = search.root.P
+    assert P.sum() == pytest.approx(1) and P[4] == 0
+    assert not np.allclose(P[P > 0], 1 / 8)  # noise moved the uniform prior
+    assert (P[P > 0] >= 0.75 / 8 - 1e-12).all()  # but kept (1 - eps) of it
+    counts = np.array([1, 3, 0, 4])
+    assert visit_policy(counts, 1.0) == pytest.approx(counts / 8)
+    assert visit_policy(counts, 0.5) == pytest.approx(counts ** 2 / 26)
+    assert visit_policy(counts, 0).tolist() == [0, 0, 0, 1]
+    with pytest.raises(ValueError, match="temperature must be in"):
+        visit_policy(counts, -1)
+    with pytest.raises(ValueError, match="dirichlet_eps must be in"):
+        PUCT(game, dirichlet_eps=2)
