@@ -240,9 +240,18 @@ class Game:
                 empty.pop()
             cells[cell] = player
             target = k * player
-            for line in lines_at[cell]:
-                if sum(cells[i] for i in line) == target:
-                    return player
+            if k == 4:
+                for a, b, c, d in lines_at[cell]:
+                    if cells[a] + cells[b] + cells[c] + cells[d] == target:
+                        return player
+            elif k == 3:
+                for a, b, c in lines_at[cell]:
+                    if cells[a] + cells[b] + cells[c] == target:
+                        return player
+            else:
+                for line in lines_at[cell]:
+                    if sum(cells[i] for i in line) == target:
+                        return player
             player = -player
 
     @property
