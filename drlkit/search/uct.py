@@ -45,7 +45,7 @@ class UCTNode:
 
     __slots__ = ("state", "parent", "action", "children", "untried", "N", "W", "terminal")
 
-    def __init__(self, game: Game, state: GameState, parent: "UCTNode | None" = None,
+    def __init__(self, game: Game, state: GameState, parent: UCTNode | None = None,
                  action: int | None = None, rng: np.random.Generator | None = None) -> None:
         self.state, self.parent, self.action = state, parent, action
         self.children: dict[int, UCTNode] = {}
