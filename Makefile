@@ -10,7 +10,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps tutorials demo test test-fast bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,12 @@ test: setup system-deps
 # Quick local loop: skips slow learning tests and the browser.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# Lint (ruff), format check (ruff format) and types (mypy); configuration in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check drlkit tests benchmarks
+	$(BIN)/ruff format --check drlkit tests benchmarks
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py

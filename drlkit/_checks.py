@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 
 def _fmt(value: Any) -> str:
@@ -16,6 +16,15 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@overload
+def check_number(name: str, value: Any, *, low: float | None = ..., high: float | None = ...,
+                 low_open: bool = ..., high_open: bool = ..., integer: Literal[True]) -> int: ...
+@overload
+def check_number(name: str, value: Any, *, low: float | None = ..., high: float | None = ...,
+                 low_open: bool = ..., high_open: bool = ..., integer: Literal[False] = ...) -> float: ...
+@overload
+def check_number(name: str, value: Any, *, low: float | None = ..., high: float | None = ...,
+                 low_open: bool = ..., high_open: bool = ..., integer: bool = ...) -> float | int: ...
 def check_number(
     name: str,
     value: Any,

@@ -1,9 +1,13 @@
 """Pieces shared by the agent tests: a single-threaded torch, the random-policy baseline,
-and the checks every agent's history and checkpoint must pass.
+the checks every agent's history and checkpoint must pass, and the table of construction
+cases (:data:`AGENT_CASES`) the contract tests in ``test_agent_contract.py`` run every algorithm with.
 
 Test modules import ``one_thread`` to make it an autouse fixture of their own.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,3 +44,121 @@ def assert_reloaded_agent_acts_and_learns_alike(agent, loaded) -> None:
     agent.learn_from(fragment)
     loaded.learn_from(fragment)
     assert_same_parameters(agent, loaded)
+
+
+# --------------------------------------------------------------------------------------------
+# The agent contract: one construction case per registered algorithm (tests/test_agent_contract.py).
+#
+# An algorithm joins the contract tests by adding one AgentCase below, keyed by its class name
+# (the key of drlkit.agents.base.ALGORITHMS). The contract module fails for a registered
+# algorithm that has no case, so a new algorithm cannot be forgotten.
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Learning:
+    """``Algo(env, seed=seed, **config).train(steps)`` then ``evaluate(10).mean() > threshold``."""
+
+    steps: int
+    threshold: float = 5 * RANDOM_CARTPOLE_RETURN
+    config: dict = field(default_factory=dict)
+    seed: int = 0
+    slow: bool = True
+
+
+@dataclass(frozen=True)
+class AgentCase:
+    """How the contract tests build and exercise one algorithm.
+
+    ``small``: hyperparameters for a fast agent (determinism, checkpoints, columns);
+    ``steps``: a short training budget with those hyperparameters that finishes several
+    episodes and several updates; ``bad_config``: ``(kwargs, name)`` pairs whose error must
+    name ``name``; ``learns``: runs that must beat a random policy; ``not_applicable``:
+    group of contract tests -> why it does not apply to this algorithm (say so in its docstring
+    too). The groups: ``"determinism"``, ``"save_load"``, ``"bad_config"``, ``"history"``
+    (columns, callbacks), ``"learns"``; hyperparameter documentation always applies.
+
+    An algorithm whose env is not CartPole (a PettingZoo game, a Minari dataset, a search
+    problem) sets ``env`` to whatever its constructor takes first.
+    """
+
+    env: Any = "CartPole-v1"
+    small: dict = field(default_factory=dict)
+    steps: int = 1_000
+    bad_config: tuple = ()
+    learns: tuple = ()
+    not_applicable: dict = field(default_factory=dict)
+
+    def make(self, name: str, seed: int = 0, **overrides: Any):
+        from drlkit.agents.base import ALGORITHMS
+
+        return ALGORITHMS[name](self.env, seed=seed, **{**self.small, **overrides})
+
+
+AGENT_CASES: dict[str, AgentCase] = {
+    "PPO": AgentCase(
+        small=dict(n_steps=16, num_envs=4, batch_size=32, n_epochs=2, anneal_steps=5_000),
+        bad_config=(
+            (dict(learning_rate=-1e-3), "learning_rate"), (dict(gamma=1.5), "gamma"),
+            (dict(gae_lambda=1.2), "gae_lambda"), (dict(clip_range=0.0), "clip_range"),
+            (dict(clip_range=-0.1), "clip_range"), (dict(clip_range_vf=0.0), "clip_range_vf"),
+            (dict(batch_size=512, n_steps=32, num_envs=8), "batch_size"), (dict(n_epochs=0), "n_epochs"),
+            (dict(num_envs=0), "num_envs"), (dict(n_steps=2.5), "n_steps"), (dict(ent_coef=-0.01), "ent_coef"),
+            (dict(vf_coef=-1), "vf_coef"), (dict(anneal_steps=0), "anneal_steps"),
+            (dict(normalize_advantage="yes"), "normalize_advantage"), (dict(hidden_sizes=()), "hidden_sizes"),
+            (dict(activation="sigmoid"), "activation"),
+            (dict(batch_size=300), "batch_size.*n_steps \\* num_envs"),
+            (dict(clip_ratio=0.2), "did you mean 'clip_range'"),
+        ),
+        learns=(Learning(12_000, seed=1),),
+    ),
+    "A2C": AgentCase(
+        small=dict(n_steps=5, num_envs=8),
+        steps=2_000,
+        bad_config=(
+            (dict(learning_rate=-1e-3), "learning_rate"), (dict(gamma=1.01), "gamma"),
+            (dict(gae_lambda=-0.1), "gae_lambda"), (dict(n_steps=0), "n_steps"), (dict(num_envs=-2), "num_envs"),
+            (dict(ent_coef=-1.0), "ent_coef"), (dict(vf_coef=-1.0), "vf_coef"),
+            (dict(optimizer="adagrad"), "optimizer"), (dict(max_grad_norm=0), "max_grad_norm"),
+            (dict(normalize_advantage=1), "normalize_advantage"),
+        ),
+        learns=(Learning(25_000),),
+    ),
+    "TRPO": AgentCase(
+        small=dict(n_steps=32, num_envs=4),
+        bad_config=(
+            (dict(max_kl=0), "max_kl"), (dict(cg_iters=0), "cg_iters"), (dict(cg_damping=-0.1), "cg_damping"),
+            (dict(backtrack_coef=1.0), "backtrack_coef"), (dict(backtrack_coef=0.0), "backtrack_coef"),
+            (dict(backtrack_iters=0), "backtrack_iters"), (dict(value_epochs=0), "value_epochs"),
+            (dict(batch_size=5000), "batch_size"), (dict(gae_lambda=2), "gae_lambda"), (dict(gamma=-0.5), "gamma"),
+            (dict(learning_rate=-1.0), "learning_rate"),
+        ),
+        learns=(Learning(20_000),),
+    ),
+    "REINFORCE": AgentCase(
+        small=dict(n_steps=100),
+        steps=2_000,
+        bad_config=(
+            (dict(learning_rate=0), "learning_rate"), (dict(gamma=2), "gamma"), (dict(baseline="no"), "baseline"),
+            (dict(vf_coef=-0.5), "vf_coef"), (dict(n_steps=-1), "n_steps"), (dict(num_envs=1.5), "num_envs"),
+        ),
+        learns=(Learning(40_000, config=dict(baseline=True)), Learning(40_000, config=dict(baseline=False))),
+    ),
+    "DQN": AgentCase(
+        small=dict(hidden_sizes=(32,), learning_starts=200, train_freq=50, gradient_steps=10, batch_size=32,
+                   buffer_size=2_000, exploration_steps=1_000, num_envs=2),
+        steps=1_200,
+        bad_config=(
+            (dict(batch_size=500, buffer_size=100), r"batch_size \(500\).*buffer_size \(100\)"),
+            (dict(buffer_size=0), "buffer_size"), (dict(batch_size=2.5), "batch_size"),
+            (dict(learning_starts=-1), "learning_starts"), (dict(train_freq=0), "train_freq"),
+            (dict(gradient_steps=0), "gradient_steps"), (dict(target_update_interval=0), "target_update_interval"),
+            (dict(tau=0.0), "tau"), (dict(tau=1.5), "tau"),
+            (dict(exploration_initial_eps=1.2), "exploration_initial_eps"),
+            (dict(exploration_final_eps=-0.1), "exploration_final_eps"),
+            (dict(exploration_steps=-5), "exploration_steps"), (dict(num_envs=0), "num_envs"),
+            (dict(gamma=1.5), "gamma"), (dict(double_dqn="yes"), "double_dqn"),
+            (dict(target_update=10), "target_update_interval"),
+        ),
+        # A random policy scores about 22; the defaults pass 100 within 5k steps.
+        learns=(Learning(5_000, threshold=100, slow=False),),
+    ),
+}

@@ -1,44 +1,17 @@
-"""A2C: learning, determinism, checkpoints, gradient hooks and input validation."""
+"""A2C: the gradient hooks, the gradient of a split fragment, plain and clipped steps.
+
+The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
+columns, beating a random policy) is tested once for all in test_agent_contract.py."""
 import numpy as np
 import pytest
 
-import drlkit
 from drlkit.agents.a2c import A2C
 from drlkit.agents.base import Fragment
 
 from agent_tools import (
-    RANDOM_CARTPOLE_RETURN,
-    assert_reloaded_agent_acts_and_learns_alike,
     assert_same_parameters,
-    history_frame,
     one_thread,  # noqa: F401  (autouse fixture)
 )
-
-
-@pytest.mark.slow
-def test_beats_random_policy_on_cartpole_quickly():
-    agent = A2C("CartPole-v1", seed=0)
-    agent.train(25_000)
-    assert agent.evaluate(10).mean() > 5 * RANDOM_CARTPOLE_RETURN
-
-
-def test_same_seed_same_history_and_different_seed_differs():
-    runs = [A2C("CartPole-v1", seed=s) for s in (3, 3, 4)]
-    for agent in runs:
-        agent.train(2_000)
-    assert history_frame(runs[0]).equals(history_frame(runs[1]))
-    assert not history_frame(runs[0]).equals(history_frame(runs[2]))
-
-
-def test_save_load_round_trip_and_continued_training(tmp_path):
-    agent = A2C("CartPole-v1", seed=0)
-    agent.train(2_000)
-    loaded = drlkit.load(agent.save(tmp_path / "a2c.pt"))
-    assert loaded.optimizer.state_dict()["state"].keys() == agent.optimizer.state_dict()["state"].keys()
-    # The same fragment gives the same update in both (same parameters, same RMSprop statistics).
-    assert_reloaded_agent_acts_and_learns_alike(agent, loaded)
-    loaded.train(1_000)
-    assert loaded.total_steps > agent.total_steps
 
 
 def test_learn_from_equals_compute_then_apply_gradients():
@@ -96,25 +69,3 @@ def test_apply_gradients_rejects_mismatched_gradients():
         agent.apply_gradients({k: v for k, v in gradients.items() if k != key})
     with pytest.raises(ValueError, match="shape"):
         agent.apply_gradients({**gradients, key: np.zeros(3)})
-
-
-@pytest.mark.parametrize("bad, field", [
-    (dict(learning_rate=-1e-3), "learning_rate"),
-    (dict(gamma=1.01), "gamma"),
-    (dict(gae_lambda=-0.1), "gae_lambda"),
-    (dict(n_steps=0), "n_steps"),
-    (dict(num_envs=-2), "num_envs"),
-    (dict(ent_coef=-1.0), "ent_coef"),
-    (dict(vf_coef=-1.0), "vf_coef"),
-    (dict(optimizer="adagrad"), "optimizer"),
-    (dict(max_grad_norm=0), "max_grad_norm"),
-    (dict(normalize_advantage=1), "normalize_advantage"),
-])
-def test_bad_hyperparameters_name_the_field(bad, field):
-    with pytest.raises((ValueError, TypeError), match=field):
-        A2C("CartPole-v1", **bad)
-
-
-def test_unknown_env_id_is_reported():
-    with pytest.raises(ValueError, match="unknown gymnasium environment id 'Cartpole-v1'"):
-        A2C("Cartpole-v1")

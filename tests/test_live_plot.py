@@ -5,6 +5,7 @@ import pytest
 from drlkit.agents.dqn import DQN
 from drlkit.plotting import live as live_module
 from drlkit.plotting.live import LiveCurve, moving_average
+
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16,

@@ -73,3 +73,9 @@ def test_plots_live_curves_and_widgets_are_displayed(executed):
     # 5 live curves, gradient variance, 2 comparisons, the Gaussian policy.
     assert count_images(executed) >= 9
     assert widget_count(executed) == 4  # clip range, checkpoints, learning rates, trust region
+
+
+def test_the_one_screen_ppo_loop_is_shown_and_matches_the_agent(executed):
+    text = output_text(executed)
+    assert "def train_ppo(" in text and "clip_range" in text  # the source is printed
+    assert re.search(r"train_ppo and PPO\(seed=0\), [0-9,]+ steps each: \d+ History rows, identical: True", text)

@@ -17,6 +17,7 @@ from drlkit.plotting.dqn import (  # noqa: E402
     plot_q_values,
 )
 from drlkit.widgets.dqn import explore_epsilon_schedule, explore_q_values  # noqa: E402
+
 from agent_tools import one_thread  # noqa: E402,F401  (autouse fixture)
 
 SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16,

@@ -29,6 +29,7 @@ from drlkit.plotting.policy import (  # noqa: E402
     trust_region_profile,
     update_directions,
 )
+
 from agent_tools import one_thread  # noqa: E402,F401  (autouse fixture)
 
 
@@ -314,3 +315,16 @@ def test_widget_inputs_are_checked():
         explore_trust_region([0, 1], [0, 1], [0, 1], kl_model=[0, 1, 2])
     with pytest.raises(ValueError, match="expected"):
         explore_learning_rates({1e-3: np.ones((2, 4))}, [0, 1, 2])
+
+
+def test_plot_step_curves_highlights_one_run_with_its_band():
+    steps = np.array([0.0, 1.0, 2.0])
+    curves = {"a": np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]]), "b": np.array([[0.0, 0.0, 0.0], [2.0, 2.0, 2.0]])}
+    ax = plot_step_curves(curves, steps, highlight="b")
+    a_line, b_line = ax.get_lines()
+    assert b_line.get_linewidth() > a_line.get_linewidth() and a_line.get_alpha() < 1
+    assert len(ax.collections) == 1  # only the highlighted run's band
+    top = ax.collections[0].get_paths()[0].vertices[:, 1].max()
+    np.testing.assert_allclose(top, 1.0 + np.std([0.0, 2.0], ddof=1))  # mean + sample std of run b
+    with pytest.raises(ValueError, match="highlight"):
+        plot_step_curves(curves, steps, highlight="c")

@@ -9,11 +9,18 @@ from torch.distributions import Categorical as TorchCategorical
 from torch.distributions import Independent, Normal, kl_divergence
 
 from drlkit.agents.a2c import A2C
-from drlkit.agents.policies import (Categorical, CategoricalPolicy, DiagGaussian, GaussianPolicy, ValueNetwork,
-                                    make_policy)
+from drlkit.agents.policies import (
+    Categorical,
+    CategoricalPolicy,
+    DiagGaussian,
+    GaussianPolicy,
+    ValueNetwork,
+    make_policy,
+)
 from drlkit.agents.ppo import PPO
 from drlkit.agents.reinforce import REINFORCE
 from drlkit.agents.trpo import TRPO
+
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 

@@ -1,27 +1,17 @@
-"""REINFORCE: learning, Monte-Carlo loss, determinism, checkpoints and input validation."""
+"""REINFORCE: the Monte-Carlo loss, the baseline, no update without a finished episode.
+
+The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
+columns, beating a random policy) is tested once for all in test_agent_contract.py."""
 import numpy as np
-import pytest
 import torch
 
-import drlkit
 from drlkit.agents.base import Fragment
 from drlkit.agents.reinforce import REINFORCE
 
 from agent_tools import (
-    RANDOM_CARTPOLE_RETURN,
-    assert_reloaded_agent_acts_and_learns_alike,
     assert_same_parameters,
-    history_frame,
     one_thread,  # noqa: F401  (autouse fixture)
 )
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("baseline", [True, False])
-def test_beats_random_policy_on_cartpole(baseline):
-    agent = REINFORCE("CartPole-v1", seed=0, baseline=baseline)
-    agent.train(40_000)
-    assert agent.evaluate(10).mean() > 5 * RANDOM_CARTPOLE_RETURN
 
 
 def test_without_baseline_there_is_no_critic():
@@ -70,39 +60,9 @@ def test_no_finished_episode_means_no_update():
         np.testing.assert_array_equal(value, before[key])
 
 
-def test_same_seed_same_history_and_different_seed_differs():
-    runs = [REINFORCE("CartPole-v1", seed=s, n_steps=100) for s in (3, 3, 4)]
-    for agent in runs:
-        agent.train(2_000)
-    assert history_frame(runs[0]).equals(history_frame(runs[1]))
-    assert not history_frame(runs[0]).equals(history_frame(runs[2]))
-
-
-def test_save_load_round_trip_and_continued_training(tmp_path):
-    agent = REINFORCE("CartPole-v1", seed=0, n_steps=100)
-    agent.train(2_000)
-    loaded = drlkit.load(agent.save(tmp_path / "reinforce.pt"))
-    assert_reloaded_agent_acts_and_learns_alike(agent, loaded)
-    loaded.train(1_000)
-    assert loaded.total_steps > agent.total_steps
-
-
 def test_learn_from_equals_compute_then_apply_gradients():
     learner, worker = REINFORCE("CartPole-v1", seed=0), REINFORCE("CartPole-v1", seed=0)
     fragment = learner.collect()
     worker.apply_gradients(worker.compute_gradients(fragment)[0])
     learner.learn_from(fragment)
     assert_same_parameters(learner, worker)
-
-
-@pytest.mark.parametrize("bad, field", [
-    (dict(learning_rate=0), "learning_rate"),
-    (dict(gamma=2), "gamma"),
-    (dict(baseline="no"), "baseline"),
-    (dict(vf_coef=-0.5), "vf_coef"),
-    (dict(n_steps=-1), "n_steps"),
-    (dict(num_envs=1.5), "num_envs"),
-])
-def test_bad_hyperparameters_name_the_field(bad, field):
-    with pytest.raises((ValueError, TypeError), match=field):
-        REINFORCE("CartPole-v1", **bad)

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from drlkit.agents.a2c import A2C
+from drlkit.agents.advantages import compute_gae, discounted_returns, monte_carlo_returns
 from drlkit.agents.reinforce import REINFORCE
-from drlkit.agents.rollout import compute_gae, monte_carlo_returns
-from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 # A hand-built trajectory of one environment, 7 steps:
 #   episode A: steps 0, 1, 2 -- terminates at step 2 (true terminal state: no bootstrap)
@@ -176,3 +176,22 @@ def test_collect_rounds_requested_steps_up_to_whole_vector_steps():
     assert agent.collect().n_steps == 20
     with pytest.raises(ValueError, match="n_steps"):
         agent.collect(0)
+
+
+def test_discounted_returns_by_hand():
+    # G_2 = 3, G_1 = 2 + 0.5 * 3 = 3.5, G_0 = 1 + 0.5 * 3.5 = 2.75
+    np.testing.assert_allclose(discounted_returns([1.0, 2.0, 3.0], 0.5), [2.75, 3.5, 3.0])
+    # An episode ending at step 0 cuts the sum there; two environments side by side.
+    rewards = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], dtype=np.float32)
+    dones = np.array([[True, False], [False, False], [False, True]])
+    returns = discounted_returns(rewards, 0.5, dones)
+    assert returns.dtype == np.float32
+    np.testing.assert_allclose(returns, [[1.0, 2.75], [3.5, 3.5], [3.0, 3.0]])
+
+
+def test_the_former_module_name_still_imports_the_same_objects():
+    from drlkit.agents import advantages, on_policy, rollout
+
+    assert rollout.compute_gae is advantages.compute_gae
+    assert rollout.monte_carlo_returns is advantages.monte_carlo_returns
+    assert rollout.OnPolicyAgent is on_policy.OnPolicyAgent and rollout.OnPolicyConfig is on_policy.OnPolicyConfig

@@ -272,3 +272,27 @@ def test_the_explorer_trains_a_scenario_and_keeps_every_run(client):
     assert (frame.staleness[frame.status == "applied"] == 0).all()
     assert "#2 async 2w η=0.5 cap 0" in explorer.table.value and "<table" in explorer.table.value
     assert not explorer.run_button.disabled
+
+
+def test_moved_pieces_are_the_same_objects_under_their_old_names():
+    """The schedule model lives in drlkit.distributed.schedule, the figures in drlkit.plotting;
+    notebook code importing them from the widgets module keeps working."""
+    from drlkit.distributed import schedule
+    from drlkit.plotting import distributed as plots
+    from drlkit.plotting.live import LiveCurve, LiveFigure
+
+    assert simulate_schedule is schedule.simulate_schedule and describe_schedule is schedule.describe_schedule
+    assert plot_schedule is plots.plot_schedule and plot_scaling is plots.plot_scaling
+    assert LiveRunPlot is plots.LiveRunPlot
+    assert issubclass(LiveRunPlot, LiveFigure) and issubclass(LiveCurve, LiveFigure)
+
+
+def test_run_table_is_the_summary_table_of_the_results():
+    runs = {"a": recorded_run(rows=[("applied", 0, 0), ("applied", 1, 2)], env_steps=100),
+            "b": recorded_run("sync", rows=[("applied", 0, 0)], env_steps=50)}
+    table = DistributedResult.summary_table(runs, window=5)
+    assert table.equals(run_table(runs, window=5))
+    assert list(table.columns) == list(TABLE_COLUMNS) and list(table.index) == ["a", "b"]
+    assert table.loc["a", "max staleness"] == 2 and table.loc["b", "mode"] == "sync"
+    with pytest.raises(TypeError, match="DistributedResult"):
+        DistributedResult.summary_table({"x": 1})

@@ -17,7 +17,7 @@ of the rollout (or at a time-limit truncation, never at a termination):
     \\hat R_t = r_t + \\gamma r_{t+1} + \\dots + \\gamma^{T-t-1} r_{T-1} + \\gamma^{T-t} V_\\phi(s_T),
     \\qquad \\hat A_t = \\hat R_t - V_\\phi(s_t).
 
-This is :func:`~drlkit.agents.rollout.compute_gae` with ``gae_lambda = 1``
+This is :func:`~drlkit.agents.advantages.compute_gae` with ``gae_lambda = 1``
 (the default); smaller ``gae_lambda`` trades variance for bias.
 
 Because the loss is a plain mean over the ``T*N`` samples, the gradient of a
@@ -34,8 +34,9 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_number
+from .advantages import fragment_advantages
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, compute_gae, explained_variance, fragment_tensors
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
@@ -51,10 +52,15 @@ class A2CConfig(OnPolicyConfig):
     gamma: float = 0.99
     num_envs: int = 8
     n_steps: int = 5
+    #: λ of generalized advantage estimation, in [0, 1]; 1 (the default) is A2C's n-step return.
     gae_lambda: float = 1.0
+    #: Weight c_e >= 0 of the entropy bonus (more exploration); 0: the entropy is only logged.
     ent_coef: float = 0.0
+    #: Weight c_v >= 0 of the critic's squared error in the loss.
     vf_coef: float = 0.5
+    #: Standardise the advantages over each rollout (zero mean, unit variance): True or False.
     normalize_advantage: bool = False
+    #: ``"rmsprop"`` (as in the A3C paper), ``"adam"`` or plain ``"sgd"``.
     optimizer: str = "rmsprop"
 
     def validate(self) -> None:
@@ -85,18 +91,13 @@ class A2C(OnPolicyAgent):
 
     def _loss(self, fragment: Fragment) -> tuple[torch.Tensor, dict[str, float]]:
         c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
+        advantages, returns = fragment_advantages(d, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions = fragment_tensors(fragment, "obs", "actions")
-        advantages = torch.from_numpy(advantages.reshape(-1))
-        returns = torch.from_numpy(returns.reshape(-1))
-        if c.normalize_advantage and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
 
         dist = self.policy(obs)
         # The advantages are constants (numpy): the policy gradient does not flow into the critic.
         policy_loss = -(dist.log_prob(actions) * advantages).mean()
-        values = self.value(obs)
+        values = self.critic(obs)
         value_loss = (values - returns).pow(2).mean()
         entropy = dist.entropy().mean()
         loss = policy_loss + c.vf_coef * value_loss

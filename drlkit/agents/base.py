@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from torch import nn
 
 from .._checks import check_choice, check_number
 from ..envs.make import check_env_id, env_id_of, make_env
+from ._config_doc import hyperparameter_section
 from .history import History
 
 #: Registered algorithm classes by name, for ``drlkit.load`` and for rebuilding agents on Dask workers.
@@ -48,10 +50,15 @@ class AgentConfig:
     """Hyperparameters every algorithm has. Subclasses add their own fields and
     extend :meth:`validate` (calling ``super().validate()``)."""
 
+    #: Step size of the optimizer, in (0, 1].
     learning_rate: float = 3e-4
+    #: Discount factor γ of future rewards, in [0, 1]: a reward k steps ahead counts γ^k.
     gamma: float = 0.99
+    #: Widths of the hidden layers of every network, each >= 1 (e.g. ``(64, 64)``: two layers of 64).
     hidden_sizes: tuple[int, ...] = (64, 64)
+    #: Activation between hidden layers: ``"tanh"``, ``"relu"`` or ``"elu"``.
     activation: str = "tanh"
+    #: Gradients are rescaled so their global L2 norm is at most this (> 0); ``None``: no clipping.
     max_grad_norm: float | None = 0.5
 
     def validate(self) -> None:
@@ -109,10 +116,15 @@ class Agent:
     LOG_KEYS: ClassVar[tuple[str, ...]] = ()
     #: Action spaces the algorithm supports.
     ACTION_SPACES: ClassVar[tuple[type[gym.Space], ...]] = (gym.spaces.Discrete, gym.spaces.Box)
+    # The env's spaces (checked in _check_spaces: a flat Box, and one of ACTION_SPACES).
+    observation_space: Any
+    action_space: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         ALGORITHMS[cls.__name__] = cls
+        # help(Algo) lists every hyperparameter, from the comments where its Config declares them.
+        cls.__doc__ = f"{inspect.cleandoc(cls.__doc__ or '')}\n\n{hyperparameter_section(cls.__name__, cls.Config)}"
 
     def __init__(self, env: Any, seed: int = 0, *, progress: bool = False, **config: Any) -> None:
         name = type(self).__name__

@@ -84,21 +84,36 @@ class DQNConfig(AgentConfig):
     already bounds each transition's gradient.
     """
 
+    #: Adam step size, in (0, 1].
     learning_rate: float = 4e-3
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "relu"
+    #: Clip the global gradient norm to this (> 0); ``None`` (the default): the Huber loss already
+    #: bounds each transition's gradient.
     max_grad_norm: float | None = None
+    #: Transitions the replay buffer keeps (the oldest are overwritten), >= 1 and >= ``batch_size``.
     buffer_size: int = 50_000
+    #: Transitions per gradient step, sampled uniformly from the buffer, in [1, ``buffer_size``].
     batch_size: int = 128
+    #: Environment steps collected before the first gradient step, >= 0 (fills the buffer).
     learning_starts: int = 500
+    #: Environment steps (over all envs) between two training rounds, >= 1.
     train_freq: int = 256
+    #: Gradient steps per training round, >= 1.
     gradient_steps: int = 64
+    #: Gradient steps between two updates of the target network, >= 1.
     target_update_interval: int = 32
+    #: Target update θ⁻ ← τθ + (1-τ)θ⁻, τ in (0, 1]; 1 copies the online network (a hard update).
     tau: float = 1.0
+    #: Double DQN targets (the online net picks a', the target net values it): True or False.
     double_dqn: bool = True
+    #: ε of the ε-greedy policy at step 0, in [0, 1].
     exploration_initial_eps: float = 1.0
+    #: ε after ``exploration_steps``, in [0, 1].
     exploration_final_eps: float = 0.04
+    #: Environment steps over which ε falls linearly from initial to final, >= 0.
     exploration_steps: int = 5_000
+    #: Environments stepped side by side, >= 1.
     num_envs: int = 1
 
     def validate(self) -> None:
@@ -142,6 +157,16 @@ def td_target(
         best = next_q_online.argmax(dim=1, keepdim=True)
         next_value = next_q_target.gather(1, best).squeeze(1)
     return rewards + gamma * (1.0 - terminated) * next_value
+
+
+def linear_schedule(step: Any, initial: float, final: float, duration: int) -> Any:
+    """Linear decay from ``initial`` at step 0 to ``final`` at ``duration``, then flat at ``final``
+    (DQN's ε). ``step`` is an int (returns a float) or an array of steps (returns an array of
+    that shape); ``duration = 0`` means ``final`` from the start."""
+    steps = np.asarray(step, dtype=float)
+    fraction = steps / duration if duration > 0 else np.ones_like(steps)
+    values = np.where(steps >= duration, final, initial + fraction * (final - initial))
+    return float(values) if values.ndim == 0 else values
 
 
 class DQN(Agent):
@@ -189,14 +214,12 @@ class DQN(Agent):
         return {"q_net": self.optimizer}
 
     # ------------------------------------------------------------ acting
-    def exploration_rate(self, step: int | None = None) -> float:
-        """ε of the ε-greedy policy at environment step ``step`` (default: now)."""
+    def exploration_rate(self, step: Any = None) -> Any:
+        """ε of the ε-greedy policy at environment step ``step`` (default: now); a float, or an
+        array of the shape of ``step`` for an array of steps (see :func:`linear_schedule`)."""
         cfg = self.config
         step = self.total_steps if step is None else step
-        if step >= cfg.exploration_steps:
-            return cfg.exploration_final_eps
-        fraction = step / cfg.exploration_steps
-        return cfg.exploration_initial_eps + fraction * (cfg.exploration_final_eps - cfg.exploration_initial_eps)
+        return linear_schedule(step, cfg.exploration_initial_eps, cfg.exploration_final_eps, cfg.exploration_steps)
 
     @torch.no_grad()
     def q_values(self, obs: Any) -> np.ndarray:
@@ -272,7 +295,7 @@ class DQN(Agent):
                     self._episode_lengths[i] = 0
             obs = next_obs
         self._obs = obs
-        data = {"obs": obs_buf, "actions": actions_buf, "rewards": rewards_buf,
+        data: dict[str, np.ndarray] = {"obs": obs_buf, "actions": actions_buf, "rewards": rewards_buf,
                 "next_obs": next_obs_buf, "terminated": terminated_buf}
         return Fragment(data, horizon * n_envs, finished_returns, finished_lengths)
 

@@ -81,7 +81,7 @@ class History:
         return {"log_keys": list(self.log_keys), "rows": [list(r) for r in self._rows]}
 
     @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> "History":
+    def from_state_dict(cls, state: dict[str, Any]) -> History:
         history = cls(state["log_keys"])
         history._rows = [tuple(r) for r in state["rows"]]
         return history

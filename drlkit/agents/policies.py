@@ -64,11 +64,12 @@ class Categorical:
         log_p = self.log_probs.clamp(min=torch.finfo(self.log_probs.dtype).min)
         return -(log_p.exp() * log_p).sum(-1)
 
-    def kl(self, other: "Categorical") -> torch.Tensor:
-        """:math:`\\mathrm{KL}(\\text{self} \\,\\|\\, \\text{other}) = \\sum_a p_a (\\log p_a - \\log q_a)`; shape ``(...)``."""
+    def kl(self, other: Categorical) -> torch.Tensor:
+        """:math:`\\mathrm{KL}(\\text{self} \\,\\|\\, \\text{other}) = \\sum_a p_a (\\log p_a - \\log q_a)`;
+        shape ``(...)``."""
         return (self.log_probs.exp() * (self.log_probs - other.log_probs)).sum(-1)
 
-    def detach(self) -> "Categorical":
+    def detach(self) -> Categorical:
         return Categorical(self.log_probs.detach())
 
 
@@ -80,7 +81,8 @@ class DiagGaussian:
         self.log_std = log_std.expand_as(mean)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """:math:`a = \\mu + \\sigma \\odot \\varepsilon`, :math:`\\varepsilon \\sim \\mathcal N(0, I)`; shape ``(..., D)``."""
+        """:math:`a = \\mu + \\sigma \\odot \\varepsilon`, :math:`\\varepsilon \\sim \\mathcal N(0, I)`;
+        shape ``(..., D)``."""
         noise = torch.randn(self.mean.shape, generator=generator, dtype=self.mean.dtype)
         return self.mean + self.log_std.exp() * noise
 
@@ -88,7 +90,8 @@ class DiagGaussian:
         return self.mean
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        """:math:`\\sum_i -\\tfrac{(a_i-\\mu_i)^2}{2\\sigma_i^2} - \\log\\sigma_i - \\tfrac12\\log 2\\pi`; shape ``(...)``."""
+        """:math:`\\sum_i -\\tfrac{(a_i-\\mu_i)^2}{2\\sigma_i^2} - \\log\\sigma_i - \\tfrac12\\log 2\\pi`;
+        shape ``(...)``."""
         z = (actions - self.mean) * torch.exp(-self.log_std)
         return (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
 
@@ -96,13 +99,14 @@ class DiagGaussian:
         """:math:`\\sum_i \\tfrac12 + \\tfrac12\\log 2\\pi + \\log\\sigma_i`; shape ``(...)``."""
         return (0.5 + 0.5 * _LOG_2PI + self.log_std).sum(-1)
 
-    def kl(self, other: "DiagGaussian") -> torch.Tensor:
-        """:math:`\\sum_i \\log\\tfrac{\\sigma'_i}{\\sigma_i} + \\tfrac{\\sigma_i^2 + (\\mu_i-\\mu'_i)^2}{2\\sigma_i'^2} - \\tfrac12`
+    def kl(self, other: DiagGaussian) -> torch.Tensor:
+        """:math:`\\sum_i \\log\\tfrac{\\sigma'_i}{\\sigma_i}
+        + \\tfrac{\\sigma_i^2 + (\\mu_i-\\mu'_i)^2}{2\\sigma_i'^2} - \\tfrac12`
         for self :math:`=(\\mu,\\sigma)`, other :math:`=(\\mu',\\sigma')`; shape ``(...)``."""
         var, other_var = torch.exp(2 * self.log_std), torch.exp(2 * other.log_std)
         return (other.log_std - self.log_std + (var + (self.mean - other.mean).pow(2)) / (2 * other_var) - 0.5).sum(-1)
 
-    def detach(self) -> "DiagGaussian":
+    def detach(self) -> DiagGaussian:
         return DiagGaussian(self.mean.detach(), self.log_std.detach())
 
 

@@ -16,7 +16,7 @@ steps on the same batch stay close to the policy that collected it -- a cheap
 stand-in for TRPO's KL constraint.
 
 The advantages :math:`\\hat A_t` are generalized advantage estimates
-(:func:`drlkit.agents.rollout.compute_gae`, ``gae_lambda``); the critic
+(:func:`drlkit.agents.advantages.compute_gae`, ``gae_lambda``); the critic
 :math:`V_\\phi` regresses on :math:`\\hat R_t = \\hat A_t + V_{\\text{old}}(s_t)`. The
 loss minimised per minibatch is
 
@@ -38,14 +38,15 @@ flattened to ``T*N`` samples for the minibatches.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 import numpy as np
 import torch
 
 from .._checks import check_number
+from .advantages import fragment_advantages
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, compute_gae, explained_variance, fragment_tensors
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 
 @dataclass
@@ -59,18 +60,31 @@ class PPOConfig(OnPolicyConfig):
     to its length lets the final policy settle instead of wandering.
     """
 
+    #: Adam step size, in (0, 1]; decays linearly to 0 with ``anneal_steps``.
     learning_rate: float = 5e-3
     gamma: float = 0.98
     num_envs: int = 8
     n_steps: int = 32
+    #: Samples per minibatch, in [1, ``n_steps * num_envs``] (the rollout size).
     batch_size: int = 256
+    #: Passes over each rollout, >= 1: each pass is one Adam step per minibatch.
     n_epochs: int = 6
+    #: λ of generalized advantage estimation, in [0, 1]: 0 is the one-step TD error (low variance,
+    #: biased), 1 the Monte-Carlo return minus V (unbiased, high variance).
     gae_lambda: float = 0.8
+    #: ε of the clipped objective, in (0, 1]: the probability ratio counts only within [1-ε, 1+ε];
+    #: decays linearly to 0 with ``anneal_steps``.
     clip_range: float = 0.2
+    #: Clip range (> 0) of the value prediction around the value at collection; ``None``: unclipped.
     clip_range_vf: float | None = None
+    #: Weight c_e >= 0 of the entropy bonus (more exploration); 0: the entropy is only logged.
     ent_coef: float = 0.0
+    #: Weight c_v >= 0 of the critic's squared error in the loss.
     vf_coef: float = 0.5
+    #: Standardise the advantages over each rollout (zero mean, unit variance): True or False.
     normalize_advantage: bool = True
+    #: Environment steps over which learning rate and clip range decay linearly to 0, >= 1;
+    #: ``None``: constant.
     anneal_steps: int | None = None
 
     def validate(self) -> None:
@@ -139,16 +153,11 @@ class PPO(OnPolicyAgent):
     def _batch(self, fragment: Fragment) -> dict[str, torch.Tensor]:
         """The fragment flattened to ``T*N`` samples, with GAE advantages (normalised over the
         fragment if ``normalize_advantage``) and value targets."""
-        c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
-        advantages = advantages.reshape(-1)
-        if c.normalize_advantage and len(advantages) > 1:
-            # Zero mean, unit variance: the step size no longer depends on the reward scale.
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        c = self.config
+        advantages, returns = fragment_advantages(fragment.data, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions, log_probs, values = fragment_tensors(fragment, "obs", "actions", "log_probs", "values")
         return {"obs": obs, "actions": actions, "old_log_probs": log_probs, "old_values": values,
-                "advantages": torch.from_numpy(advantages), "returns": torch.from_numpy(returns.reshape(-1))}
+                "advantages": advantages, "returns": returns}
 
     def _loss(self, batch: dict[str, torch.Tensor], clip_range: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The PPO loss on a (mini)batch of samples and its diagnostics."""
@@ -162,7 +171,7 @@ class PPO(OnPolicyAgent):
         surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip_range, 1 + clip_range) * advantages)
         policy_loss = -surrogate.mean()
 
-        values = self.value(batch["obs"])
+        values = self.critic(batch["obs"])
         value_error = (values - batch["returns"]).pow(2)
         if c.clip_range_vf is not None:
             old = batch["old_values"]
@@ -192,6 +201,7 @@ class PPO(OnPolicyAgent):
         totals: dict[str, torch.Tensor] = {}
         n_minibatches = 0
         for _ in range(c.n_epochs):
+            minibatches: Iterable[dict[str, torch.Tensor]]
             if n_samples <= c.batch_size:  # one minibatch: the whole batch, order does not matter
                 minibatches = [batch]
             else:

@@ -39,8 +39,9 @@ import numpy as np
 import torch
 
 from .._checks import check_number
+from .advantages import monte_carlo_returns
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, fragment_tensors, monte_carlo_returns
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, fragment_tensors
 
 
 @dataclass
@@ -51,10 +52,16 @@ class REINFORCEConfig(OnPolicyConfig):
     learning_rate: float = 3e-3
     gamma: float = 0.99
     num_envs: int = 4
+    #: Steps taken in each environment per update, >= 1; should exceed the typical episode length,
+    #: since only finished episodes are learned from.
     n_steps: int = 500
+    #: Learn a critic V(s) and subtract it from the returns (lower variance): True or False.
     baseline: bool = True
+    #: Weight c_v >= 0 of the critic's squared error in the loss (with ``baseline``).
     vf_coef: float = 0.5
+    #: Weight c_e >= 0 of the entropy bonus (more exploration); 0: the entropy is only logged.
     ent_coef: float = 0.0
+    #: Standardise the weights G_t - b(s_t) over each batch (zero mean, unit variance): True or False.
     normalize_advantage: bool = True
 
     def validate(self) -> None:
@@ -81,13 +88,13 @@ class REINFORCE(OnPolicyAgent):
     def _loss(self, fragment: Fragment) -> tuple[torch.Tensor | None, dict[str, float]]:
         """The loss over the fragment's complete steps (``None`` if no episode ended in it)."""
         c, d = self.config, fragment.data
-        returns, complete = monte_carlo_returns(d["rewards"], d["dones"], c.gamma)
+        returns_np, complete = monte_carlo_returns(d["rewards"], d["dones"], c.gamma)
         keep = torch.from_numpy(complete.reshape(-1))
         metrics = {"complete_fraction": float(complete.mean())}
         if not keep.any():
             return None, metrics
         obs, actions = (x[keep] for x in fragment_tensors(fragment, "obs", "actions"))
-        returns = torch.from_numpy(returns.reshape(-1))[keep]
+        returns = torch.from_numpy(returns_np.reshape(-1))[keep]
 
         dist = self.policy(obs)
         if self.value is not None:

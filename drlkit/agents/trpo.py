@@ -4,9 +4,11 @@ TRPO improves the policy by solving, at every update, the constrained problem
 (paper, eq. 14)
 
 .. math::
-    \\max_\\theta\\ L(\\theta) = \\mathbb E_t\\Big[\\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}\\hat A_t\\Big]
+    \\max_\\theta\\ L(\\theta)
+    = \\mathbb E_t\\Big[\\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}\\hat A_t\\Big]
     \\quad\\text{subject to}\\quad
-    \\bar D_{\\mathrm{KL}}(\\theta) = \\mathbb E_t\\big[\\mathrm{KL}(\\pi_{\\text{old}}(\\cdot|s_t)\\,\\|\\,\\pi_\\theta(\\cdot|s_t))\\big] \\le \\delta
+    \\bar D_{\\mathrm{KL}}(\\theta)
+    = \\mathbb E_t\\big[\\mathrm{KL}(\\pi_{\\text{old}}(\\cdot|s_t)\\,\\|\\,\\pi_\\theta(\\cdot|s_t))\\big] \\le \\delta
 
 with :math:`\\delta` = ``max_kl`` and :math:`\\hat A_t` generalized advantage
 estimates (``gae_lambda``; the paper's Monte-Carlo/vine estimators were later
@@ -45,8 +47,9 @@ import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .._checks import check_number
+from .advantages import fragment_advantages
 from .base import Fragment
-from .rollout import OnPolicyAgent, OnPolicyConfig, check_flag, compute_gae, explained_variance, fragment_tensors
+from .on_policy import OnPolicyAgent, OnPolicyConfig, check_flag, explained_variance, fragment_tensors
 
 
 def conjugate_gradient(
@@ -78,6 +81,65 @@ def conjugate_gradient(
 
 
 @dataclass
+class NaturalGradient:
+    """What :func:`natural_gradient` computes at the current parameters :math:`\\theta_{\\text{old}}`.
+
+    ``gradient`` :math:`g` and ``direction`` :math:`x \\approx F^{-1} g` are flat ``(P,)``
+    vectors over ``parameters`` (``P`` numbers in all); ``fisher_product(v)`` is
+    :math:`(F + \\lambda I) v`; ``surrogate()`` and ``mean_kl()`` evaluate :math:`L(\\theta)`
+    and :math:`\\bar D_{\\mathrm{KL}}(\\theta)` at the policy's parameters *now* (so a line
+    search can move them and call again); ``surrogate_old`` is :math:`L(\\theta_{\\text{old}})`.
+    """
+
+    parameters: list[torch.nn.Parameter]
+    surrogate: Callable[[], torch.Tensor]
+    mean_kl: Callable[[], torch.Tensor]
+    surrogate_old: torch.Tensor
+    gradient: torch.Tensor
+    direction: torch.Tensor
+    fisher_product: Callable[[torch.Tensor], torch.Tensor]
+
+
+def natural_gradient(
+    policy: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
+    advantages: torch.Tensor, cg_iters: int = 10, damping: float = 0.1,
+) -> NaturalGradient:
+    """Steps 1 and 2 of TRPO: the policy gradient :math:`g = \\nabla_\\theta L` and the natural
+    gradient :math:`x \\approx (F + \\lambda I)^{-1} g` by ``cg_iters`` steps of conjugate gradient.
+
+    ``policy`` maps ``obs (n, obs_dim)`` to a distribution (``log_prob``, ``kl``); ``actions (n, ...)``,
+    ``old_log_probs (n,)`` and ``advantages (n,)`` are the samples of the surrogate
+    :math:`L(\\theta) = \\mathbb E[\\pi_\\theta(a|s) / \\pi_{\\text{old}}(a|s)\\,\\hat A]`; ``damping``
+    is :math:`\\lambda`. Works for any stochastic policy network (A2C's, PPO's, TRPO's).
+    """
+    policy_params = list(policy.parameters())
+    with torch.no_grad():
+        old_dist = policy(obs).detach()  # pi_old: fixed reference of the KL
+
+    def surrogate() -> torch.Tensor:
+        """L(theta) = E[pi_theta(a|s) / pi_old(a|s) * A]  (paper eq. 14, objective)."""
+        return (torch.exp(policy(obs).log_prob(actions) - old_log_probs) * advantages).mean()
+
+    def mean_kl() -> torch.Tensor:
+        """KL-bar(theta) = E_s[KL(pi_old(.|s) || pi_theta(.|s))]  (paper eq. 14, constraint)."""
+        return old_dist.kl(policy(obs)).mean()
+
+    # Step 1: policy gradient g at theta_old.
+    surrogate_old = surrogate()
+    g = parameters_to_vector(torch.autograd.grad(surrogate_old, policy_params))
+
+    # Step 2: x = F^-1 g by conjugate gradient, with Fisher-vector products F v = d/dtheta (grad KL . v).
+    kl_gradient = parameters_to_vector(torch.autograd.grad(mean_kl(), policy_params, create_graph=True))
+
+    def fisher_vector_product(v: torch.Tensor) -> torch.Tensor:
+        hessian_v = torch.autograd.grad(kl_gradient @ v, policy_params, retain_graph=True)
+        return parameters_to_vector(hessian_v) + damping * v
+
+    direction = conjugate_gradient(fisher_vector_product, g, cg_iters)
+    return NaturalGradient(policy_params, surrogate, mean_kl, surrogate_old, g, direction, fisher_vector_product)
+
+
+@dataclass
 class TRPOConfig(OnPolicyConfig):
     """TRPO hyperparameters; the defaults solve CartPole-v1.
 
@@ -85,18 +147,28 @@ class TRPOConfig(OnPolicyConfig):
     regression only: the policy's step size is set by ``max_kl``.
     """
 
+    #: Adam step size of the value regression only, in (0, 1]; the policy's step is set by ``max_kl``.
     learning_rate: float = 1e-3
     gamma: float = 0.99
     num_envs: int = 8
     n_steps: int = 128
+    #: λ of generalized advantage estimation, in [0, 1].
     gae_lambda: float = 0.95
+    #: Trust region δ > 0: the largest mean KL(π_old || π_new) a policy update may reach.
     max_kl: float = 0.01
+    #: Conjugate-gradient iterations for the natural gradient F⁻¹g, >= 1.
     cg_iters: int = 10
+    #: λ >= 0 added to the Fisher matrix (F + λI) for numerical stability.
     cg_damping: float = 0.1
+    #: Factor in (0, 1) by which the line search shrinks a rejected step.
     backtrack_coef: float = 0.8
+    #: Steps the line search tries before keeping the old policy, >= 1.
     backtrack_iters: int = 10
+    #: Passes of minibatch Adam over each rollout for the critic, >= 1.
     value_epochs: int = 5
+    #: Samples per minibatch of the value regression, in [1, ``n_steps * num_envs``].
     batch_size: int = 128
+    #: Standardise the advantages over each rollout (zero mean, unit variance): True or False.
     normalize_advantage: bool = True
 
     def validate(self) -> None:
@@ -128,8 +200,11 @@ class TRPO(OnPolicyAgent):
         "explained_variance",
     )
 
+    #: Steps 1-2 of the update as a function of any policy and samples (see :func:`natural_gradient`).
+    natural_gradient = staticmethod(natural_gradient)
+
     def _build_optimizers(self) -> None:
-        self.optimizer = torch.optim.Adam(self.value.parameters(), lr=self.config.learning_rate)
+        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.config.learning_rate)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"value_optimizer": self.optimizer}
@@ -137,38 +212,12 @@ class TRPO(OnPolicyAgent):
     def learn_from(self, fragment: Fragment) -> dict[str, float]:
         """One TRPO update: natural-gradient policy step with line search, then value regression."""
         c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
+        advantages, returns = fragment_advantages(d, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions, old_log_probs = fragment_tensors(fragment, "obs", "actions", "log_probs")
-        advantages = torch.from_numpy(advantages.reshape(-1))
-        returns = torch.from_numpy(returns.reshape(-1))
-        if c.normalize_advantage and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        policy_params = list(self.policy.parameters())
-
-        with torch.no_grad():
-            old_dist = self.policy(obs).detach()  # pi_old: fixed reference of the KL
-
-        def surrogate() -> torch.Tensor:
-            """L(theta) = E[pi_theta(a|s) / pi_old(a|s) * A]  (paper eq. 14, objective)."""
-            return (torch.exp(self.policy(obs).log_prob(actions) - old_log_probs) * advantages).mean()
-
-        def mean_kl() -> torch.Tensor:
-            """KL-bar(theta) = E_s[KL(pi_old(.|s) || pi_theta(.|s))]  (paper eq. 14, constraint)."""
-            return old_dist.kl(self.policy(obs)).mean()
-
-        # Step 1: policy gradient g at theta_old.
-        surrogate_old = surrogate()
-        g = parameters_to_vector(torch.autograd.grad(surrogate_old, policy_params))
-
-        # Step 2: x = F^-1 g by conjugate gradient, with Fisher-vector products F v = d/dtheta (grad KL . v).
-        kl_gradient = parameters_to_vector(torch.autograd.grad(mean_kl(), policy_params, create_graph=True))
-
-        def fisher_vector_product(v: torch.Tensor) -> torch.Tensor:
-            hessian_v = torch.autograd.grad(kl_gradient @ v, policy_params, retain_graph=True)
-            return parameters_to_vector(hessian_v) + c.cg_damping * v
-
-        direction = conjugate_gradient(fisher_vector_product, g, c.cg_iters)
+        # Steps 1 and 2: policy gradient g at theta_old and natural direction x = F^-1 g.
+        problem = natural_gradient(self.policy, obs, actions, old_log_probs, advantages, c.cg_iters, c.cg_damping)
+        surrogate, mean_kl, surrogate_old = problem.surrogate, problem.mean_kl, problem.surrogate_old
+        direction, fisher_vector_product, policy_params = problem.direction, problem.fisher_product, problem.parameters
 
         # Step 3: the largest step the quadratic KL model allows, 1/2 s^T F s = max_kl.
         curvature = direction @ fisher_vector_product(direction)
@@ -205,11 +254,11 @@ class TRPO(OnPolicyAgent):
             order = torch.from_numpy(self.np_rng.permutation(len(returns)))
             for start in range(0, len(returns), c.batch_size):
                 index = order[start:start + c.batch_size]
-                loss = (self.value(obs[index]) - returns[index]).pow(2).mean()
+                loss = (self.critic(obs[index]) - returns[index]).pow(2).mean()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.value.parameters(), c.max_grad_norm)
+                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), c.max_grad_norm)
                 self.optimizer.step()
                 total, count = total + loss.item(), count + 1
         return total / count

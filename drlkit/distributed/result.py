@@ -45,6 +45,9 @@ ROW_COLUMNS = (
     "apply_time",
 )
 STATUSES = ("applied", "dropped", "cancelled", "lost")
+#: Columns of :meth:`DistributedResult.summary_table`.
+TABLE_COLUMNS = ("mode", "workers", "updates", "env steps", "seconds", "env steps/s", "updates/s",
+                 "mean staleness", "max staleness", "dropped", "return")
 
 
 @dataclass
@@ -169,6 +172,45 @@ class DistributedResult:
             **{status: count for status, count in self.counts().items() if status in STATUSES},
             "episodes": len(self.episodes), "final_return": float(np.mean(returns)) if returns else math.nan,
         }
+
+    def table_row(self, window: int = 20) -> dict[str, Any]:
+        """This run as a row of :meth:`summary_table` (rounded for display; staleness of applied results)."""
+        frame = self.to_frame()
+        applied = frame[frame.status == "applied"]
+        returns = [e["episode_return"] for e in self.episodes[-window:]]
+        return {
+            "mode": self.mode, "workers": self.n_workers, "updates": self.updates, "env steps": self.env_steps,
+            "seconds": round(self.wall_time, 2), "env steps/s": round(self.steps_per_second, 1),
+            "updates/s": round(self.update_rate, 2),
+            "mean staleness": round(float(applied.staleness.mean()), 2) if len(applied) else math.nan,
+            "max staleness": int(applied.staleness.max()) if len(applied) else 0,
+            "dropped": self.counts()["dropped"],
+            "return": round(float(np.mean(returns)), 1) if returns else math.nan,
+        }
+
+    @staticmethod
+    def summary_table(runs: Any, window: int = 20):
+        """One row per run (``{label: DistributedResult}``, or one result labelled by its mode):
+        mode, workers, updates, env steps, seconds, env steps/s, updates/s, mean and max
+        staleness of the applied results, results dropped, and the mean return of the last
+        ``window`` episodes (columns :data:`TABLE_COLUMNS`)."""
+        from collections.abc import Mapping
+
+        import pandas as pd
+
+        from .._checks import check_number
+
+        if isinstance(runs, DistributedResult):
+            runs = {runs.mode: runs}
+        if not isinstance(runs, Mapping):
+            raise TypeError(f"runs must be a dict {{label: DistributedResult}}, got {type(runs).__name__}")
+        for label, result in runs.items():
+            if not isinstance(result, DistributedResult):
+                raise TypeError(f"runs[{label!r}] must be a DistributedResult (what drlkit.distributed.train "
+                                f"returns), got {type(result).__name__}")
+        window = check_number("window", window, low=1, integer=True)
+        rows = {str(label): result.table_row(window) for label, result in runs.items()}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=list(TABLE_COLUMNS))
 
     def __repr__(self) -> str:
         c = self.counts()

@@ -17,12 +17,12 @@ from ._recorder import PeriodicRecorder
 
 
 def epsilon_schedule(steps: Any, initial: float, final: float, exploration_steps: int) -> np.ndarray:
-    """ε at each of ``steps``: linear from ``initial`` (step 0) to ``final`` (``exploration_steps``), then flat."""
-    steps = np.asarray(steps, dtype=float)
-    if exploration_steps == 0:
-        return np.full(steps.shape, float(final))
-    fraction = np.clip(steps / exploration_steps, 0.0, 1.0)
-    return initial + fraction * (final - initial)
+    """ε at each of ``steps``: linear from ``initial`` (step 0) to ``final`` (``exploration_steps``), then flat.
+
+    The schedule DQN acts with (:func:`drlkit.agents.dqn.linear_schedule`, :meth:`DQN.exploration_rate`)."""
+    from ..agents.dqn import linear_schedule
+
+    return np.asarray(linear_schedule(np.asarray(steps, dtype=float), initial, final, exploration_steps), dtype=float)
 
 
 def plot_epsilon_schedule(
@@ -60,7 +60,8 @@ def greedy_episode(agent: Any, seed: int = 0, max_steps: int | None = None) -> t
     from ..envs.make import make_env
 
     env = make_env(agent.env_spec)
-    states, rewards = [], []
+    states: list[np.ndarray] = []
+    rewards: list[float] = []
     try:
         obs, _ = env.reset(seed=check_number("seed", seed, low=0, integer=True))
         done = False

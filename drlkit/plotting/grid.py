@@ -31,7 +31,7 @@ def plot_values(
     title: str | None = None,
     annotate: bool | None = None,
     colorbar: bool = True,
-    cmap: str = "viridis",
+    cmap: Any = "viridis",
     vmin: float | None = None,
     vmax: float | None = None,
 ) -> Axes:
@@ -141,10 +141,11 @@ def plot_convergence(result: PlanningResult, ax: Axes | None = None, label: str 
     steps = np.arange(1, result.iterations + 1)
     moved = result.deltas > 0
     label = label or f"{result.method.replace('_', ' ')} (γ={result.gamma:g})"
-    pi_mode = result.policy_changes is not None
+    changes_per_step = result.policy_changes
+    pi_mode = changes_per_step is not None
     ax.semilogy(steps[moved], result.deltas[moved], marker="o" if pi_mode else None, markersize=4, label=label)
-    if pi_mode:
-        for k, changes, delta in zip(steps[moved], result.policy_changes[moved], result.deltas[moved]):
+    if changes_per_step is not None:
+        for k, changes, delta in zip(steps[moved], changes_per_step[moved], result.deltas[moved]):
             ax.annotate(str(changes), (k, delta), textcoords="offset points", xytext=(3, 4), fontsize=7)
         ax.set_xlabel("policy iteration step (labels: actions changed)")
     else:

@@ -52,7 +52,51 @@ def _in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-class LiveCurve:
+class LiveFigure:
+    """A figure redrawn in place in a notebook while something runs: the base of :class:`LiveCurve`
+    and of :class:`drlkit.plotting.distributed.LiveRunPlot`.
+
+    ``figure`` is a plain matplotlib :class:`~matplotlib.figure.Figure`, not a pyplot one, so
+    the notebook does not show it a second time when the cell ends. :meth:`show` puts it, as a
+    PNG, into ``output`` (an ``ipywidgets.Output``) if one was given, else into the running
+    cell's output through an IPython display handle (updated in place on later calls); in a
+    script or a test it does nothing, and the figure can still be saved.
+    """
+
+    #: Resolution of the displayed image (lower draws faster).
+    DPI = 90
+
+    def __init__(self, figure: Figure, output: Any = None) -> None:
+        if output is not None and not (hasattr(output, "clear_output") and hasattr(output, "__enter__")):
+            raise TypeError(f"output must be an ipywidgets.Output, got {type(output).__name__}")
+        self.figure = figure
+        self.output = output
+        self._handle: Any = None  # IPython display handle of the figure in the running cell's output
+
+    def png(self) -> bytes:
+        """The figure as it is now, as PNG bytes."""
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=self.DPI)
+        return buffer.getvalue()
+
+    def show(self) -> None:
+        """Display :meth:`png` in ``output`` or the running cell (nothing outside a notebook)."""
+        if self.output is None and not _in_notebook():
+            return
+        from IPython.display import Image, display
+
+        image = Image(data=self.png(), format="png")
+        if self.output is not None:
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(image)
+        elif self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
+
+
+class LiveCurve(LiveFigure):
     """Training callback drawing episode return vs. environment step, updated while training runs.
 
     Parameters
@@ -81,14 +125,13 @@ class LiveCurve:
         self.window = check_number("window", window, low=1, integer=True)
         self.target = None if target is None else check_number("target", target)
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
-        self.figure = Figure(figsize=figsize)
+        super().__init__(Figure(figsize=figsize))
         self.ax = self.figure.add_subplot()
         # label -> the History of a tracked agent, or the (x, y) lists given to update(); in order added
         self._curves: dict[str, Any] = {}
         self._agent_labels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # for agents passed unlabelled
         self._last_refresh = -np.inf
         self._notebook = _in_notebook()
-        self._handle = None  # IPython display handle of the figure in the running cell's output
         self._stale = False  # data changed since the last redraw
         self._hooked = False  # redraw registered for the end of the running cell
 
@@ -193,18 +236,11 @@ class LiveCurve:
 
     def png(self) -> bytes:
         """The current figure as PNG bytes (redrawn first)."""
-        buffer = io.BytesIO()
-        self.draw().savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        self.draw()
+        return super().png()
 
     def _show(self) -> None:
-        from IPython.display import Image, display
-
-        image = Image(data=self.png(), format="png")
-        if self._handle is None:
-            self._handle = display(image, display_id=True)
-        else:
-            self._handle.update(image)
+        self.show()
 
     def _cell_finished(self, *result: Any) -> None:
         from IPython import get_ipython

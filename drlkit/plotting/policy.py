@@ -1,4 +1,7 @@
-"""Plots of notebook 04 (policy gradients), and the small computations behind them.
+"""Plots of notebook 04 (policy gradients), and the measurements behind them.
+
+The algorithms' own pieces come from the agents: advantages and returns from
+:mod:`drlkit.agents.advantages`, the natural gradient from :meth:`drlkit.agents.trpo.TRPO.natural_gradient`.
 
 =====================================  ==========================================================
 :func:`clipped_surrogate`              PPO's per-sample objective :math:`\\min(\\rho A, \\mathrm{clip}(\\rho) A)`
@@ -209,6 +212,7 @@ def gradient_estimates(
     """
     import torch
 
+    from ..agents.advantages import discounted_returns
     from ..envs.make import make_env
 
     episodes = check_number("episodes", episodes, low=2, integer=True)
@@ -233,7 +237,7 @@ def gradient_estimates(
     finally:
         env_.close()
 
-    to_go = [_discounted_to_go(rewards, gamma) for _, _, rewards in trajectories]
+    to_go = [discounted_returns(rewards, gamma) for _, _, rewards in trajectories]
     horizon = max(len(g) for g in to_go)
     padded = np.zeros((episodes, horizon))
     alive = np.zeros((episodes, horizon))
@@ -243,29 +247,20 @@ def gradient_estimates(
 
     params = [p for p in policy.parameters() if p.requires_grad]
     estimates: dict[str, list[np.ndarray]] = {name: [] for name in ESTIMATORS}
-    for i, (observations, actions, _) in enumerate(trajectories):
+    for i, (episode_obs, episode_actions, _) in enumerate(trajectories):
         g = to_go[i]
         if baseline is None:
             others = counts[:len(g)] - 1
             b = np.where(others > 0, (sums[:len(g)] - g) / np.maximum(others, 1), 0.0)
         else:
             with torch.no_grad():
-                b = np.asarray(baseline(torch.from_numpy(observations)), dtype=float).reshape(-1)
-        log_probs = policy(torch.from_numpy(observations)).log_prob(actions)
+                b = np.asarray(baseline(torch.from_numpy(episode_obs)), dtype=float).reshape(-1)
+        log_probs = policy(torch.from_numpy(episode_obs)).log_prob(episode_actions)
         for name, weights in zip(ESTIMATORS, (np.full(len(g), g[0]), g, g - b)):
             objective = (log_probs * torch.as_tensor(weights, dtype=log_probs.dtype)).sum()
             grads = torch.autograd.grad(objective, params, retain_graph=True)
             estimates[name].append(torch.cat([gr.reshape(-1) for gr in grads]).numpy().astype(float))
     return {name: np.stack(rows) for name, rows in estimates.items()}
-
-
-def _discounted_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
-    out = np.zeros(len(rewards))
-    running = 0.0
-    for t in range(len(rewards) - 1, -1, -1):
-        running = rewards[t] + gamma * running
-        out[t] = running
-    return out
 
 
 def gradient_variance(samples: Any) -> float:
@@ -326,15 +321,18 @@ def returns_at_steps(histories: Sequence[Any], steps: Any, window: int = 10) -> 
 
 def plot_step_curves(
     curves: Mapping[str, Any], steps: Any, ax: Any = None, band: str | None = "std", ylabel: str = "return",
-    title: str | None = None,
+    title: str | None = None, highlight: str | None = None,
 ) -> Any:
     """Mean ± band over runs (see :func:`drlkit.plotting.curves.curve_summary`) of each labelled
-    ``(runs, len(steps))`` array against environment ``steps``. Returns the Axes."""
+    ``(runs, len(steps))`` array against environment ``steps``. With ``highlight`` (one of the
+    labels) that curve is drawn bold with its band and the others thin, without. Returns the Axes."""
     import matplotlib.pyplot as plt
 
     steps = np.asarray(steps)
     if not curves:
         raise ValueError("curves is empty; give at least one label -> array (runs, points)")
+    if highlight is not None and highlight not in curves:
+        raise ValueError(f"highlight must be one of the labels {list(curves)}, got {highlight!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, values in curves.items():
@@ -343,8 +341,10 @@ def plot_step_curves(
             raise ValueError(f"curves[{label!r}] has {values.shape[1]} points; steps has {len(steps)}")
         _, mean, low, high = curve_summary(values, band=band)
         runs = values.shape[0]
-        (line,) = ax.plot(steps, mean, label=f"{label} ({runs} runs)" if runs > 1 else str(label))
-        if band is not None and runs > 1:
+        style = {} if highlight is None else (dict(linewidth=2.5, zorder=3) if label == highlight
+                                              else dict(linewidth=1.0, alpha=0.35, zorder=2))
+        (line,) = ax.plot(steps, mean, label=f"{label} ({runs} runs)" if runs > 1 else str(label), **style)
+        if band is not None and runs > 1 and highlight in (None, label):
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(ylabel)
@@ -370,31 +370,19 @@ def update_directions(agent: Any, fragment: Any, cg_iters: int = 10, damping: fl
     unit natural direction, so that :math:`\\mathrm{KL} \\approx \\tfrac12 \\alpha^2\\,\\hat x^\\top F \\hat x`.
     """
     import torch
-    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+    from torch.nn.utils import vector_to_parameters
 
-    from ..agents.rollout import compute_gae, fragment_tensors
-    from ..agents.trpo import conjugate_gradient
+    from ..agents.advantages import fragment_advantages
+    from ..agents.on_policy import fragment_tensors
+    from ..agents.trpo import TRPO
 
-    d = fragment.data
     gae_lambda = getattr(agent.config, "gae_lambda", 1.0)
-    advantages, _ = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"], d["last_values"],
-                                agent.config.gamma, gae_lambda)
+    advantages, _ = fragment_advantages(fragment.data, agent.config.gamma, gae_lambda, normalize=True)
     obs, actions, old_log_probs = fragment_tensors(fragment, "obs", "actions", "log_probs")
-    advantages = torch.from_numpy(advantages.reshape(-1))
-    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    params = [p for p in agent.policy.parameters() if p.requires_grad]
-    old = agent.policy(obs).detach()
-    surrogate = (torch.exp(agent.policy(obs).log_prob(actions) - old_log_probs) * advantages).mean()
-    g = parameters_to_vector(torch.autograd.grad(surrogate, params))
-    kl_gradient = parameters_to_vector(
-        torch.autograd.grad(old.kl(agent.policy(obs)).mean(), params, create_graph=True))
-
-    def fisher_product(v: torch.Tensor) -> torch.Tensor:
-        return parameters_to_vector(torch.autograd.grad(kl_gradient @ v, params, retain_graph=True)) + damping * v
-
-    natural = conjugate_gradient(fisher_product, g, cg_iters)
-    natural = natural / natural.norm()
-    curvature = float(natural @ fisher_product(natural)) - damping
+    problem = TRPO.natural_gradient(agent.policy, obs, actions, old_log_probs, advantages, cg_iters, damping)
+    params, g = problem.parameters, problem.gradient
+    natural = problem.direction / problem.direction.norm()
+    curvature = float(natural @ problem.fisher_product(natural)) - damping
 
     def split(vector: torch.Tensor) -> list[torch.Tensor]:
         pieces = [torch.empty_like(p) for p in params]

@@ -1,10 +1,23 @@
 """ipywidgets front ends for the notebooks; the plotting they drive lives in drlkit.plotting."""
+from .dqn import explore_epsilon_schedule, explore_q_values
 from .mdp import GridworldExplorer, explore_gridworld
-from .tabular import TDControlComparison, compare_td_control
 from .policy_gradients import (
     explore_action_probabilities,
     explore_clip_range,
     explore_learning_rates,
     explore_trust_region,
 )
-from .dqn import explore_epsilon_schedule, explore_q_values
+from .tabular import TDControlComparison, compare_td_control
+
+__all__ = [
+    "compare_td_control",
+    "explore_action_probabilities",
+    "explore_clip_range",
+    "explore_epsilon_schedule",
+    "explore_gridworld",
+    "explore_learning_rates",
+    "explore_q_values",
+    "explore_trust_region",
+    "GridworldExplorer",
+    "TDControlComparison",
+]

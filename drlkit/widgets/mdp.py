@@ -56,6 +56,7 @@ class GridworldExplorer(widgets.VBox):
                 self.result = None
                 print(f"gamma={gamma:.2f}, slip={slip:.2f}: {error}")
                 return
+            assert self.mdp.layout is not None  # a gridworld, made from a text map
             rows, cols = self.mdp.layout
             fig, (values_ax, convergence_ax) = plt.subplots(
                 1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.3 * max(1.0, cols / rows), 1]}

@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._checks import check_number
-from ..plotting.curves import curve_summary
 from ..plotting.policy import (
     ActionProbabilityRecorder,
     plot_action_probabilities,
     plot_clipped_objective,
+    plot_step_curves,
     plot_trust_region,
 )
 from ._explorer import SLIDER_STYLE, SliderExplorer
@@ -142,17 +142,8 @@ class RunSelector(SliderExplorer):
 
     def _draw(self) -> Any:
         fig, ax = plt.subplots(figsize=(8, 3.8))
-        for label, values in self.curves.items():
-            chosen = label == self.slider.value
-            _, mean, low, high = curve_summary(values, band="std")
-            (line,) = ax.plot(self.steps, mean, linewidth=2.5 if chosen else 1.0, alpha=1.0 if chosen else 0.35,
-                              label=label, zorder=3 if chosen else 2)
-            if chosen and len(values) > 1:
-                ax.fill_between(self.steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("return")
-        ax.set_title(f"{self.title}: {self.slider.value}")
-        ax.legend(fontsize=8)
+        plot_step_curves(self.curves, self.steps, ax=ax, title=f"{self.title}: {self.slider.value}",
+                         highlight=self.slider.value)
         return fig
 
 
