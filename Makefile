@@ -10,7 +10,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps tutorials demo test test-fast lint bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint fuzz bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,7 +26,10 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 # Main job: the tutorials in JupyterLab, on the embedded LocalCluster defaults.
+# Dask dashboard links go through JupyterLab's own proxy (jupyter-server-proxy), so the
+# notebooks can embed the task stream wherever the lab itself is reachable.
 tutorials: setup
+	DASK_DISTRIBUTED__DASHBOARD__LINK='/proxy/{port}/status' \
 	$(BIN)/jupyter lab --no-browser $(ROOT_FLAG) --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir=notebooks
 
@@ -47,6 +50,11 @@ lint: setup
 	$(BIN)/ruff check drlkit tests benchmarks
 	$(BIN)/ruff format --check drlkit tests benchmarks
 	$(BIN)/mypy
+
+# The long fuzz run: the same Hypothesis properties as CI's tests/test_fuzz_*.py with 50x the examples
+# (derandomized, so a failure reproduces with the same command).
+fuzz: setup
+	DRLKIT_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz_models.py tests/test_fuzz_agents.py -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py

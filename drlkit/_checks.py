@@ -7,7 +7,7 @@ what is allowed -- never a deep traceback from numpy, torch or Dask.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, overload
 
 
@@ -59,7 +59,11 @@ def check_number(
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``; otherwise list the choices."""
     allowed = list(allowed)
-    if value not in allowed:
+    try:
+        found = any(value is a or (type(value) is type(a) and bool(value == a)) for a in allowed)
+    except (TypeError, ValueError):  # e.g. an array: comparing it is ambiguous, and it is no choice anyway
+        found = False
+    if not found:
         choices = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"{name} must be one of {choices}; got {_fmt(value)}")
     return value
@@ -79,3 +83,48 @@ def _is_numpy_number(value: Any) -> bool:
     except ImportError:  # pragma: no cover - numpy is a hard dependency
         return False
     return isinstance(value, (np.integer, np.floating))
+
+
+class DrlkitWarning(UserWarning):
+    """Input that is legal but probably not what was meant; the message says how to be explicit."""
+
+
+def check_callable(name: str, value: Any, signature: str) -> Callable[..., Any]:
+    """Return ``value`` if it can be called; otherwise a ``TypeError`` naming ``name`` and ``signature``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable {signature}; got {_fmt(value)} ({type(value).__name__})")
+    return value
+
+
+def _available_memory() -> int:
+    """Bytes of memory this process can still take (the machine's available memory)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # pragma: no cover - psutil is a dependency of Dask
+        return 8 * 2**30
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GB`` style size (powers of 1024)."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
+def check_memory(what: str, nbytes: float, hint: str, *, fraction: float = 0.8) -> None:
+    """Refuse to allocate ``nbytes`` when it exceeds ``fraction`` of the available memory.
+
+    ``what`` names the arguments and the array (``"runs x episodes = 100000 x 100000 (returns and
+    lengths)"``), ``hint`` says what to change. Raises ``ValueError`` -- never numpy's MemoryError
+    after swapping a small machine to a halt.
+    """
+    available = _available_memory()
+    if nbytes > fraction * available:
+        raise ValueError(
+            f"{what} would need {format_bytes(nbytes)} of memory; this machine has "
+            f"{format_bytes(available)} available: {hint}"
+        )

@@ -151,15 +151,39 @@ def q_values(mdp: MDP, V: np.ndarray, gamma: float) -> np.ndarray:
 
     ``V[terminal]`` is treated as 0 whatever it holds, and rows of terminal states are 0.
     """
+    _check_mdp(mdp)
+    V = _check_values(mdp, V)
+    gamma = check_number("gamma", gamma, low=0, high=1)
+    return _q_values(mdp, V, gamma)
+
+
+def _q_values(mdp: MDP, V: np.ndarray, gamma: float) -> np.ndarray:
+    """:func:`q_values` without the argument checks (the sweeps call it thousands of times)."""
     V = np.where(mdp.terminal, 0.0, V)
     Q = mdp.R + gamma * mdp.P @ V
     Q[mdp.terminal] = 0.0
     return Q
 
 
+def _check_values(mdp: MDP, V: Any) -> np.ndarray:
+    """``V`` as a finite float array of shape ``(S,)``, or an error naming ``V``."""
+    if isinstance(V, (str, bytes)) or np.iscomplexobj(V):
+        raise TypeError(f"V must be an array of {mdp.n_states} real numbers (one per state); got {type(V).__name__}")
+    try:
+        arr = np.asarray(V, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"V must be an array of {mdp.n_states} numbers (one per state); got {type(V).__name__}") from None
+    if arr.shape != (mdp.n_states,):
+        raise ValueError(f"V must have shape ({mdp.n_states},), one value per state; got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("V must contain only finite numbers")
+    return arr
+
+
 def bellman_expectation_backup(mdp: MDP, V: np.ndarray, policy: Any, gamma: float) -> np.ndarray:
     r"""One synchronous sweep of policy evaluation, shape ``(S,)``:
     :math:`V'(s) = \sum_a \pi(a|s) Q_V(s, a)` with :math:`Q_V` from :func:`q_values`."""
+    _check_mdp(mdp)
     pi = policy_matrix(mdp, policy)
     return np.einsum("sa,sa->s", pi, q_values(mdp, V, gamma))
 
@@ -209,7 +233,7 @@ def policy_evaluation(
     gamma, tol, max_iterations = _check_settings(gamma, tol, max_iterations)
     pi = policy_matrix(mdp, policy)
     history, deltas = _sweep_until_stable(
-        lambda V: np.einsum("sa,sa->s", pi, q_values(mdp, V, gamma)),
+        lambda V: np.einsum("sa,sa->s", pi, _q_values(mdp, V, gamma)),
         np.zeros(mdp.n_states),
         tol,
         max_iterations,
@@ -237,7 +261,7 @@ def value_iteration(
     _check_mdp(mdp)
     gamma, tol, max_iterations = _check_settings(gamma, tol, max_iterations)
     history, deltas = _sweep_until_stable(
-        lambda V: bellman_optimality_backup(mdp, V, gamma),
+        lambda V: _q_values(mdp, V, gamma).max(axis=1),
         np.zeros(mdp.n_states),
         tol,
         max_iterations,
@@ -297,7 +321,7 @@ def policy_iteration(
     for _ in range(max_iterations):
         pi = np.eye(mdp.n_actions)[policy]
         evaluation, evaluation_deltas = _sweep_until_stable(
-            lambda V: np.einsum("sa,sa->s", pi, q_values(mdp, V, gamma)),
+            lambda V: np.einsum("sa,sa->s", pi, _q_values(mdp, V, gamma)),
             V,
             tol,
             max_evaluation_sweeps,
@@ -307,7 +331,7 @@ def policy_iteration(
             "give an initial_policy that does, or use gamma < 1",
         )
         V_new = evaluation[-1]
-        Q = q_values(mdp, V_new, gamma)
+        Q = _q_values(mdp, V_new, gamma)
         best = Q.argmax(axis=1)
         improves = Q[states, best] > Q[states, policy] + margin
         new_policy = np.where(improves, best, policy)
@@ -357,7 +381,7 @@ def _sweep_until_stable(backup, V, tol, max_iterations, name, gamma, hint=None):
 
 def _result(mdp: MDP, history: np.ndarray, deltas: np.ndarray, gamma: float, tol: float, method: str) -> PlanningResult:
     V = np.where(mdp.terminal, 0.0, history[-1])
-    Q = q_values(mdp, V, gamma)
+    Q = _q_values(mdp, V, gamma)
     return PlanningResult(
         V=V,
         Q=Q,

@@ -7,6 +7,7 @@ Test modules import ``one_thread`` to make it an autouse fixture of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,3 +163,50 @@ AGENT_CASES: dict[str, AgentCase] = {
         learns=(Learning(5_000, threshold=100, slow=False),),
     ),
 }
+
+
+# ------------------------------------------------------------------ offline agents
+_OFFLINE_DATA: dict[str, str] = {}
+
+
+def offline_dataset_id(env_id: str) -> str:
+    """A Minari dataset of a uniform random policy on ``env_id`` in a temporary storage root (made
+    once per test session); the agents read it by id, so a loaded checkpoint finds it again."""
+    if env_id not in _OFFLINE_DATA:
+        import tempfile
+
+        from drlkit.offline import collect, save_dataset
+
+        root = Path(tempfile.mkdtemp(prefix="drlkit-contract-minari-"))
+        dataset_id = f"contract/{env_id.split('-')[0].lower()}-random-v0"
+        save_dataset(collect(env_id, "random", steps=3_000, seed=0), dataset_id, root=root)
+        _OFFLINE_DATA[env_id] = f"{root}::{dataset_id}"
+    return _OFFLINE_DATA[env_id]
+
+
+@dataclass(frozen=True)
+class OfflineCase(AgentCase):
+    """An offline agent learns from a dataset in Minari storage, not from its environment:
+    ``steps`` are gradient steps, and its History episodes are the greedy evaluations of ``eval_interval``."""
+
+    def make(self, name: str, seed: int = 0, **overrides: Any):
+        from drlkit.agents.base import ALGORITHMS
+
+        root, dataset_id = offline_dataset_id(self.env).split("::")
+        return ALGORITHMS[name](self.env, seed=seed, dataset_id=dataset_id, dataset_root=root,
+                                **{**self.small, **overrides})
+
+
+_OFFLINE_SMALL = dict(batch_size=32, log_interval=10, eval_interval=20, eval_episodes=1, hidden_sizes=(32,))
+_OFFLINE_NOT_APPLICABLE = {
+    "learns": "learns from a fixed dataset, not by acting: tests/test_offline_agents.py asserts BC reaches 90 % of "
+              "the expert on expert data and CQL beats naive offline DQN on medium data",
+}
+for _name, _env in (("BC", "CartPole-v1"), ("OfflineDQN", "CartPole-v1"), ("CQL", "CartPole-v1"),
+                    ("TD3BC", "Pendulum-v1")):
+    AGENT_CASES[_name] = OfflineCase(
+        env=_env, small=_OFFLINE_SMALL, steps=60,
+        bad_config=((dict(learning_rate=0), "learning_rate"), (dict(batch_size=0), "batch_size"),
+                    (dict(log_interval=0), "log_interval"), (dict(n_shards=0), "n_shards")),
+        not_applicable=_OFFLINE_NOT_APPLICABLE,
+    )

@@ -173,6 +173,8 @@ def start_lab(base_dir: Path) -> Lab:
         JUPYTER_RUNTIME_DIR=str(base_dir / "runtime"),
         JUPYTER_PREFER_ENV_PATH="1",
         IPYTHONDIR=str(base_dir / "ipython"),
+        # As `make tutorials` does: Dask dashboard links through the lab's proxy.
+        DASK_DISTRIBUTED__DASHBOARD__LINK="/proxy/{port}/status",
     )
     port, token = _free_port(), secrets.token_hex(24)
     command = [

@@ -43,17 +43,22 @@ def _environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout: float = 60.0) -> Iterator[CLICluster]:
-    """Start a scheduler and ``n_workers`` single-threaded workers; yield their addresses and processes."""
+def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout: float = 60.0,
+                worker_environments: dict[int, tuple[str, dict[str, str]]] | None = None) -> Iterator[CLICluster]:
+    """Start a scheduler and ``n_workers`` single-threaded workers; yield their addresses and processes.
+
+    ``worker_environments[i]`` gives worker ``i`` its own ``(python executable, environment overrides)``
+    (e.g. another venv, or a ``PYTHONPATH`` that shadows a package); the others use this venv.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     scheduler_file = directory / "scheduler.json"
     env = _environment()
     processes: list[subprocess.Popen] = []
 
-    def start(args: list[str], log: str) -> subprocess.Popen:
+    def start(args: list[str], log: str, python: str = sys.executable, overrides: dict | None = None) -> subprocess.Popen:
         out = open(directory / log, "wb")
         # A new session per process: teardown kills the whole group (nanny and its worker child).
-        proc = subprocess.Popen([sys.executable, "-m", *args], cwd=directory, env=env, stdout=out,
+        proc = subprocess.Popen([python, "-m", *args], cwd=directory, env={**env, **(overrides or {})}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         out.close()
         processes.append(proc)
@@ -68,7 +73,7 @@ def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout
             start(["distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
                    "--nworkers", "1", "--no-dashboard", "--name", f"worker-{i}", "--local-directory",
                    str(directory / f"worker-{i}"), "--death-timeout", "60", "--nanny" if nanny else "--no-nanny"],
-                  f"worker-{i}.log")
+                  f"worker-{i}.log", *((worker_environments or {}).get(i) or (sys.executable, None)))
             for i in range(n_workers)
         ]
         cluster = CLICluster(address, scheduler, workers, directory)

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from urllib.parse import urlparse
 
 import psutil
@@ -219,3 +220,75 @@ def test_unreachable_address_is_reported_inside_a_running_event_loop():
     # A fresh thread, so the loop is ours whatever earlier tests left running in the main thread.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, connect_from_a_coroutine()).result()
+
+
+# ----------------------------------------------------------------- servers that are not a scheduler
+@pytest.fixture
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_server_that_accepts_and_says_nothing_fails_within_the_timeout(silent_server):
+    def connect():
+        with drlkit.cluster(address=silent_server, timeout=1.5):
+            pass
+
+    start = time.monotonic()
+    error = _raises_within(30, connect)
+    seconds = time.monotonic() - start
+    assert isinstance(error, ConnectionError), repr(error)
+    assert silent_server in str(error) and "1.5 s" in str(error) and "accepted the connection" in str(error)
+    assert seconds < 6, f"took {seconds:.1f} s with timeout=1.5"
+
+
+@pytest.mark.cluster
+def test_the_dashboard_port_is_named_as_http_not_a_scheduler(cli):
+    # The real dashboard of a running cluster: something answers there, and it is not a scheduler.
+    with Client(cli.address, timeout=10, set_as_default=False) as client:
+        port = urlparse(client.dashboard_link).port
+    address = f"tcp://127.0.0.1:{port}"
+    error = _raises_within(30, lambda: drlkit.cluster(address=address, timeout=3).__enter__())
+    assert isinstance(error, ConnectionError), repr(error)
+    message = str(error)
+    assert address in message and "not a Dask scheduler" in message and "HTTP" in message, message
+    assert "MemoryError" not in message and "Unable to allocate" not in message, message
+
+
+@pytest.mark.parametrize("option, suggestion", [("n_worker", "n_workers"), ("memory_limt", "memory_limit"),
+                                                ("treads_per_worker", "threads_per_worker"),
+                                                ("dashbord_address", "dashboard_address")])
+def test_a_misspelled_option_is_named_with_a_suggestion_before_anything_starts(option, suggestion):
+    me = psutil.Process()
+    children = {p.pid for p in me.children(recursive=True)}
+    start = time.monotonic()
+    with pytest.raises(TypeError, match=rf"unknown option '{option}'; did you mean '{suggestion}'\?"):
+        with drlkit.cluster(**{option: 2}):
+            pass
+    assert time.monotonic() - start < 2
+    assert {p.pid for p in me.children(recursive=True)} <= children, "a cluster was started"
+
+
+def test_an_unknown_option_without_a_close_name_lists_what_is_allowed():
+    with pytest.raises(TypeError, match=r"unknown option 'gpu'.*memory_limit"):
+        with drlkit.cluster(gpu=True):
+            pass

@@ -87,7 +87,7 @@ def test_walls_and_edges_block_moves():
 @pytest.mark.parametrize("slip", [0.0, 0.2, 0.5, 1.0])
 def test_slip_splits_between_perpendicular_moves(slip):
     # Start in the middle of an open 3x3 grid so that every move lands on a different cell.
-    mdp = gridworld(["...", ".S.", "..."], slip=slip)
+    mdp = gridworld(["...", ".S.", "..."], slip=slip, continuing=True)
     centre = 4
     left, down, right, up = 3, 7, 5, 1
     row = mdp.P[centre, DOWN]

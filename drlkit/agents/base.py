@@ -17,20 +17,23 @@ continues where the previous call stopped.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import inspect
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import gymnasium as gym
+
 import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_choice, check_number
+from .._checks import check_choice, check_memory, check_number
 from ..envs.make import check_env_id, env_id_of, make_env
 from ._config_doc import hyperparameter_section
 from .history import History
@@ -136,7 +139,7 @@ class Agent:
                 f"(so that copies can be made for vector envs and Dask workers); got {type(env).__name__}"
             )
         self.env_spec = env
-        self.seed = check_number("seed", seed, low=0, integer=True)
+        self.seed = check_number("seed", seed, low=0, high=2**63 - 1, integer=True)
         self.config = self.Config.from_kwargs(name, **config)
         self.progress = bool(progress)
         # A probe env tells the spaces; algorithms make their own (vector) envs in _build.
@@ -201,8 +204,11 @@ class Agent:
             callbacks = []
         elif callable(callbacks):
             callbacks = [callbacks]
-        else:
+        elif isinstance(callbacks, Iterable) and not isinstance(callbacks, (str, bytes, dict)):
             callbacks = list(callbacks)
+        else:
+            raise TypeError(f"callbacks must be a callable taking the agent, or a list of them; "
+                            f"got {type(callbacks).__name__}")
         for cb in callbacks:
             if not callable(cb):
                 raise TypeError(f"callbacks must be callables taking the agent; got {type(cb).__name__}")
@@ -218,40 +224,95 @@ class Agent:
     # ------------------------------------------------------------ inference
     @torch.no_grad()
     def act(self, obs: Any, deterministic: bool = True) -> Any:
-        """Action for one observation (or a batch with a leading batch axis)."""
-        obs_arr = np.asarray(obs, dtype=np.float32)
-        single = obs_arr.shape == self._obs_shape()
-        if not single and obs_arr.shape[1:] != self._obs_shape():
+        """Action for one observation (or a batch with a leading batch axis).
+
+        ``obs`` has shape ``observation_space.shape`` (or ``(batch, *shape)``) and must be
+        finite: a NaN or infinite entry raises ``ValueError`` naming its position rather than
+        returning an action computed from garbage.
+        """
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise TypeError(f"deterministic must be True or False; got {deterministic!r}")
+        obs_arr = _as_observation(obs)
+        shape = self._obs_shape()
+        single = obs_arr.shape == shape
+        if not single and obs_arr.shape[1:] != shape:
+            raise ValueError(f"obs must have shape {shape} or (batch, *{shape}); got {obs_arr.shape}")
+        if not np.isfinite(obs_arr).all():
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(obs_arr))[0])
             raise ValueError(
-                f"obs must have shape {self._obs_shape()} or (batch, *{self._obs_shape()}); got {obs_arr.shape}"
+                f"obs must be finite; obs{list(where)} = {obs_arr[where]} "
+                f"({int((~np.isfinite(obs_arr)).sum())} non-finite entries): check the env or the wrapper "
+                "that produced it"
             )
         batch = torch.as_tensor(obs_arr[None] if single else obs_arr)
-        actions = self._act_batch(batch, deterministic).numpy()
+        actions = self._act_batch(batch, bool(deterministic)).numpy()
         if isinstance(self.action_space, gym.spaces.Discrete):
             actions = actions.astype(np.int64)
             return int(actions[0]) if single else actions
         return actions[0] if single else actions
 
-    def evaluate(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True) -> np.ndarray:
+    #: Step cap of :meth:`evaluate` episodes when the env has no time limit of its own.
+    EVAL_MAX_EPISODE_STEPS: ClassVar[int] = 10_000
+
+    def evaluate(
+        self,
+        episodes: int = 20,
+        seed: int | None = None,
+        deterministic: bool = True,
+        max_episode_steps: int | None = None,
+    ) -> np.ndarray:
         """Undiscounted returns of ``episodes`` fresh episodes, shape ``(episodes,)``.
 
-        Uses its own env, so training state (envs, RNGs) is untouched.
+        Uses its own env, so training state (envs, RNGs) is untouched. Every episode
+        stops after ``max_episode_steps`` steps (default: the env's own time limit, or
+        :attr:`EVAL_MAX_EPISODE_STEPS` = 10000 when it has none, e.g. ``env.unwrapped``
+        or a custom env); a cut episode counts the return of its steps so far and a
+        :class:`~drlkit._checks.DrlkitWarning` says how many were cut. The episodes'
+        lengths are kept in ``agent.last_evaluation_lengths``, shape ``(episodes,)``.
         """
         episodes = check_number("episodes", episodes, low=1, integer=True)
-        env = make_env(self.env_spec)
         base_seed = self.seed + 10_000 if seed is None else check_number("seed", seed, low=0, integer=True)
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise TypeError(f"deterministic must be True or False; got {deterministic!r}")
+        if max_episode_steps is not None:
+            max_episode_steps = check_number("max_episode_steps", max_episode_steps, low=1, integer=True)
+        check_memory(f"episodes = {episodes}", episodes * 8, "evaluate fewer episodes")
+        env = make_env(self.env_spec)
+        time_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+        cap = max_episode_steps or time_limit or self.EVAL_MAX_EPISODE_STEPS
         returns = np.zeros(episodes)
+        lengths = np.zeros(episodes, dtype=np.int64)
+        cut = 0
         try:
             for i in range(episodes):
                 obs, _ = env.reset(seed=base_seed + i)
-                done, total = False, 0.0
+                done, total, steps = False, 0.0, 0
                 while not done:
                     obs, reward, terminated, truncated, _ = env.step(self.act(obs, deterministic=deterministic))
                     total += float(reward)
+                    steps += 1
                     done = terminated or truncated
+                    if not done and steps >= cap:
+                        cut += 1
+                        break
                 returns[i] = total
+                lengths[i] = steps
         finally:
             env.close()
+        self.last_evaluation_lengths = lengths
+        if cut and max_episode_steps is None:
+            import warnings
+
+            from .._checks import DrlkitWarning
+
+            warnings.warn(
+                f"evaluate: {cut} of {episodes} episode(s) were cut after max_episode_steps={cap} steps without "
+                f"ending (env {env_id_of(self.env_spec) or 'without an id'} has "
+                f"{'no time limit' if time_limit is None else f'a time limit of {time_limit}'}); their returns "
+                "cover those steps only. Pass max_episode_steps=... to choose the cap",
+                DrlkitWarning,
+                stacklevel=2,
+            )
         return returns
 
     # ------------------------------------------------------ parameters (Dask)
@@ -265,6 +326,8 @@ class Agent:
 
     def set_parameters(self, params: dict[str, np.ndarray]) -> None:
         """Load parameters produced by :meth:`get_parameters` (same algorithm and sizes)."""
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict {{name: array}} from get_parameters(); got {type(params).__name__}")
         own = self.get_parameters()
         missing, extra = own.keys() - params.keys(), params.keys() - own.keys()
         if missing or extra:
@@ -290,11 +353,14 @@ class Agent:
 
         A callable env cannot be stored; loading then needs ``drlkit.load(path, env=...)``.
         """
-        path = Path(path)
+        path = _check_path(path)
+        if path.is_dir():
+            raise ValueError(f"path {str(path)!r} is a directory; give a file name such as {str(path / 'agent.pt')!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
         env_id = self.env_spec if isinstance(self.env_spec, str) else None
         state = {
-            "format": 1,
+            "format": CHECKPOINT_FORMAT,
+            "spaces": {"observation": _space_str(self.observation_space), "action": _space_str(self.action_space)},
             "algorithm": type(self).__name__,
             "env_id": env_id,
             "seed": self.seed,
@@ -392,37 +458,261 @@ class Timer:
             self._bar.close()
 
 
+#: Version of the checkpoint layout written by :meth:`Agent.save`; ``drlkit.load`` reads this one only.
+CHECKPOINT_FORMAT = 1
+
+# Entries of a format-1 checkpoint and the types they must have (optional: "spaces").
+_CHECKPOINT_ENTRIES: dict[str, tuple[type, ...]] = {
+    "algorithm": (str,),
+    "env_id": (str, type(None)),
+    "seed": (int,),
+    "config": (dict,),
+    "networks": (dict,),
+    "optimizers": (dict,),
+    "total_steps": (int,),
+    "wall_time": (int, float),
+    "history": (dict,),
+    "torch_rng": (torch.Tensor,),
+    "np_rng": (dict,),
+    "extra": (dict,),
+}
+
+
+class CheckpointError(ValueError):
+    """A file that ``drlkit.load`` cannot turn into an agent; the message says which entry and why."""
+
+
 def load(path: str | Path, env: Any = None) -> Agent:
     """Load an agent saved with ``agent.save``; it acts identically and can keep training.
 
     The file is read with ``torch.load(weights_only=True)``: a checkpoint cannot run code.
+
+    Raises ``FileNotFoundError`` (no such file), ``TypeError`` (``path`` not a str/Path) and
+    :class:`CheckpointError` (a ``ValueError``) for anything wrong with the file: not a
+    checkpoint, truncated or corrupt, written by a newer drlkit, an entry missing or of the
+    wrong type, or networks of another shape (the message says what the file was saved for
+    and what it is being loaded into).
     """
-    path = Path(path)
+    path = _check_path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     try:
         state = torch.load(path, weights_only=True)
     except Exception as exc:  # a corrupt or foreign file: say so plainly
-        raise ValueError(f"{path} is not a drlkit checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or state.get("format") != 1 or state.get("algorithm") not in ALGORITHMS:
-        raise ValueError(f"{path} is not a drlkit checkpoint (known algorithms: {', '.join(sorted(ALGORITHMS))})")
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+            # torch's own advice (weights_only=False) would run whatever code the file holds: never give it.
+            detail = "it holds objects other than tensors and plain values, which drlkit never loads"
+        else:
+            detail = f"{type(exc).__name__}: {_first_line(exc)}"
+        raise CheckpointError(
+            f"{path} is not a drlkit checkpoint, or not a complete one: torch.load(weights_only=True) could not "
+            f"read it ({detail}); is it the whole file that Agent.save() wrote?"
+        ) from None
+    if not isinstance(state, dict) or "format" not in state:
+        raise CheckpointError(
+            f"{path} is not a drlkit checkpoint (it holds a {type(state).__name__} without a 'format' entry; "
+            "checkpoints are written by agent.save)"
+        )
+    fmt = state["format"]
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise CheckpointError(f"{path}: checkpoint entry 'format' must be an integer; got {fmt!r}")
+    if fmt > CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} was written by a newer drlkit (checkpoint format {fmt}); this drlkit reads format "
+            f"{CHECKPOINT_FORMAT}: upgrade drlkit to load it"
+        )
+    if fmt != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} has unknown checkpoint format {fmt}; this drlkit reads format {CHECKPOINT_FORMAT}")
+    for key, types in _CHECKPOINT_ENTRIES.items():
+        if key not in state:
+            raise CheckpointError(f"{path}: checkpoint entry {key!r} is missing (the file is incomplete or edited)")
+        value = state[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            allowed = " or ".join("None" if t is type(None) else t.__name__ for t in types)
+            raise CheckpointError(
+                f"{path}: checkpoint entry {key!r} must be {allowed}; got {_short(value)} ({type(value).__name__})"
+            )
+    name = state["algorithm"]
+    if name not in ALGORITHMS:
+        raise CheckpointError(
+            f"{path}: checkpoint entry 'algorithm' is {name!r}, which this drlkit does not know "
+            f"(known: {', '.join(sorted(ALGORITHMS))})"
+        )
+    for key in ("seed", "total_steps"):
+        if state[key] < 0:
+            raise CheckpointError(f"{path}: checkpoint entry {key!r} must be >= 0; got {state[key]}")
+    if not np.isfinite(state["wall_time"]) or state["wall_time"] < 0:
+        raise CheckpointError(f"{path}: checkpoint entry 'wall_time' must be a finite number >= 0; got {state['wall_time']}")
     env = env if env is not None else state["env_id"]
     if env is None:
         raise ValueError(f"{path} was saved from an agent with a callable env; pass env=... to drlkit.load")
+    saved_for = _saved_for(state)
     config = dict(state["config"])
-    config["hidden_sizes"] = tuple(config["hidden_sizes"])
-    agent = ALGORITHMS[state["algorithm"]](env, seed=state["seed"], **config)
-    for name, net in agent.networks().items():
-        net.load_state_dict(state["networks"][name])
-    for name, opt in agent.optimizers().items():
-        opt.load_state_dict(state["optimizers"][name])
-    agent.total_steps = state["total_steps"]
-    agent.wall_time = state["wall_time"]
-    agent.history = History.from_state_dict(state["history"])
-    agent.torch_rng.set_state(state["torch_rng"])
-    agent.np_rng.bit_generator.state = state["np_rng"]
-    agent._load_extra_state(state["extra"])
+    if isinstance(config.get("hidden_sizes"), list):
+        config["hidden_sizes"] = tuple(config["hidden_sizes"])
+    if not isinstance(env, str) and not callable(env):
+        raise TypeError(f"env must be a gymnasium env id (str) or a callable that makes an env; "
+                        f"got {type(env).__name__}")
+    try:
+        agent = ALGORITHMS[name](env, seed=state["seed"], **config)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the {saved_for}: {exc}") from None
+    loading_into = _describe(agent)
+    with _entry(path, "networks"):
+        _check_tensors(path, "networks", state["networks"], {k: v.state_dict() for k, v in agent.networks().items()},
+                       saved_for, loading_into)
+        for net_name, net in agent.networks().items():
+            net.load_state_dict(state["networks"][net_name])
+    with _entry(path, "optimizers"):
+        for opt_name, opt in agent.optimizers().items():
+            if opt_name not in state["optimizers"]:
+                raise CheckpointError(f"{path}: checkpoint entry 'optimizers' has no {opt_name!r} optimizer")
+            _check_optimizer_state(opt, state["optimizers"][opt_name])
+            opt.load_state_dict(state["optimizers"][opt_name])
+    agent.total_steps = int(state["total_steps"])
+    agent.wall_time = float(state["wall_time"])
+    with _entry(path, "history"):
+        history = state["history"]
+        if list(history.get("log_keys", [])) != list(agent.LOG_KEYS):
+            raise CheckpointError(
+                f"{path}: checkpoint entry 'history' logs {history.get('log_keys')!r}; a {name} logs "
+                f"{list(agent.LOG_KEYS)}"
+            )
+        agent.history = History.from_state_dict(history)
+        width = len(agent.history.columns)
+        if not isinstance(history.get("rows"), list) or any(
+                not isinstance(r, (list, tuple)) or len(r) != width for r in history["rows"]):
+            raise CheckpointError(f"{path}: checkpoint entry 'history' must hold rows of {width} fields")
+    with _entry(path, "torch_rng"):
+        agent.torch_rng.set_state(state["torch_rng"])
+    with _entry(path, "np_rng"):
+        agent.np_rng.bit_generator.state = state["np_rng"]
+    with _entry(path, "extra"):
+        agent._load_extra_state(state["extra"])
     return agent
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else "no message"
+
+
+def _check_path(path: Any) -> Path:
+    if isinstance(path, bytes) or not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
+        raise TypeError(f"path must be a file path (str or pathlib.Path); got {_short(path)} ({type(path).__name__})")
+    if isinstance(path, str) and not path.strip():
+        raise ValueError("path must not be empty; give a file name such as 'agent.pt'")
+    return Path(path)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(agent: Agent) -> str:
+    env = env_id_of(agent.env_spec) or getattr(agent.env_spec, "__name__", "a callable env")
+    return (f"{type(agent).__name__} on {env} (observations {_space_str(agent.observation_space)}, "
+            f"actions {_space_str(agent.action_space)}, "
+            f"hidden_sizes {tuple(agent.config.hidden_sizes)})")
+
+
+def _space_str(space: Any) -> str:
+    """A short description of a space: ``Box(4,)``, ``Discrete(2)``."""
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{tuple(space.shape)}"
+    return str(space)
+
+
+def _saved_for(state: dict[str, Any]) -> str:
+    spaces = state.get("spaces") if isinstance(state.get("spaces"), dict) else {}
+    where = state["env_id"] or "a callable env"
+    detail = (f"observations {spaces.get('observation')}, actions {spaces.get('action')}, " if spaces else "")
+    hidden = state["config"].get("hidden_sizes")
+    hidden = tuple(hidden) if isinstance(hidden, (list, tuple)) else hidden
+    return f"{state['algorithm']} on {where} ({detail}hidden_sizes {hidden})"
+
+
+def _check_tensors(path: Path, entry: str, saved: Any, own: dict[str, dict[str, torch.Tensor]],
+                   saved_for: str, loading_into: str) -> None:
+    """Every network of ``own`` is in ``saved`` with tensors of the same names and shapes."""
+    for net_name, params in own.items():
+        theirs = saved.get(net_name)
+        if not isinstance(theirs, dict):
+            raise CheckpointError(f"{path}: checkpoint entry {entry!r} has no {net_name!r} network "
+                                  f"(found {sorted(map(str, saved))})")
+        missing, extra = params.keys() - theirs.keys(), theirs.keys() - params.keys()
+        for key, value in theirs.items():
+            if not isinstance(value, torch.Tensor):
+                raise CheckpointError(f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] must be a tensor; "
+                                      f"got {type(value).__name__}")
+        for key, value in theirs.items():
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                raise CheckpointError(f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] holds NaN or "
+                                      "infinite weights (the file is damaged, or training diverged before saving)")
+        mismatched = [k for k in params.keys() & theirs.keys() if tuple(params[k].shape) != tuple(theirs[k].shape)]
+        if missing or extra or mismatched:
+            what = (f"parameter {net_name}.{mismatched[0]} has shape {tuple(theirs[mismatched[0]].shape)} in the "
+                    f"file and {tuple(params[mismatched[0]].shape)} in the agent" if mismatched else
+                    f"network {net_name!r} has layers {sorted(theirs)[:4]} in the file and {sorted(params)[:4]} "
+                    "in the agent")
+            raise CheckpointError(
+                f"{path} was saved for {saved_for} and is being loaded into {loading_into}: {what}. "
+                "Load it with the env and hidden_sizes it was saved with"
+            )
+
+
+def _check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any) -> None:
+    """Load ``saved`` into a throw-away copy of ``optimizer`` and take one step with zero
+    gradients: a state that the real optimizer would only choke on in ``train()`` fails here."""
+    copies, groups = {}, []
+    for group in optimizer.param_groups:
+        params = []
+        for p in group["params"]:
+            copies[id(p)] = p.detach().clone().requires_grad_(True)
+            params.append(copies[id(p)])
+        groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
+    probe = type(optimizer)(groups, **optimizer.defaults)
+    probe.load_state_dict(copy.deepcopy(saved))  # the probe's step must not touch the tensors loaded next
+    for group in probe.param_groups:
+        for p in group["params"]:
+            p.grad = torch.zeros_like(p)
+    probe.step()
+
+
+class _entry:
+    """Turn any failure while restoring one checkpoint entry into a CheckpointError naming it."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if exc is None or isinstance(exc, CheckpointError) or not isinstance(exc, Exception):
+            return False
+        raise CheckpointError(
+            f"{self.path}: checkpoint entry {self.name!r} is damaged or of the wrong type "
+            f"({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+
+
+def _as_observation(obs: Any) -> np.ndarray:
+    """``obs`` as a float32 array, or a TypeError naming ``obs`` (never numpy's own error)."""
+    if hasattr(obs, "detach"):  # a torch tensor
+        obs = obs.detach().cpu().numpy()
+    try:
+        with np.errstate(over="ignore"):  # beyond float32: becomes inf, refused by act() as non-finite
+            arr = np.asarray(obs, dtype=np.float32)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(
+            f"obs must be an array of numbers (an observation of the env); got {_short(obs)} "
+            f"({type(obs).__name__}: {exc})"
+        ) from None
+    return arr
 
 
 # ------------------------------------------------------------------ builders
@@ -430,10 +720,18 @@ def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int, activation: str 
     """``in_dim -> hidden... -> out_dim`` multilayer perceptron (no activation on the output)."""
     layers: list[nn.Module] = []
     sizes = [in_dim, *hidden_sizes]
+    n_params = sum((a + 1) * b for a, b in zip(sizes, [*sizes[1:], out_dim]))
+    # Parameters, their gradients and two Adam moments: 4 float32 copies.
+    check_memory(f"hidden_sizes = {tuple(hidden_sizes)} ({n_params:,} parameters per network)", n_params * 16,
+                 "use smaller layers, e.g. hidden_sizes=(64, 64)")
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
     layers.append(nn.Linear(sizes[-1], out_dim))
     return nn.Sequential(*layers)
+
+
+#: Upper bound of ``num_envs``: each copy is a Python object stepped in turn by one process.
+MAX_NUM_ENVS = 1024
 
 
 def make_vec_env(env: Any, num_envs: int) -> gym.vector.VectorEnv:
@@ -441,6 +739,11 @@ def make_vec_env(env: Any, num_envs: int) -> gym.vector.VectorEnv:
     when a sub-env's episode ends, ``step`` already returns the next episode's
     first observation and puts the last one in ``info["final_obs"]``.
     Call ``reset(seed=...)`` on it before stepping."""
+    if num_envs > MAX_NUM_ENVS:
+        raise ValueError(
+            f"num_envs must be at most {MAX_NUM_ENVS} (copies of the env stepped in this process); got {num_envs}. "
+            "Spread more environments over Dask workers with drlkit.distributed.train(..., n_workers=...)"
+        )
     fns = [(lambda: make_env(env)) for _ in range(num_envs)]
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 

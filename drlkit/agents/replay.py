@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_number
+from .._checks import check_memory, check_number
 
 
 class ReplayBuffer:
@@ -47,6 +47,11 @@ class ReplayBuffer:
             "rewards": slice(2 * d + 1, 2 * d + 2),
             "terminated": slice(2 * d + 2, 2 * d + 3),
         }
+        check_memory(
+            f"buffer_size = {self.capacity} transitions of {2 * d + 3} float32 numbers (obs_dim {d})",
+            self.capacity * (2 * d + 3) * 4,
+            "use a smaller buffer_size (50_000 is plenty for CartPole-sized tasks)",
+        )
         self.rows = np.zeros((self.capacity, 2 * d + 3), dtype=np.float32)
         self.position = 0  # the row the next transition is written to
         self.size = 0  # rows holding a transition (<= capacity)
@@ -116,14 +121,33 @@ class ReplayBuffer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        rows = state["rows"].numpy()
+        """Restore :meth:`state_dict`; raises ``ValueError``/``TypeError`` naming the bad entry."""
+        if not isinstance(state, dict):
+            raise TypeError(f"replay state must be a dict; got {type(state).__name__}")
+        for key in ("rows", "position", "size", "added"):
+            if key not in state:
+                raise ValueError(f"replay state has no {key!r} entry")
+        if not isinstance(state["rows"], torch.Tensor) or state["rows"].ndim != 2:
+            raise TypeError(f"replay state 'rows' must be a 2-d tensor; got {type(state['rows']).__name__}")
+        rows = state["rows"].detach().cpu().to(torch.float32).numpy()
         if rows.shape[1] != self.rows.shape[1] or len(rows) > self.capacity:
             raise ValueError(
                 f"replay state with rows of shape {tuple(rows.shape)} does not fit a buffer of "
                 f"capacity {self.capacity} and obs_dim {self.obs_dim}"
             )
+        counters = {}
+        for key in ("position", "size", "added"):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise TypeError(f"replay state {key!r} must be an integer >= 0; got {value!r}")
+            counters[key] = int(value)
+        if counters["size"] != len(rows) or counters["position"] >= self.capacity or counters["added"] < len(rows):
+            raise ValueError(
+                f"replay state counters (position {counters['position']}, size {counters['size']}, added "
+                f"{counters['added']}) do not match its {len(rows)} rows and capacity {self.capacity}"
+            )
         self.rows[: len(rows)] = rows
-        self.position, self.size, self.added = int(state["position"]), int(state["size"]), int(state["added"])
+        self.position, self.size, self.added = counters["position"], counters["size"], counters["added"]
 
     def __repr__(self) -> str:
         return f"ReplayBuffer({self.size}/{self.capacity} transitions, obs_dim={self.obs_dim})"

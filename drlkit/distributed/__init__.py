@@ -7,7 +7,7 @@
 * :func:`map_tasks` -- independent tasks (one function over many inputs), results in order.
 """
 from .async_ import merge_weight, mix
-from .cluster import cluster, resolve_client
+from .cluster import ClusterEnvironmentError, check_worker_versions, cluster, dashboard_url, resolve_client
 from .engine import DistributedTrainingError
 from .q_learning import q_learning
 from .result import DistributedResult
@@ -17,7 +17,7 @@ from .training import MODES, supported_modes, train
 from .worker import slot_seed
 
 __all__ = [
-    "MODES", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas", "cluster",
-    "map_tasks", "mean_gradients",
+    "MODES", "ClusterEnvironmentError", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas", "check_worker_versions",
+    "cluster", "dashboard_url", "map_tasks", "mean_gradients",
     "merge_weight", "mix", "q_learning", "resolve_client", "slot_seed", "supported_modes", "train",
 ]

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping
 from .._checks import check_choice, check_number
 from ..agents.base import Agent
 from .async_ import run_a3c, run_async
-from .cluster import resolve_client
+from .cluster import check_worker_versions, resolve_client
 from .engine import Run, Settings
 from .result import DistributedResult
 from .rollouts import run_rollouts
@@ -203,6 +203,7 @@ def train(
         client.wait_for_workers(1, timeout=worker_timeout)
     except TimeoutError:
         raise RuntimeError(f"no Dask worker joined the cluster within {worker_timeout:g} s") from None
+    check_worker_versions(client)
     if n_workers is None:
         n_workers = len(client.nthreads())
     n_slots = n_workers + backup_workers
@@ -266,6 +267,8 @@ def _check_hooks(agent: Agent, mode: str) -> None:
 def _default_fragment_steps(agent: Agent) -> int:
     """The experience one local update of the agent uses: an on-policy rollout, or DQN's ``train_freq``."""
     config = agent.config
+    if getattr(agent, "DEFAULT_FRAGMENT_STEPS", None):  # e.g. offline agents: one gradient step per fragment
+        return int(agent.DEFAULT_FRAGMENT_STEPS)
     if getattr(config, "n_steps", None):
         return int(config.n_steps) * int(getattr(config, "num_envs", 1))
     return int(getattr(config, "train_freq", 256))

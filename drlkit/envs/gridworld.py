@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._checks import check_choice, check_number
+from .._checks import check_choice, check_memory, check_number
 from .mdp import MDP
 
 ACTION_NAMES = ("LEFT", "DOWN", "RIGHT", "UP")
@@ -83,6 +83,7 @@ def gridworld(
     goal_reward: float = 1.0,
     hole_reward: float = 0.0,
     cliff_reward: float = -100.0,
+    continuing: bool = False,
 ) -> MDP:
     """Build the MDP of a gridworld drawn as text (see the module docstring).
 
@@ -96,6 +97,10 @@ def gridworld(
         the intended one (split equally between them).
     step_reward, goal_reward, hole_reward, cliff_reward : float
         Reward for entering an ordinary cell, a goal, a hole, a cliff cell.
+    continuing : bool
+        ``True`` states that episodes are not meant to end (no ``G``/``H`` reachable
+        from ``S``). Otherwise such a map raises a :class:`~drlkit._checks.DrlkitWarning`,
+        since every episode of a learner would then run to its step cap.
 
     Returns
     -------
@@ -137,6 +142,9 @@ def gridworld(
             s2 = start
         return s2, reward
 
+    # P, the reward mass and R3 are dense (S, A, S) arrays, plus the MDP's cumulative copy.
+    check_memory(f"text_map of {rows} x {cols} cells (S = {S} states, dense (S, A, S) arrays)",
+                 4 * S * A * S * 8, "draw a smaller map (gridworlds are dense tabular models)")
     P = np.zeros((S, A, S))
     reward_mass = np.zeros((S, A, S))  # sum of prob * reward per (s, a, s')
     for s in range(S):
@@ -156,6 +164,10 @@ def gridworld(
     # different rewards (e.g. cliff and wall bump both returning to S) it is their mean.
     R3 = np.divide(reward_mass, P, out=np.zeros_like(P), where=P > 0)
     terminal = np.array([k in ("goal", "hole") for k in kind])
+    if not isinstance(continuing, (bool, np.bool_)):
+        raise TypeError(f"continuing must be True or False; got {continuing!r}")
+    if not continuing:
+        _warn_if_no_reachable_end(grid, P, start, terminal)
     return MDP(
         P=P,
         R=R3,
@@ -217,6 +229,31 @@ def _parse_map(text_map: Sequence[str] | str) -> list[str]:
     if starts != 1:
         raise ValueError(f"text_map must contain exactly one start cell 'S'; found {starts}")
     return rows
+
+
+def _warn_if_no_reachable_end(grid: list[str], P: np.ndarray, start: int, terminal: np.ndarray) -> None:
+    """Warn when no goal/hole can be reached from ``S``: episodes would only end at a step cap."""
+    import warnings
+
+    from .._checks import DrlkitWarning
+
+    seen, frontier = {start}, [start]
+    while frontier:
+        s = frontier.pop()
+        for s2 in np.flatnonzero(P[s].sum(axis=0) > 0):
+            if int(s2) not in seen:
+                seen.add(int(s2))
+                frontier.append(int(s2))
+    if any(terminal[s] for s in seen):
+        return
+    why = ("has no goal 'G' or hole 'H'" if not terminal.any()
+           else "has no goal 'G' or hole 'H' reachable from 'S' (walls cut them off)")
+    warnings.warn(
+        f"text_map {grid!r} {why}, so no episode can end: learners run every episode to their step cap "
+        "(max_steps_per_episode). Add a 'G', or pass continuing=True if that is what you mean.",
+        DrlkitWarning,
+        stacklevel=3,
+    )
 
 
 def cell_kinds(mdp: MDP) -> list[str] | None:

@@ -90,12 +90,22 @@ class MDP:
 
         self.P, self.R, self.R3 = P, R, R3
         self.terminal, self.start = terminal, start
-        if self.state_names is not None and len(self.state_names) != S:
-            raise ValueError(f"state_names must have {S} entries; got {len(self.state_names)}")
-        if self.action_names is not None and len(self.action_names) != A:
-            raise ValueError(f"action_names must have {A} entries; got {len(self.action_names)}")
-        if self.layout is not None and self.layout[0] * self.layout[1] != S:
-            raise ValueError(f"layout {self.layout} does not have {S} cells")
+        for label, names, n in (("state_names", self.state_names, S), ("action_names", self.action_names, A)):
+            if names is None:
+                continue
+            if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+                raise TypeError(f"{label} must be a list of {n} strings; got {type(names).__name__}")
+            if len(names) != n:
+                raise ValueError(f"{label} must have {n} entries; got {len(names)}")
+        if self.layout is not None:
+            if (not isinstance(self.layout, (tuple, list)) or len(self.layout) != 2
+                    or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in self.layout)):
+                raise TypeError(f"layout must be a pair of integers (rows, cols); got {self.layout!r}")
+            if self.layout[0] * self.layout[1] != S:
+                raise ValueError(f"layout {tuple(self.layout)} has {self.layout[0] * self.layout[1]} cells; "
+                                 f"the MDP has S = {S} states")
+        if self.grid is not None and (isinstance(self.grid, str) or not isinstance(self.grid, Sequence)):
+            raise TypeError(f"grid must be a list of map rows (strings); got {type(self.grid).__name__}")
         # Cumulative rows let step/step_batch sample with one searchsorted.
         self._cdf = np.cumsum(P, axis=2)
         self._cdf[:, :, -1] = 1.0
@@ -203,6 +213,8 @@ class MDP:
 
 
 def _as_float_array(name: str, value: Any) -> np.ndarray:
+    if np.iscomplexobj(value) or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers; got {type(value).__name__} {value!r:.40}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -213,16 +225,62 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
 
 
 def _terminal_mask(terminal: Any, S: int) -> np.ndarray:
+    """``terminal`` as a boolean mask ``(S,)``: either a boolean mask or a list of state indices.
+
+    An integer list of length ``S`` holding only 0s and 1s is ambiguous (a 0/1 mask or the
+    indices 0 and 1?): with a repeated index it can only be a mask, and is refused with the
+    fix; otherwise it is read as indices with a warning that says how to be explicit.
+    """
     if terminal is None:
         return np.zeros(S, dtype=bool)
-    arr = np.asarray(terminal)
+    if isinstance(terminal, (str, bytes, dict, set)):
+        raise TypeError(
+            f"terminal must be a boolean mask of shape ({S},) or a list of state indices; "
+            f"got {type(terminal).__name__}"
+        )
+    try:
+        arr = np.asarray(terminal)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"terminal must be a boolean mask of shape ({S},) or state indices ({exc})") from None
     if arr.dtype == bool:
         if arr.shape != (S,):
             raise ValueError(f"terminal as a mask must have shape ({S},); got {arr.shape}")
         return arr.copy()
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(
+            f"terminal must be a boolean mask of shape ({S},) or integer state indices; got dtype {arr.dtype}"
+        )
     arr = arr.reshape(-1)
-    if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= S):
-        raise ValueError(f"terminal must be a boolean mask of shape ({S},) or state indices in [0, {S - 1}]")
+    if arr.size and np.issubdtype(arr.dtype, np.floating):
+        if np.isfinite(arr).all() and (arr == np.round(arr)).all():
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"terminal state indices must be integers in [0, {S - 1}]; got {arr.tolist()[:8]}")
+    if arr.size and (arr.min() < 0 or arr.max() >= S):
+        bad = int(arr[(arr < 0) | (arr >= S)][0])
+        raise ValueError(
+            f"terminal must be a boolean mask of shape ({S},) or state indices in [0, {S - 1}]; "
+            f"got index {bad}"
+        )
+    if S >= 2 and arr.shape == (S,) and set(np.unique(arr).tolist()) <= {0, 1}:
+        as_mask = np.flatnonzero(arr).tolist()
+        explicit = (f"pass a boolean mask (terminal=np.array({arr.tolist()}, dtype=bool), i.e. states {as_mask}) "
+                    f"or the indices themselves")
+        if len(np.unique(arr)) < arr.size:
+            raise ValueError(
+                f"terminal={arr.tolist()} looks like a 0/1 mask but is read as state indices (it repeats an "
+                f"index); {explicit}"
+            )
+        import warnings
+
+        from .._checks import DrlkitWarning
+
+        warnings.warn(
+            f"terminal={arr.tolist()} is read as the state indices {sorted(arr.tolist())}, not as a 0/1 mask; "
+            f"{explicit} to silence this warning",
+            DrlkitWarning,
+            stacklevel=4,
+        )
     mask = np.zeros(S, dtype=bool)
     mask[arr.astype(int)] = True
     return mask

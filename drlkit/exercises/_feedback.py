@@ -1,9 +1,12 @@
 """How the exercise checks report to the student: one printed line, and True or False."""
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable, TypeVar
 
 import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> bool:
@@ -26,3 +29,54 @@ def as_float_array(name: str, result: Any) -> tuple[np.ndarray | None, str | Non
         return np.asarray(result, dtype=float), None
     except (TypeError, ValueError):
         return None, f"{name} must return an array of numbers; it returned {type(result).__name__}"
+
+
+def function_name(function: Any, default: str = "your function") -> str:
+    """A printable name for the student's callable: a plain function, a lambda or a ``functools.partial``."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    name = getattr(function, "__name__", None)
+    return default if not isinstance(name, str) or name == "<lambda>" else name
+
+
+def student_check(argument: str) -> Callable[[F], F]:
+    """Decorate a ``check_*`` function so that it always reports and never crashes.
+
+    * a first argument that is not callable (``None``, a number, the *result* of the
+      function instead of the function) is answered with what to pass instead;
+    * a failure inside the check caused by an unexpected answer (an object numpy cannot
+      compare, say) is printed as ``Not yet: ...`` with the type the function returned,
+      instead of a traceback from drlkit.
+    """
+
+    def decorate(check: F) -> F:
+        @functools.wraps(check)
+        def wrapper(function: Any = None, *args: Any, **kwargs: Any) -> bool:
+            if not callable(function):
+                what = "None" if function is None else f"a {type(function).__name__} ({_short(function)})"
+                extra = (" (did you run the cell that defines it?)" if function is None
+                         else " -- pass the function, without calling it")
+                return fail(
+                    f"pass your function itself, e.g. {check.__name__}({argument}); "
+                    f"you passed {what}{extra}"
+                )
+            try:
+                return bool(check(function, *args, **kwargs))
+            except Exception as error:  # an answer the comparisons could not handle
+                return fail(
+                    f"{function_name(function, argument)} returned something the check could not compare "
+                    f"({type(error).__name__}: {str(error)[:120]}); read the expected return type in "
+                    f"help({check.__name__})"
+                )
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a student's object with a broken __repr__
+        text = object.__repr__(value)
+    return text if len(text) <= 40 else text[:37] + "..."

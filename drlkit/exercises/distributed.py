@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._feedback import as_float_array, fail, succeed
+from ._feedback import as_float_array, fail, succeed, student_check
 
 __all__ = ["check_async_merge", "check_staleness", "check_sync_merge"]
 
@@ -137,6 +137,7 @@ def _verdict(problem: str | None, success: str) -> bool:
 
 
 # -------------------------------------------------------- 1. the sync merge
+@student_check("sync_merge")
 def check_sync_merge(sync_merge: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
     r"""Check ``sync_merge(theta, worker_thetas)``: ``theta (P,)`` the parameters every worker
     started the round from, ``worker_thetas (N, P)`` theirs after their local updates ->
@@ -169,6 +170,7 @@ def check_sync_merge(sync_merge: Callable[[np.ndarray, np.ndarray], Any]) -> boo
 
 
 # ------------------------------------------------------- 2. the async merge
+@student_check("async_merge")
 def check_async_merge(async_merge: Callable[..., Any]) -> bool:
     r"""Check ``async_merge(theta, theta_i, eta, staleness, staleness_aware)``: the server's
     parameters ``theta (P,)``, one worker's result ``theta_i (P,)`` computed from parameters
@@ -212,6 +214,7 @@ def check_async_merge(async_merge: Callable[..., Any]) -> bool:
 
 
 # --------------------------------------------------------- 3. staleness
+@student_check("staleness_from_stamps")
 def check_staleness(staleness_from_stamps: Callable[..., Any], result: Any = None) -> bool:
     """Check ``staleness_from_stamps(start_versions, max_staleness=None)``.
 
@@ -255,6 +258,9 @@ def check_staleness(staleness_from_stamps: Callable[..., Any], result: Any = Non
 
 
 def _compare_with_run(fn: Callable[..., Any], result: Any) -> str | None:
+    if not callable(getattr(result, "to_frame", None)) or not isinstance(getattr(result, "options", None), dict):
+        return (f"result must be what drlkit.distributed.train returned for an asynchronous run (mode 'async', "
+                f"'a3c' or 'rollouts'); you passed a {type(result).__name__}.")
     if getattr(result, "mode", None) not in ("async", "a3c", "rollouts"):
         return (f"pass the result of an asynchronous run (mode 'async', 'a3c' or 'rollouts'); got mode "
                 f"{getattr(result, 'mode', type(result).__name__)!r}, whose rounds have no staleness.")
@@ -281,7 +287,7 @@ def _run_frame(result: Any):
 
 
 def _run_note(result: Any) -> str:
-    if result is None:
+    if result is None or not callable(getattr(result, "to_frame", None)):
         return ""
     frame = _run_frame(result)
     return (f" It also reproduces the τ the engine recorded for the {len(frame)} results of the {result.mode} run "

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..distributed.q_learning import merge_q_tables
-from ._feedback import fail, succeed
+from ._feedback import fail, function_name, succeed, student_check
 
 # Three workers, four states, two actions: small enough to print.
 _TABLES = np.array(
@@ -43,6 +43,7 @@ _VISITS = np.array(
 )
 
 
+@student_check("average_merge")
 def check_average_merge(average_merge: Callable[[np.ndarray], Any]) -> bool:
     """Check ``average_merge(tables)``: shape ``(S, A)``, the mean over the workers (axis 0)."""
     expected = merge_q_tables(_TABLES, "average")
@@ -71,6 +72,7 @@ def check_average_merge(average_merge: Callable[[np.ndarray], Any]) -> bool:
     return succeed("average_merge returns the mean of the workers' tables.")
 
 
+@student_check("visit_weighted_merge")
 def check_visit_weighted_merge(visit_weighted_merge: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
     """Check ``visit_weighted_merge(tables, visits)`` on pairs visited by several workers, one, or none."""
     expected = merge_q_tables(_TABLES, "visits", _VISITS)
@@ -105,6 +107,7 @@ def check_visit_weighted_merge(visit_weighted_merge: Callable[[np.ndarray, np.nd
     )
 
 
+@student_check("bytes_per_run")
 def check_bytes_per_run(bytes_per_run: Callable[[int, int, int, int, int], Any]) -> bool:
     """Check ``bytes_per_run(n_workers, n_states, n_actions, episodes, merge_every)`` for ``merge="average"``.
 
@@ -146,20 +149,21 @@ def check_bytes_per_run(bytes_per_run: Callable[[int, int, int, int, int], Any])
 def _call(function: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray | str:
     """The student's result as a float array, or a message saying what went wrong."""
     copies = [a.copy() for a in arrays]
+    name = function_name(function)
     try:
         result = function(*copies)
     except NotImplementedError:
-        return f"{function.__name__} still raises NotImplementedError: replace the stub by your code"
+        return f"{name} still raises NotImplementedError: replace the stub by your code"
     except Exception as error:  # the student's code: report any failure plainly
-        return f"{function.__name__} raised {type(error).__name__}: {error}"
+        return f"{name} raised {type(error).__name__}: {error}"
     if result is None:
-        return f"{function.__name__} returned None: did you forget the return statement?"
+        return f"{name} returned None: did you forget the return statement?"
     if any(not np.array_equal(c, a) for c, a in zip(copies, arrays)):
-        return f"{function.__name__} changed its input arrays; compute a new table instead"
+        return f"{name} changed its input arrays; compute a new table instead"
     try:
         return np.asarray(result, dtype=float)
     except (TypeError, ValueError):
-        return f"{function.__name__} must return an array of numbers; it returned {type(result).__name__}"
+        return f"{name} must return an array of numbers; it returned {type(result).__name__}"
 
 
 def _first_difference(merged: np.ndarray, expected: np.ndarray, what: str, with_visits: bool) -> str:

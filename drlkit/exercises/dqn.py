@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
+from ._feedback import student_check
 
 GAMMA = 0.9
 
@@ -65,6 +66,7 @@ def reference_td_target(rewards: np.ndarray, terminated: np.ndarray, next_q: np.
     return rewards + gamma * (1.0 - terminated) * next_q.max(axis=1)
 
 
+@student_check("td_target")
 def check_td_target(td_target: Callable[..., Any]) -> bool:
     """Check ``td_target(rewards, terminated, next_q, gamma) -> (B,)``, the DQN target."""
     r, d, q, g = _REWARDS, _TERMINATED, _NEXT_Q_TARGET, GAMMA
@@ -109,6 +111,7 @@ def reference_double_dqn_target(
     return rewards + gamma * (1.0 - terminated) * next_q_target[np.arange(len(best)), best]
 
 
+@student_check("double_dqn_target")
 def check_double_dqn_target(double_dqn_target: Callable[..., Any]) -> bool:
     """Check ``double_dqn_target(rewards, terminated, next_q_online, next_q_target, gamma) -> (B,)``."""
     r, d, qo, qt, g = _REWARDS, _TERMINATED, _NEXT_Q_ONLINE, _NEXT_Q_TARGET, GAMMA
@@ -153,6 +156,7 @@ def reference_epsilon(step: int, initial: float, final: float, decay_steps: int)
     return initial + (final - initial) * step / decay_steps
 
 
+@student_check("epsilon")
 def check_epsilon_schedule(epsilon: Callable[..., Any]) -> bool:
     """Check ``epsilon(step, initial, final, decay_steps) -> float``, the linear ε schedule."""
     initial, final, decay = 1.0, 0.1, 1000

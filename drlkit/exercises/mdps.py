@@ -14,10 +14,12 @@ import numpy as np
 from ..envs.gridworld import cliff_walking, frozen_lake, gridworld
 from ..envs.mdp import MDP
 from ..planning import bellman_expectation_backup, bellman_optimality_backup, q_values, value_iteration
+from ._feedback import student_check
 
 _TOL = 1e-6
 
 
+@student_check("sweep")
 def check_policy_evaluation_sweep(sweep: Callable[[MDP, np.ndarray, np.ndarray, float], Any]) -> bool:
     r"""Check ``sweep(mdp, V, policy, gamma) -> V_new``, one synchronous Bellman expectation backup.
 
@@ -50,6 +52,7 @@ def check_policy_evaluation_sweep(sweep: Callable[[MDP, np.ndarray, np.ndarray, 
     return True
 
 
+@student_check("greedy")
 def check_greedy_policy(greedy: Callable[[MDP, np.ndarray, float], Any]) -> bool:
     r"""Check ``greedy(mdp, V, gamma) -> policy``, the greedy policy of a value array.
 

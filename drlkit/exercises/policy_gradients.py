@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._feedback import as_float_array, fail, succeed
+from ._feedback import as_float_array, fail, succeed, student_check
 
 __all__ = ["check_clipped_surrogate", "check_gae", "check_returns_to_go"]
 
@@ -132,6 +132,7 @@ def _fmt(values: np.ndarray) -> str:
 
 
 # ------------------------------------------------------- 1. returns-to-go
+@student_check("returns_to_go")
 def check_returns_to_go(returns_to_go: Callable[[np.ndarray, float], Any]) -> bool:
     """Check ``returns_to_go(rewards, gamma)``: rewards ``(T,)`` of one episode -> ``G (T,)``,
     :math:`G_t = r_t + \\gamma r_{t+1} + \\gamma^2 r_{t+2} + \\dots` up to the episode's end."""
@@ -171,6 +172,7 @@ def check_returns_to_go(returns_to_go: Callable[[np.ndarray, float], Any]) -> bo
 
 
 # ---------------------------------------------------------------- 2. GAE
+@student_check("gae")
 def check_gae(gae: Callable[..., Any]) -> bool:
     """Check ``gae(rewards, values, dones, gamma, lam)``.
 
@@ -217,6 +219,7 @@ def check_gae(gae: Callable[..., Any]) -> bool:
 
 
 # --------------------------------------------------- 3. clipped surrogate
+@student_check("clipped_surrogate")
 def check_clipped_surrogate(clipped_surrogate: Callable[..., Any]) -> bool:
     """Check ``clipped_surrogate(ratio, advantage, clip_range)``: arrays ``(n,)`` and a float ->
     the per-sample objective to *maximise*, shape ``(n,)``:

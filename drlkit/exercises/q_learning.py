@@ -16,11 +16,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._feedback import fail, succeed
+from ._feedback import fail, succeed, student_check
 
 _SAMPLES = 4000  # calls per statistical check: frequencies are then within about ±0.02
 
 
+@student_check("epsilon_greedy")
 def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
     """Check ``epsilon_greedy(q_values, epsilon, rng)`` statistically.
 
@@ -83,6 +84,7 @@ def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
     return succeed("epsilon_greedy is right: greedy with probability 1 - ε + ε/A, ties broken at random.")
 
 
+@student_check("q_learning_target")
 def check_q_learning_target(q_learning_target: Callable[..., Any]) -> bool:
     """Check ``q_learning_target(Q, reward, next_state, terminated, gamma)``.
 
@@ -122,6 +124,7 @@ def check_q_learning_target(q_learning_target: Callable[..., Any]) -> bool:
     return succeed("q_learning_target is right: r + γ max_a' Q(s', a'), and r alone at the end of an episode.")
 
 
+@student_check("sarsa_update")
 def check_sarsa_update(sarsa_update: Callable[..., Any]) -> bool:
     """Check ``sarsa_update(Q, state, action, reward, next_state, next_action, terminated, alpha, gamma)``.
 

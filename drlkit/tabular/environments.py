@@ -29,6 +29,8 @@ class MDPEnv(gym.Env):
     """
 
     def __init__(self, mdp: MDP):
+        if not isinstance(mdp, MDP):
+            raise TypeError(f"mdp must be a drlkit.MDP (e.g. drlkit.envs.frozen_lake()); got {type(mdp).__name__}")
         self.mdp = mdp
         self.observation_space = gym.spaces.Discrete(mdp.n_states)
         self.action_space = gym.spaces.Discrete(mdp.n_actions)
@@ -101,11 +103,18 @@ def greedy_path(mdp: MDP, policy: Any, start: int | None = None, max_steps: int 
     at a state already visited (the policy loops), or after ``max_steps``
     (default ``S``). Returns the visited states, start included.
     """
+    if not isinstance(mdp, MDP):
+        raise TypeError(f"mdp must be a drlkit.MDP; got {type(mdp).__name__}")
     policy = np.asarray(policy)
     if policy.shape != (mdp.n_states,):
         raise ValueError(f"policy must have shape ({mdp.n_states},), got {policy.shape}")
-    state = int(np.argmax(mdp.start)) if start is None else int(start)
-    max_steps = mdp.n_states if max_steps is None else int(max_steps)
+    if not np.issubdtype(policy.dtype, np.integer) or policy.min() < 0 or policy.max() >= mdp.n_actions:
+        raise ValueError(f"policy must hold integer actions in [0, {mdp.n_actions - 1}]; got {policy.tolist()[:8]}")
+    from .._checks import check_number
+
+    state = int(np.argmax(mdp.start)) if start is None else check_number(
+        "start", start, low=0, high=mdp.n_states - 1, integer=True)
+    max_steps = mdp.n_states if max_steps is None else check_number("max_steps", max_steps, low=0, integer=True)
     path = [state]
     for _ in range(max_steps):
         if mdp.terminal[state]:

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_number
+import warnings
+
+from .._checks import DrlkitWarning, check_memory, check_number
 from .environments import effective_step_limit, resolve_env
 from .one_run import ALGORITHMS, learn_one_run
 from .result import TabularConfig, TabularResult
@@ -162,6 +164,13 @@ def _learn(
     # Cheap scalar checks first, so a typo fails before an environment is built.
     episodes = check_number("episodes", episodes, low=1, integer=True)
     runs = check_number("runs", runs, low=1, integer=True)
+    # returns and lengths per episode (8 bytes each) and the two schedules: before anything is allocated.
+    check_memory(
+        f"runs x episodes = {runs} x {episodes}",
+        runs * episodes * 16 + episodes * 16,
+        "use fewer runs or episodes (each run keeps one return and one length per episode)",
+    )
+
     gamma = check_number("gamma", gamma, low=0, high=1)
     if max_steps_per_episode is not None:
         max_steps_per_episode = check_number("max_steps_per_episode", max_steps_per_episode, low=1, integer=True)
@@ -176,6 +185,11 @@ def _learn(
     alphas = schedule_values("alpha", alpha, episodes, low=0, high=1, low_open=True)
 
     tabular = resolve_env(env)
+    check_memory(
+        f"runs x S x A = {runs} x {tabular.n_states} x {tabular.n_actions} (the Q tables of env {tabular.label})",
+        runs * tabular.n_states * tabular.n_actions * 8 * 3,
+        "use fewer runs or a smaller environment",
+    )
     Q0_array = _initial_values(Q0, tabular.n_states, tabular.n_actions)
     if record_q:
         size = runs * episodes * tabular.n_states * tabular.n_actions * 8
@@ -192,6 +206,12 @@ def _learn(
             "with env.unwrapped.P); use vectorised=False to run the loop once per run"
         )
     max_steps = effective_step_limit(max_steps_per_episode, tabular.time_limit)
+    if max_steps is None:
+        raise ValueError(
+            f"max_steps_per_episode=None needs an env with its own time limit, and env {tabular.label} has none: "
+            "an episode that never reaches a terminal state would never end. Give a number of steps "
+            "(the default is 10000)"
+        )
 
     if vectorised:
         out = learn_runs(
@@ -219,6 +239,14 @@ def _learn(
             out.lengths = np.stack([o.lengths for o in outputs])
             out.Q_history = np.stack([o.Q_history for o in outputs]) if record_q else None
 
+    if max_steps is not None and np.all(np.asarray(out.lengths) >= max_steps) and not _ends_in_time(tabular, max_steps):
+        warnings.warn(
+            f"every episode of every run was cut at the step limit of {max_steps} steps without reaching a "
+            f"terminal state of env {tabular.label}: the returns are those of truncated episodes. Check that the "
+            "env has a reachable goal, or raise max_steps_per_episode",
+            DrlkitWarning,
+            stacklevel=3,
+        )
     config = TabularConfig(
         algorithm=algorithm,
         env=tabular.label,
@@ -250,3 +278,8 @@ def _initial_values(Q0: Any, n_states: int, n_actions: int) -> np.ndarray:
     if not np.isfinite(table).all():
         raise ValueError("Q0 must contain only finite numbers")
     return table
+
+
+def _ends_in_time(tabular: Any, max_steps: int) -> bool:
+    """Whether the step limit is the env's own time limit (its truncation is a normal ending)."""
+    return tabular.time_limit is not None and tabular.time_limit <= max_steps

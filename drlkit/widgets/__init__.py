@@ -7,16 +7,20 @@ from .policy_gradients import (
     explore_learning_rates,
     explore_trust_region,
 )
+from .offline import explore_dataset_quality
+from .shaping import explore_teacher
 from .tabular import TDControlComparison, compare_td_control
 
 __all__ = [
     "compare_td_control",
     "explore_action_probabilities",
     "explore_clip_range",
+    "explore_dataset_quality",
     "explore_epsilon_schedule",
     "explore_gridworld",
     "explore_learning_rates",
     "explore_q_values",
+    "explore_teacher",
     "explore_trust_region",
     "GridworldExplorer",
     "TDControlComparison",

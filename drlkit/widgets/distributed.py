@@ -8,6 +8,7 @@ r"""Widgets of notebook 05: synchronous vs asynchronous training on Dask.
 * :func:`run_table` -- :meth:`DistributedResult.summary_table <drlkit.distributed.DistributedResult.summary_table>`,
   one line per run;
 * :func:`show_dashboard_link` -- the Dask dashboard as a link.
+* :func:`show_task_stream` -- the dashboard's live task stream, embedded in the notebook.
 
 What they draw and compute lives elsewhere and is importable from here as before: the figures
 (:func:`~drlkit.plotting.distributed.plot_scaling`, :func:`~drlkit.plotting.distributed.plot_schedule`,
@@ -21,10 +22,10 @@ from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import HTML, display
+from IPython.display import HTML, IFrame, display
 
 from .._checks import check_number
-from ..distributed import DistributedResult, train
+from ..distributed import DistributedResult, dashboard_url, train
 from ..distributed.result import TABLE_COLUMNS
 from ..distributed.schedule import SCENARIO_MODES, describe_schedule, simulate_schedule
 from ..plotting.distributed import X_AXES, LiveRunPlot, check_runs, plot_return_curves, plot_scaling, plot_schedule
@@ -33,6 +34,7 @@ from ._explorer import SLIDER_STYLE
 __all__ = [
     "SCENARIO_MODES", "TABLE_COLUMNS", "LiveRunPlot", "ScenarioExplorer", "describe_run", "describe_schedule",
     "explore_scenarios", "plot_scaling", "plot_schedule", "run_live", "run_table", "show_dashboard_link",
+    "show_task_stream",
     "simulate_schedule",
 ]
 _check_runs = check_runs  # the former private name
@@ -271,7 +273,16 @@ def explore_scenarios(
 
 def show_dashboard_link(client: Any) -> HTML:
     """The Dask dashboard's address as a link (it opens in a new browser tab)."""
-    link = getattr(client, "dashboard_link", None)
-    if not link:
-        raise ValueError("this client has no dashboard (is bokeh installed where the scheduler runs?)")
+    link = dashboard_url(client, "status")
     return HTML(f'<p>Dask dashboard: <a href="{link}" target="_blank">{link}</a></p>')
+
+
+def show_task_stream(client: Any, height: int = 320) -> IFrame:
+    """The dashboard's live task stream, embedded in the notebook (one row per worker thread, one bar per task).
+
+    It loads through the same address as :func:`show_dashboard_link` (the hub's or JupyterLab's
+    proxy where one is configured), so it works on Binder as on a laptop.
+    """
+    height = check_number("height", height, low=100, high=2000, integer=True)
+    url = dashboard_url(client, "individual-task-stream")
+    return IFrame(url, width="100%", height=height)
