@@ -45,6 +45,9 @@ from .._checks import check_number
 from ..envs.matrix_games import MatrixGame, get_game
 from ..tabular.vectorised import epsilon_greedy_batch
 
+#: Largest ``steps`` a matrix-game learner accepts (their trajectories are kept in memory).
+MAX_STEPS = 1_000_000
+
 
 @dataclass
 class MatrixRunResult:
@@ -110,8 +113,11 @@ def independent_q_learning(
     encourages exploration). Random tie-breaking as in :mod:`drlkit.tabular`.
     """
     game = get_game(game)
-    steps = check_number("steps", steps, low=1, integer=True)
-    runs = check_number("runs", runs, low=1, integer=True)
+    steps = check_number("steps", steps, low=1, high=MAX_STEPS, integer=True)
+    runs = check_number("runs", runs, low=1, high=100_000, integer=True)
+    if steps * runs > MAX_STEPS * 50:
+        raise ValueError(f"steps * runs must be at most {MAX_STEPS * 50:,} (the run's records are kept in memory); "
+                         f"got steps={steps} and runs={runs}")
     alpha = check_number("alpha", alpha, low=0, high=1, low_open=True)
     epsilon = check_number("epsilon", epsilon, low=0, high=1)
     epsilon_final = epsilon if epsilon_final is None else check_number("epsilon_final", epsilon_final, low=0, high=1)
@@ -151,7 +157,7 @@ def fictitious_play(game: str | MatrixGame, steps: int = 500, initial: tuple[int
     frequencies so far (ties to the lowest action: deterministic).
     """
     game = get_game(game)
-    steps = check_number("steps", steps, low=1, integer=True)
+    steps = check_number("steps", steps, low=1, high=MAX_STEPS, integer=True)
     n, m = game.shape
     if not (isinstance(initial, (tuple, list)) and len(initial) == 2 and 0 <= initial[0] < n and 0 <= initial[1] < m):
         raise ValueError(f"initial must be a joint action (row < {n}, column < {m}); got {initial!r}")
@@ -192,7 +198,7 @@ def gradient_ascent(
     off-centre so that the dynamics in a symmetric game have something to do).
     """
     game = get_game(game)
-    steps = check_number("steps", steps, low=1, integer=True)
+    steps = check_number("steps", steps, low=1, high=MAX_STEPS, integer=True)
     lr = check_number("lr", lr, low=0, low_open=True)
     n, m = game.shape
     if initial is None:
