@@ -243,9 +243,8 @@ class MultiAgentCase(AgentCase):
         return tuple(f"return_{a}" for a in agent.agents)
 
 
-# The contract runs on drlkit's own cooperative gridworld (fast, pure numpy); learning on MPE simple_spread
-# is checked in tests/test_marl_ppo.py. A random team on coop_grid(2 agents, 4x4, 10 steps) averages
-# about 2 (tests/test_marl_ppo.py measures it); 4.0 means the agents head for different targets.
+# The contract runs on drlkit's own cooperative gridworld (fast, pure numpy). Learning is checked on MPE
+# simple_spread in tests/test_marl_ppo.py, against a random team measured in the same test.
 _MARL_SMALL = dict(num_envs=2, n_steps=20, batch_size=40, n_epochs=2, hidden_sizes=(32,),
                    env_kwargs=dict(n_agents=2, size=4, max_steps=10))
 for _name in ("IPPO", "SharedPPO", "MAPPO"):
@@ -254,8 +253,8 @@ for _name in ("IPPO", "SharedPPO", "MAPPO"):
         bad_config=((dict(learning_rate=0), "learning_rate"), (dict(batch_size=0), "batch_size"),
                     (dict(n_epochs=0), "n_epochs"), (dict(env_kwargs=[1]), "env_kwargs"),
                     (dict(env_kwargs=dict(n_agents=0)), "n_agents")),
-        learns=(Learning(6_000, threshold=4.0, config=dict(env_kwargs=dict(n_agents=2, size=4, max_steps=10)),
-                         slow=True),),
         not_applicable={"bad_env": "a multi-agent learner takes a PettingZoo env, not a gymnasium id: "
-                                   "tests/test_marl_ppo.py checks its env errors"},
+                                   "tests/test_marl_ppo.py checks its env errors",
+                        "learns": "learning is on MPE simple_spread, not CartPole: tests/test_marl_ppo.py checks "
+                                  "that the team beats a random team measured in the same test"},
     )

@@ -47,7 +47,9 @@ contract: ``env`` names a PettingZoo env factory (``env_kwargs`` in the config),
 returns team returns (sum over agents) and :meth:`evaluate_agents` per-agent ones,
 and the History has one ``return_<agent id>`` column per agent next to the team
 ``episode_return`` (filled on episode rows of local training; NaN for episodes
-that ran on Dask workers, which report team returns only).
+that ran on Dask workers, which report team returns only). The agent-contract tests therefore skip
+their gymnasium-env checks and CartPole learning run for these learners; tests/test_marl_ppo.py checks
+their env errors and learning on ``simple_spread``.
 """
 from __future__ import annotations
 
