@@ -110,3 +110,19 @@ def test_shared_ppo_and_mappo_beat_a_random_team_on_simple_spread(cls):
     team.train(15_600)
     score = team.evaluate(10).mean()
     assert score > random_team + 10, f"{cls.__name__}: {score:.1f} vs random team {random_team:.1f}"
+
+
+# MAPPO's threshold: a team return of -68 on simple_spread (3 agents) after 31,200 joint steps, default
+# config. Where it comes from: measured here at seeds 0 and 1 (-66.8 and -64.7; a random team scores about
+# -81, the scripted assignment team about -29, drlkit.multiagent.reference). Not every seed gets there in
+# this budget: seed 2 measured -72.9, so the threshold is a fixed-seed check, not a guarantee.
+MAPPO_THRESHOLD = -68.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mappo_reaches_the_stated_threshold_on_simple_spread(seed):
+    team = MAPPO("simple_spread", seed=seed, env_kwargs=SPREAD)
+    team.train(31_200)
+    score = team.evaluate(10).mean()
+    assert score > MAPPO_THRESHOLD, f"MAPPO seed {seed}: team return {score:.1f} after 31,200 steps"
