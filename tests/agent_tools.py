@@ -74,8 +74,8 @@ class AgentCase:
     episodes and several updates; ``bad_config``: ``(kwargs, name)`` pairs whose error must
     name ``name``; ``learns``: runs that must beat a random policy; ``not_applicable``:
     group of contract tests -> why it does not apply to this algorithm (say so in its docstring
-    too). The groups: ``"determinism"``, ``"save_load"``, ``"bad_config"``, ``"history"``
-    (columns, callbacks), ``"learns"``; hyperparameter documentation always applies.
+    too). The groups: ``"determinism"``, ``"save_load"``, ``"bad_config"``, ``"bad_env"`` (gymnasium env
+    errors), ``"history"`` (columns, callbacks), ``"learns"``; hyperparameter documentation always applies.
 
     An algorithm whose env is not CartPole (a PettingZoo game, a Minari dataset, a search
     problem) sets ``env`` to whatever its constructor takes first.
@@ -92,6 +92,18 @@ class AgentCase:
         from drlkit.agents.base import ALGORITHMS
 
         return ALGORITHMS[name](self.env, seed=seed, **{**self.small, **overrides})
+
+    def sample_obs(self, agent, n: int = 32) -> Any:
+        """``n`` random observations in the form ``agent.act`` takes."""
+        return np.random.default_rng(0).normal(size=(n, *agent.observation_space.shape)).astype(np.float32)
+
+    def actions(self, agent, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """``agent.act(obs)`` as an array, for exact comparisons."""
+        return np.asarray(agent.act(obs, deterministic=deterministic))
+
+    def extra_columns(self, agent) -> tuple[str, ...]:
+        """History columns between the base columns and ``LOG_KEYS`` (none for single-agent algorithms)."""
+        return ()
 
 
 AGENT_CASES: dict[str, AgentCase] = {
@@ -209,4 +221,40 @@ for _name, _env in (("BC", "CartPole-v1"), ("OfflineDQN", "CartPole-v1"), ("CQL"
         bad_config=((dict(learning_rate=0), "learning_rate"), (dict(batch_size=0), "batch_size"),
                     (dict(log_interval=0), "log_interval"), (dict(n_shards=0), "n_shards")),
         not_applicable=_OFFLINE_NOT_APPLICABLE,
+    )
+
+
+# ------------------------------------------------------------------ multi-agent learners
+@dataclass(frozen=True)
+class MultiAgentCase(AgentCase):
+    """A multi-agent learner on a PettingZoo env: ``act`` maps ``{agent id: obs}`` to ``{agent id: action}``,
+    and its History has one ``return_<agent id>`` column per agent before the PPO log keys."""
+
+    def sample_obs(self, agent, n: int = 32) -> Any:
+        rng = np.random.default_rng(0)
+        return [{a: rng.normal(size=agent.info.obs_dims[k]).astype(np.float32) for k, a in enumerate(agent.agents)}
+                for _ in range(n)]
+
+    def actions(self, agent, obs: Any, deterministic: bool = True) -> np.ndarray:
+        return np.array([[np.asarray(joint[a]) for a in agent.agents]
+                         for joint in (agent.act(o, deterministic=deterministic) for o in obs)])
+
+    def extra_columns(self, agent) -> tuple[str, ...]:
+        return tuple(f"return_{a}" for a in agent.agents)
+
+
+# The contract runs on drlkit's own cooperative gridworld (fast, pure numpy). Learning is checked on MPE
+# simple_spread in tests/test_marl_ppo.py, against a random team measured in the same test.
+_MARL_SMALL = dict(num_envs=2, n_steps=20, batch_size=40, n_epochs=2, hidden_sizes=(32,),
+                   env_kwargs=dict(n_agents=2, size=4, max_steps=10))
+for _name in ("IPPO", "SharedPPO", "MAPPO"):
+    AGENT_CASES[_name] = MultiAgentCase(
+        env="coop_grid", small=_MARL_SMALL, steps=200,
+        bad_config=((dict(learning_rate=0), "learning_rate"), (dict(batch_size=0), "batch_size"),
+                    (dict(n_epochs=0), "n_epochs"), (dict(env_kwargs=[1]), "env_kwargs"),
+                    (dict(env_kwargs=dict(n_agents=0)), "n_agents")),
+        not_applicable={"bad_env": "a multi-agent learner takes a PettingZoo env, not a gymnasium id: "
+                                   "tests/test_marl_ppo.py checks its env errors",
+                        "learns": "learning is on MPE simple_spread, not CartPole: tests/test_marl_ppo.py checks "
+                                  "that the team beats a random team measured in the same test"},
     )

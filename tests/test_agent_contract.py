@@ -85,8 +85,8 @@ def test_same_seed_same_history_and_different_seed_differs(name):
     assert not first.equals(other)
     for key, value in runs[0].get_parameters().items():
         np.testing.assert_array_equal(runs[1].get_parameters()[key], value, err_msg=key)
-    obs = np.random.default_rng(0).normal(size=(8, *runs[0].observation_space.shape)).astype(np.float32)
-    np.testing.assert_array_equal(runs[0].act(obs, deterministic=False), runs[1].act(obs, deterministic=False))
+    obs = case.sample_obs(runs[0], 8)
+    np.testing.assert_array_equal(case.actions(runs[0], obs, False), case.actions(runs[1], obs, False))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -119,9 +119,9 @@ def test_save_load_round_trip_acts_learns_and_continues_alike(name, tmp_path):
         np.testing.assert_array_equal(loaded.get_parameters()[key], value, err_msg=key)
     for net_name, optimizer in agent.optimizers().items():
         assert loaded.optimizers()[net_name].state_dict()["state"].keys() == optimizer.state_dict()["state"].keys()
-    obs = np.random.default_rng(0).normal(size=(32, *agent.observation_space.shape)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
-    np.testing.assert_array_equal(loaded.act(obs, deterministic=False), agent.act(obs, deterministic=False))
+    obs = case.sample_obs(agent)
+    np.testing.assert_array_equal(case.actions(loaded, obs), case.actions(agent, obs))
+    np.testing.assert_array_equal(case.actions(loaded, obs, False), case.actions(agent, obs, False))
 
     # The same fragment (collected by a third copy, so both keep their RNG states) gives the same update.
     if supports(agent, "collect") and supports(agent, "learn_from"):
@@ -196,7 +196,7 @@ def test_misspelt_hyperparameter_gets_did_you_mean(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_bad_env_is_reported(name):
-    case = case_of(name, "bad_config")
+    case = case_of(name, "bad_env")
     cls = ALGORITHMS[name]
     with pytest.raises(ValueError, match="unknown gymnasium environment id 'Cartpole-v1'"):
         cls("Cartpole-v1")
@@ -222,7 +222,7 @@ def test_history_has_fixed_columns_and_every_update_logs_every_key(name):
     agent = case.make(name)
     agent.train(case.steps)
     frame = agent.history.to_frame()
-    assert list(frame.columns) == [*BASE_COLUMNS, *agent.LOG_KEYS]
+    assert list(frame.columns) == [*BASE_COLUMNS, *case.extra_columns(agent), *agent.LOG_KEYS]
     assert agent.LOG_KEYS and len(set(agent.LOG_KEYS)) == len(agent.LOG_KEYS)
     episodes, updates = frame[frame.event == "episode"], frame[frame.event == "update"]
     assert len(episodes) >= 2 and len(updates) >= 2 and len(episodes) + len(updates) == len(frame)

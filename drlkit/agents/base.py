@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import gymnasium as gym
-
 import numpy as np
 import torch
 from torch import nn
@@ -39,7 +38,7 @@ from ._config_doc import hyperparameter_section
 from .history import History
 
 #: Registered algorithm classes by name, for ``drlkit.load`` and for rebuilding agents on Dask workers.
-ALGORITHMS: dict[str, type["Agent"]] = {}
+ALGORITHMS: dict[str, type[Agent]] = {}
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 
@@ -77,7 +76,7 @@ class AgentConfig:
             check_number("max_grad_norm", self.max_grad_norm, low=0, low_open=True)
 
     @classmethod
-    def from_kwargs(cls, owner: str, **kwargs: Any) -> "AgentConfig":
+    def from_kwargs(cls, owner: str, **kwargs: Any) -> AgentConfig:
         """Build and validate a config; unknown names get a 'did you mean' hint."""
         names = [f.name for f in dataclasses.fields(cls)]
         for key in kwargs:
@@ -160,7 +159,7 @@ class Agent:
     def _build(self) -> None:
         raise NotImplementedError
 
-    def _train(self, until_step: int, timer: "Timer", callbacks: Sequence[Callback]) -> None:
+    def _train(self, until_step: int, timer: Timer, callbacks: Sequence[Callback]) -> None:
         raise NotImplementedError
 
     def _act_batch(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
@@ -343,7 +342,7 @@ class Agent:
             state = {k[len(prefix):]: torch.as_tensor(np.asarray(v)) for k, v in params.items() if k.startswith(prefix)}
             net.load_state_dict(state)
 
-    def spec(self) -> "AgentSpec":
+    def spec(self) -> AgentSpec:
         """A small picklable recipe that rebuilds this kind of agent elsewhere (e.g. on a Dask worker)."""
         return AgentSpec(type(self).__name__, self.env_spec, self.seed, dataclasses.asdict(self.config))
 
@@ -401,10 +400,10 @@ class Agent:
                 f"{name} needs flat Box observations (a vector); this env has {self.observation_space}"
             )
 
-    def _record_episode(self, episode_return: float, episode_length: int, timer: "Timer") -> None:
+    def _record_episode(self, episode_return: float, episode_length: int, timer: Timer) -> None:
         self.history.log_episode(self.total_steps, timer.elapsed(), episode_return, episode_length)
 
-    def _record_update(self, timer: "Timer", callbacks: Sequence[Callback], **metrics: float) -> bool:
+    def _record_update(self, timer: Timer, callbacks: Sequence[Callback], **metrics: float) -> bool:
         """Log an update and run callbacks; returns False when a callback asks to stop."""
         self.history.log_update(self.total_steps, timer.elapsed(), **metrics)
         timer.advance(self.total_steps)
@@ -575,10 +574,11 @@ def load(path: str | Path, env: Any = None) -> Agent:
     agent.wall_time = float(state["wall_time"])
     with _entry(path, "history"):
         history = state["history"]
-        if list(history.get("log_keys", [])) != list(agent.LOG_KEYS):
+        expected = list(agent.history.log_keys)  # LOG_KEYS plus any per-instance columns (multi-agent returns)
+        if list(history.get("log_keys", [])) != expected:
             raise CheckpointError(
                 f"{path}: checkpoint entry 'history' logs {history.get('log_keys')!r}; a {name} logs "
-                f"{list(agent.LOG_KEYS)}"
+                f"{expected}"
             )
         agent.history = History.from_state_dict(history)
         width = len(agent.history.columns)

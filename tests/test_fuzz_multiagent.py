@@ -1,0 +1,68 @@
+"""Fuzz: the multi-agent entry points -- matrix-game learners, the PettingZoo env resolution,
+the deep learners' construction and ``act``.
+
+Every call is bounded in time and may only return or raise a documented exception whose
+message names the argument (or the agent id) at fault.
+"""
+from __future__ import annotations
+
+import numpy as np
+from fuzz_tools import call_cleanly, fuzz_settings, junk, maybe_junk, numbers, perturbed
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drlkit.multiagent import MAPPO, fictitious_play, independent_q_learning, make_parallel_env
+
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
+
+GAMES = st.sampled_from(["prisoners_dilemma", "stag_hunt", "coordination", "matching_pennies",
+                         "rock_paper_scissors"])
+
+
+@fuzz_settings(ci_examples=10)
+@given(perturbed(
+    good={"game": GAMES, "steps": st.integers(1, 50), "runs": st.integers(1, 8), "alpha": st.floats(0.01, 1)},
+    bad={"game": maybe_junk(GAMES), "steps": numbers(-5, 50), "runs": numbers(-5, 8), "alpha": numbers(-1, 2)},
+))
+def test_independent_q_learning_on_careless_input(args):
+    kwargs, names = args
+    _, error = call_cleanly(lambda: independent_q_learning(**kwargs), names or ["game"])
+    assert error is None or names, f"valid input {kwargs} raised {error!r}"
+
+
+@fuzz_settings(ci_examples=5)
+@given(game=maybe_junk(GAMES), steps=numbers(-5, 40))
+def test_fictitious_play_on_careless_input(game, steps):
+    call_cleanly(lambda: fictitious_play(game, steps=steps), ["game", "steps"])
+
+
+@fuzz_settings(ci_examples=5)
+@given(env=st.one_of(junk(), st.sampled_from(["coop_grid", "no.such.module", "numpy", "numpy.zeros", ""])),
+       env_kwargs=st.one_of(st.none(), st.just({"n_agents": 2}), st.dictionaries(st.sampled_from(["n_agents", "size",
+                                                                                              "bogus"]),
+                                                                          numbers(-2, 6), max_size=2)))
+def test_make_parallel_env_on_careless_input(env, env_kwargs):
+    call_cleanly(lambda: make_parallel_env(env, env_kwargs), ["env", "env_kwargs", "n_agents", "size", "bogus"])
+
+
+_TEAM = None
+
+
+def _team():
+    global _TEAM
+    if _TEAM is None:
+        _TEAM = MAPPO("coop_grid", env_kwargs=dict(n_agents=2, size=4), num_envs=1, n_steps=4, batch_size=4,
+                      hidden_sizes=(8,))
+    return _TEAM
+
+
+@fuzz_settings(ci_examples=10)
+@given(obs=st.one_of(junk(), st.dictionaries(st.sampled_from(["agent_0", "agent_1", "agent_9", "x"]),
+                                             st.one_of(junk(), st.just(np.zeros(8)), st.just(np.ones(3))),
+                                             max_size=3)))
+def test_act_on_careless_input(obs):
+    extra = (KeyError,)  # an unknown agent id is a KeyError naming it
+    result, error = call_cleanly(lambda: _team().act(obs), ["obs", "agent_0", "agent_1", "agent_9", "x"],
+                                 extra=extra)
+    if error is None:
+        assert set(result) == set(obs)
