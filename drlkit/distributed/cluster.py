@@ -97,9 +97,11 @@ def cluster(
     """
     from distributed import Client
 
-    n_workers = check_number("n_workers", n_workers, low=1, integer=True)
-    threads_per_worker = check_number("threads_per_worker", threads_per_worker, low=1, integer=True)
-    timeout = check_number("timeout", timeout, low=0, low_open=True)
+    # Upper bounds: more processes or threads than this machine could hold, or a wait longer than a day,
+    # are typos (one zero too many), not plans.
+    n_workers = check_number("n_workers", n_workers, low=1, high=1024, integer=True)
+    threads_per_worker = check_number("threads_per_worker", threads_per_worker, low=1, high=1024, integer=True)
+    timeout = check_number("timeout", timeout, low=0, low_open=True, high=86_400)
 
     if address is None:
         _check_local_options(kw)
