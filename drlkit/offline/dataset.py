@@ -137,15 +137,18 @@ class OfflineDataset:
         """A dataset from your own arrays. Without ``next_observations`` they are taken
         from the next row inside each episode; an episode that ends *truncated* then has
         no next observation, which is an error (its value would be bootstrapped from nothing)."""
-        obs = np.asarray(observations, dtype=np.float32)
-        term = np.asarray(terminations, dtype=bool)
-        trunc = np.asarray(truncations, dtype=bool)
+        obs = _as_array("observations", observations, np.float32)
+        term = _as_array("terminations", terminations, bool)
+        trunc = _as_array("truncations", truncations, bool)
+        for name, arr in (("terminations", term), ("truncations", trunc)):
+            if arr.ndim != 1:
+                raise DatasetError(f"{name} must be a 1-d array of booleans, one per transition; got shape {arr.shape}")
         if next_observations is None:
             if obs.ndim < 1 or len(obs) == 0:
                 raise DatasetError("the dataset is empty (0 transitions); collect at least one step")
             if len(term) != len(obs) or len(trunc) != len(obs):
-                raise DatasetError(f"terminations and truncations must have one entry per observation "
-                                   f"({len(obs)}); got {len(term)} and {len(trunc)}")
+                raise DatasetError(f"observations, terminations and truncations need one row per transition; got "
+                                   f"{len(obs)}, {len(term)} and {len(trunc)} rows")
             ends = term | trunc
             if trunc.any() or not ends[-1]:
                 cut = np.flatnonzero(trunc)
@@ -157,7 +160,8 @@ class OfflineDataset:
             nxt[:-1] = obs[1:]
             nxt[ends] = obs[ends]  # terminal: the next state's value is 0, its observation is never used
             next_observations = nxt
-        return cls(obs, np.asarray(actions), np.asarray(rewards, dtype=float), np.asarray(next_observations),
+        return cls(obs, _as_array("actions", actions), _as_array("rewards", rewards, float),
+                   _as_array("next_observations", next_observations),
                    term, trunc, observation_space, action_space, dict(metadata or {}))
 
     # ---------------------------------------------------------------- views
@@ -436,8 +440,16 @@ def _same_space(a: gym.Space, b: gym.Space) -> bool:
     return a == b
 
 
+def _as_array(name: str, value: Any, dtype: Any = None) -> np.ndarray:
+    """``value`` as a numpy array, or a DatasetError that names it (not numpy's message about a cell)."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(f"{name} must be an array of numbers; got {type(value).__name__} ({exc})") from None
+
+
 def _check_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    arr = np.asarray(value)
+    arr = _as_array(name, value)
     if arr.ndim != ndim:
         raise DatasetError(f"{name} must be a {ndim}-d array; got shape {arr.shape}")
     return arr
