@@ -224,9 +224,7 @@ TRAIN_OPTIONS = {
     "slowdown": st.one_of(junk(), st.dictionaries(st.integers(-1, 3), st.floats(0, 5), max_size=2)),
     "kill_worker_at": st.one_of(junk(), st.tuples(st.floats(-1, 3), st.integers(-1, 3))),
     "seed": bad_value(),
-    # Known gap in training.py (reported): a non-iterable, non-callable callbacks (e.g. 3) raises
-    # "'int' object is not iterable" without naming callbacks; only iterables are fuzzed here.
-    "callbacks": st.one_of(st.lists(junk(), max_size=2), st.text(max_size=2), st.just({"a": 1})),
+    "callbacks": st.one_of(st.lists(junk(), max_size=2), st.text(max_size=2), st.just({"a": 1}), junk()),
     "on_update": junk(),
     "worker_timeout": bad_value(),
     "client": st.one_of(junk(), st.just("tcp://127.0.0.1:1")),

@@ -175,7 +175,8 @@ def train(
             )
     total_steps = check_number("total_steps", total_steps, low=1, integer=True)
     if n_workers is not None:
-        n_workers = check_number("n_workers", n_workers, low=1, integer=True)
+        # More slots than any cluster drlkit was built for is a typo (one zero too many), not a plan.
+        n_workers = check_number("n_workers", n_workers, low=1, high=4096, integer=True)
     fragment_steps = (_default_fragment_steps(agent) if fragment_steps is None
                       else check_number("fragment_steps", fragment_steps, low=1, integer=True))
     local_steps = 1 if local_steps is None else check_number("local_steps", local_steps, low=1, integer=True)
@@ -283,7 +284,12 @@ def _check_flag(name: str, value: Any) -> bool:
 def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
     if callbacks is None:
         return []
-    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
+    if callable(callbacks):
+        callbacks = [callbacks]
+    elif isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks must be a function taking the agent, or a list of them; got "
+                        f"{type(callbacks).__name__}")
+    callbacks = list(callbacks)
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks must be callables taking the agent; got {type(cb).__name__}")
