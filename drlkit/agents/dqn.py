@@ -384,5 +384,10 @@ class DQN(Agent):
         # The envs' internal state is not saved: a loaded agent starts fresh episodes.
         self.target_net.load_state_dict(state["target_net"])
         self.replay.load_state_dict(state["replay"])
+        # A ValueError here becomes a CheckpointError naming the file (drlkit.load wraps restore errors).
+        for key, high in (("steps_since_training", 2**53), ("n_updates", 2**53)):
+            value = state[key]
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+                raise ValueError(f"{key!r} must be an integer in [0, {high}]; got {value!r}")
         self._steps_since_training = int(state["steps_since_training"])
         self._n_updates = int(state["n_updates"])

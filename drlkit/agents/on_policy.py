@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_number
+from .._checks import check_number, check_memory
 from .base import ALGORITHMS, Agent, AgentConfig, Callback, Fragment, Timer, make_vec_env
 from .policies import ValueNetwork, make_policy
 
@@ -98,6 +98,11 @@ class OnPolicyAgent(Agent):
 
     def _build(self) -> None:
         c = self.config
+        # A rollout holds n_steps x num_envs observations, actions, rewards, values and log-probabilities
+        # (float32): refuse one zero too many before the first rollout tries to allocate it.
+        obs_size = int(np.prod(self.observation_space.shape or (1,)))
+        check_memory(f"n_steps x num_envs = {c.n_steps} x {c.num_envs} (one rollout)",
+                     4.0 * c.n_steps * c.num_envs * (obs_size + 8), "use a smaller n_steps or num_envs")
         self.envs = make_vec_env(self.env_spec, c.num_envs)
         # Env seeds come from the agent's generator, so agents with nearby seeds
         # (e.g. Dask workers seeded 0, 1, 2...) do not share environment streams.
