@@ -194,22 +194,13 @@ class DistributedResult:
         mode, workers, updates, env steps, seconds, env steps/s, updates/s, mean and max
         staleness of the applied results, results dropped, and the mean return of the last
         ``window`` episodes (columns :data:`TABLE_COLUMNS`)."""
-        from collections.abc import Mapping
-
         import pandas as pd
 
         from .._checks import check_number
 
-        if isinstance(runs, DistributedResult):
-            runs = {runs.mode: runs}
-        if not isinstance(runs, Mapping):
-            raise TypeError(f"runs must be a dict {{label: DistributedResult}}, got {type(runs).__name__}")
-        for label, result in runs.items():
-            if not isinstance(result, DistributedResult):
-                raise TypeError(f"runs[{label!r}] must be a DistributedResult (what drlkit.distributed.train "
-                                f"returns), got {type(result).__name__}")
+        runs = check_runs(runs)
         window = check_number("window", window, low=1, integer=True)
-        rows = {str(label): result.table_row(window) for label, result in runs.items()}
+        rows = {label: result.table_row(window) for label, result in runs.items()}
         return pd.DataFrame.from_dict(rows, orient="index", columns=list(TABLE_COLUMNS))
 
     def __repr__(self) -> str:
@@ -219,3 +210,18 @@ class DistributedResult:
             f"env_steps={self.env_steps}, wall_time={self.wall_time:.1f}s, applied={c['applied']}, "
             f"dropped={c['dropped']}, cancelled={c['cancelled']}, lost={c['lost']})"
         )
+
+
+def check_runs(runs: Any, name: str = "runs") -> dict[str, DistributedResult]:
+    """``runs`` as a dict label -> DistributedResult (a single result gets its mode as label)."""
+    from collections.abc import Mapping
+
+    if isinstance(runs, DistributedResult):
+        return {runs.mode: runs}
+    if not isinstance(runs, Mapping):
+        raise TypeError(f"{name} must be a dict {{label: DistributedResult}}, got {type(runs).__name__}")
+    for label, result in runs.items():
+        if not isinstance(result, DistributedResult):
+            raise TypeError(f"{name}[{label!r}] must be a DistributedResult (what drlkit.distributed.train "
+                            f"returns), got {type(result).__name__}")
+    return {str(label): result for label, result in runs.items()}

@@ -175,18 +175,10 @@ def _mean_staleness(result: Any) -> float:
 
 
 def check_runs(runs: Any, name: str = "runs") -> dict[str, DistributedResult]:
-    """``runs`` as a dict label -> DistributedResult (a single result gets its mode as label)."""
-    from ..distributed.result import DistributedResult
+    """``runs`` as a dict label -> DistributedResult (see :func:`drlkit.distributed.result.check_runs`)."""
+    from ..distributed.result import check_runs as check
 
-    if isinstance(runs, DistributedResult):
-        return {runs.mode: runs}
-    if not isinstance(runs, Mapping):
-        raise TypeError(f"{name} must be a dict {{label: DistributedResult}}, got {type(runs).__name__}")
-    for label, result in runs.items():
-        if not isinstance(result, DistributedResult):
-            raise TypeError(f"{name}[{label!r}] must be a DistributedResult (what drlkit.distributed.train "
-                            f"returns), got {type(result).__name__}")
-    return {str(label): result for label, result in runs.items()}
+    return check(runs, name)
 
 
 # ------------------------------------------------------- scaling, schedules
