@@ -128,26 +128,24 @@ def build_agent(algorithm: str, env: str, seed: int, settings: dict[str, Any], p
         raise UsageError(message.splitlines()[0] if message else type(exc).__name__) from None
 
 
-def _positive_int(name: str):
+def _int_at_least(name: str, low: int):
+    """An argparse type: an integer >= ``low``, or an error naming ``name``."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {value}")
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {value}")
         return value
     return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a seed must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed must be an integer >= 0, got {value}")
-    return value
+def _positive_int(name: str):
+    return _int_at_least(name, 1)
+
+
+_seed = _int_at_least("a seed", 0)
 
 
 # --------------------------------------------------------------- run folders
