@@ -323,20 +323,25 @@ class Agent:
             for key, value in net.state_dict().items()
         }
 
+    def _check_named_arrays(self, kind: str, given: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
+        """``given`` has exactly the keys of ``shapes``, each array of that shape; else a ValueError
+        naming the ``kind`` ("parameter", "gradient") and the first keys or the shape that differ."""
+        missing, extra = shapes.keys() - given.keys(), given.keys() - shapes.keys()
+        if missing or extra:
+            raise ValueError(
+                f"{kind}s do not match this {type(self).__name__}: missing {sorted(missing)[:3]}, "
+                f"unexpected {sorted(extra)[:3]}"
+            )
+        for key, shape in shapes.items():
+            if np.shape(given[key]) != tuple(shape):
+                raise ValueError(f"{kind} {key!r} has shape {np.shape(given[key])}; expected {tuple(shape)}")
+
     def set_parameters(self, params: dict[str, np.ndarray]) -> None:
         """Load parameters produced by :meth:`get_parameters` (same algorithm and sizes)."""
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict {{name: array}} from get_parameters(); got {type(params).__name__}")
         own = self.get_parameters()
-        missing, extra = own.keys() - params.keys(), params.keys() - own.keys()
-        if missing or extra:
-            raise ValueError(
-                f"parameters do not match this {type(self).__name__}: missing {sorted(missing)[:3]}, "
-                f"unexpected {sorted(extra)[:3]}"
-            )
-        for key, value in params.items():
-            if np.shape(value) != own[key].shape:
-                raise ValueError(f"parameter {key!r} has shape {np.shape(value)}; expected {own[key].shape}")
+        self._check_named_arrays("parameter", params, {key: value.shape for key, value in own.items()})
         for net_name, net in self.networks().items():
             prefix = net_name + "."
             state = {k[len(prefix):]: torch.as_tensor(np.asarray(v)) for k, v in params.items() if k.startswith(prefix)}

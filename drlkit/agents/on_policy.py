@@ -257,17 +257,9 @@ class OnPolicyAgent(Agent):
 
     def _set_gradients(self, gradients: dict[str, np.ndarray]) -> None:
         params = self._trainable
-        missing, extra = params.keys() - gradients.keys(), gradients.keys() - params.keys()
-        if missing or extra:
-            raise ValueError(
-                f"gradients do not match this {type(self).__name__}: missing {sorted(missing)[:3]}, "
-                f"unexpected {sorted(extra)[:3]}"
-            )
+        self._check_named_arrays("gradient", gradients, {key: tuple(p.shape) for key, p in params.items()})
         for key, param in params.items():
-            grad = np.asarray(gradients[key], dtype=np.float32)
-            if grad.shape != tuple(param.shape):
-                raise ValueError(f"gradient {key!r} has shape {grad.shape}; expected {tuple(param.shape)}")
-            param.grad = torch.from_numpy(grad.copy())
+            param.grad = torch.from_numpy(np.array(gradients[key], dtype=np.float32))
 
     def _optimizer_step(self) -> None:
         """Clip the gradient norm (``max_grad_norm``) and take one optimizer step."""
