@@ -93,7 +93,11 @@ def test_run_all_then_explore_a_straggler_scenario(lab, page):
         while tasks_in_stream(page) <= 0 and time.monotonic() < deadline:
             page.wait_for_timeout(500)
         assert tasks_in_stream(page) > 0, "the embedded task stream shows no drlkit task"
+        # The plot redraws while the scenario trains; its row joins the summary table when it ends.
         table = page.locator(".widget-html-content table")
+        deadline = time.monotonic() + 240
+        while "#3 async 2w straggler ×2" not in table.inner_text() and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
         assert "#3 async 2w straggler ×2" in table.inner_text()
         assert cell_errors(page) == []
     finally:
