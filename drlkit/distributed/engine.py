@@ -10,6 +10,8 @@ with a :class:`Run`:
   worker on schedule, notices workers leaving and joining, resends tasks whose
   input the cluster lost, and raises a clear error when every worker is gone);
 * :meth:`Run.fetch` collects results, :meth:`Run.cancel` drops stragglers;
+* :func:`serve` is the asynchronous server loop (``async``, ``a3c``, ``rollouts``):
+  it merges whatever results have arrived as one batch, one new version per batch;
 * :meth:`Run.record` books a result: a row in the result table, the
   episodes it finished, and -- for an applied update -- a row in the agent's
   History, the progress bar and the user's callbacks.
@@ -277,6 +279,12 @@ class Run:
             return self._ready.popleft()
         return self._next_finished(deadline)
 
+    def poll(self) -> Ticket | None:
+        """A finished ticket if one has already arrived, else ``None`` (waits at most a fraction of a ms)."""
+        if self._ready:
+            return self._ready.popleft()
+        return self._next_finished(self.elapsed() + 1e-4)
+
     def _next_finished(self, deadline: float | None = None) -> Ticket | None:
         while True:
             now = self.elapsed()
@@ -285,7 +293,7 @@ class Run:
             self._kill_on_schedule(now)
             self._check_alive()  # at most one look at the cluster per POLL_INTERVAL
             timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
-            if self._kill_pending:
+            if self._kill_pending and self.settings.kill_worker_at is not None:
                 timeout = min(timeout, max(self.settings.kill_worker_at[0] - now, 0.0))
             try:
                 future = self._done.get(timeout=max(timeout, 0.0))
@@ -397,7 +405,8 @@ class Run:
             finished = self._next_finished()
             if finished is ticket:
                 return
-            self._ready.append(finished)
+            if finished is not None:
+                self._ready.append(finished)
 
     def cancel(self, tickets: Sequence[Ticket]) -> None:
         """Drop tasks still in flight (or finished but not handed out); each becomes a ``cancelled`` row."""
@@ -436,7 +445,7 @@ class Run:
         agent = self.agent
         for i, (ticket, report) in enumerate(zip(tickets, reports)):
             for episode_return, episode_length in zip(report.episode_returns, report.episode_lengths):
-                agent._record_episode(episode_return, episode_length, self.timer)
+                agent.record_episode(episode_return, episode_length, self.timer)
                 self.result.episodes.append({
                     "wall_time": self.elapsed(), "step": agent.total_steps, "episode_return": episode_return,
                     "episode_length": episode_length, "worker": ticket.slot, "version": ticket.work.version,
@@ -458,7 +467,7 @@ class Run:
         logged = {k: v for k, v in update_metrics.items() if k in agent.LOG_KEYS}
         # As in local training, an update that reports nothing (e.g. DQN filling its
         # replay buffer before learning starts) adds no History row and runs no callbacks.
-        keep_going = agent._record_update(self.timer, self.callbacks, **logged) if logged else True
+        keep_going = agent.record_update(self.timer, self.callbacks, **logged) if logged else True
         self.result.wall_time = self.elapsed()
         if self.on_update is not None and self.on_update(self.result) is False:
             keep_going = False
@@ -577,10 +586,11 @@ class Run:
             self._fail(f"every Dask worker is gone (none for {self.settings.worker_timeout:g} s)")
 
     def _kill_on_schedule(self, now: float) -> None:
-        if not self._kill_pending or now < self.settings.kill_worker_at[0]:
+        kill = self.settings.kill_worker_at
+        if not self._kill_pending or kill is None or now < kill[0]:
             return
         self._kill_pending = False
-        slot = self.settings.kill_worker_at[1]
+        slot = kill[1]
         address = self._address_of(slot)
         if not address:
             return  # no worker left to kill
@@ -610,6 +620,65 @@ class Run:
         applied = f"the agent keeps its parameters after update {self.version} ({self.agent.total_steps} env steps)"
         error = DistributedTrainingError(f"{message}; training stopped, {applied}", self.finish())
         raise error from cause
+
+
+def serve(run: Run, n_workers: int, task: Callable[..., Any], local_steps: int, max_staleness: int | None,
+          apply: Callable[[Ticket, Any, int], tuple[float, dict[str, float] | None]], max_batch: int = 1) -> None:
+    """The asynchronous server loop shared by ``async``, ``a3c`` and ``rollouts``.
+
+    One task in flight per worker slot. The loop waits for the next result and
+    takes, up to ``max_batch`` in all, every other result that has already
+    arrived (a *batch*, fetched in one gather). For each result in arrival order:
+    τ = the version before the batch − its start version; it is dropped if
+    τ > ``max_staleness``, else ``apply(ticket, output, τ) -> (weight, metrics)``
+    changes ``run.agent`` (``metrics`` None: log the worker's). The applied
+    results of a batch make one new version (one row per result, one History
+    update); then the batch's slots get new work from the newest parameters,
+    sent once, in one message. With ``max_batch=1`` every result is its own version.
+    """
+    in_flight = {t.slot: t for t in run.submit_many(
+        [slot for slot in range(n_workers) if run.wants_more(run.settings.fragment_steps * local_steps * slot)],
+        task, local_steps)}
+    while in_flight:
+        first = run.wait_any()
+        assert first is not None  # no deadline
+        batch = [first]
+        while len(batch) < max_batch:
+            ticket = run.poll()
+            if ticket is None:
+                break
+            batch.append(ticket)
+        for ticket in batch:
+            del in_flight[ticket.slot]
+        results = run.fetch(batch)
+        base_version = run.version
+        applied: list[tuple[Ticket, TaskReport, int, float, dict[str, float] | None]] = []
+        started = time.perf_counter()
+        for ticket, (output, report) in zip(batch, results):
+            staleness = base_version - ticket.work.version
+            if max_staleness is not None and staleness > max_staleness:
+                run.record([ticket], [report], "dropped", staleness=[staleness])
+            else:
+                weight, metrics = apply(ticket, output, staleness)
+                applied.append((ticket, report, staleness, weight, metrics))
+        if applied:
+            run.version += 1
+            with_metrics = any(a[4] is not None for a in applied)
+            run.record([a[0] for a in applied], [a[1] for a in applied], "applied",
+                       staleness=[a[2] for a in applied], weights=[a[3] for a in applied],
+                       metrics=[a[4] if a[4] is not None else _mean_metrics(a[1].metrics) for a in applied]
+                       if with_metrics else None,
+                       apply_time=time.perf_counter() - started)
+        if run.stopped:
+            run.cancel(list(in_flight.values()))
+            return
+        per_task = run.settings.fragment_steps * local_steps
+        slots: list[int] = []
+        for ticket in batch:
+            if run.wants_more(per_task * len(slots)):
+                slots.append(ticket.slot)
+        for ticket in run.submit_many(slots, task, local_steps):
+            in_flight[ticket.slot] = ticket
 
 
 def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:
