@@ -16,7 +16,9 @@ the scaling (2 workers / 1 worker) and its efficiency (scaling / 2), and
 Dask's overhead per synchronous round: the time from sending one round to
 sending the next, minus the slowest worker's compute time in that round --
 scheduling, moving parameters both ways, merging and bookkeeping -- next to
-the floor of a bare Dask round with the same messages and no work. The same
+two bare Dask rounds with no work: the plain one (scatter through the scheduler, a
+``submit`` per worker, gather through the scheduler) and the lean one the engine
+follows (one graph with the parameters inside, direct gather). The same
 is measured for short tasks (one update, a few ms) to show why tasks must not be tiny.
 
 Part 2, time to solve CartPole-v1 (PPO, 2 workers) with ``sync`` and
@@ -103,6 +105,20 @@ def dask_round_trip(client, params: dict, rounds: int = 40) -> np.ndarray:
     return np.array(times[5:])
 
 
+def dask_lean_round_trip(client, params: dict, rounds: int = 40) -> np.ndarray:
+    """Seconds per bare Dask round written the way the engine sends a round: one graph (one
+    ``client.map``) with the parameters inside the tasks, a no-op on each worker, gathered
+    straight from the workers -- no scatter, one message each way."""
+    n = len(client.nthreads())
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        tasks = client.map(len, [params] * n, pure=False)
+        client.gather(tasks, direct=True)
+        times.append(time.perf_counter() - start)
+    return np.array(times[5:])
+
+
 def scaling(client, task_ms: float, rounds: int) -> dict:
     fragment = 40  # A2C's own rollout: 5 steps in each of 8 envs
     step_seconds = local_step_seconds(fragment)
@@ -125,6 +141,10 @@ def scaling(client, task_ms: float, rounds: int) -> dict:
     figures["floor"] = floor
     print(f"bare Dask round trip (scatter to both workers, a no-op task on each, gather): median "
           f"{np.median(floor) * 1000:.1f} ms -- the plain-Dask reference for the overhead above")
+    lean = dask_lean_round_trip(client, A2C(ENV, seed=0).get_parameters())
+    figures["lean_floor"] = lean
+    print(f"bare Dask round, one graph with the parameters inside, direct gather: median "
+          f"{np.median(lean) * 1000:.1f} ms")
     ours = float(np.median(figures["overhead2"]))
     print(f"TARGET overhead per sync round (default transport, 2 workers) < 12 ms: median {ours * 1000:.1f} ms "
           f"-> {'met' if ours < 0.012 else 'NOT met'} (bare Dask round in the same run: "
