@@ -19,7 +19,11 @@ with a :class:`Run`:
 The authoritative parameters are always the driver's ``agent``: a mode changes
 them (merge, ``learn_from``, ``apply_gradients``) and bumps ``run.version``.
 Workers only ever hold copies, so a worker dying loses at most the work in
-flight, which Dask runs again elsewhere.
+flight: the driver books it as ``lost`` and sends it again, as an ordinary task,
+to a live worker (Dask itself re-runs a finished result that died before it was
+fetched). Every wait is bounded: the driver looks at the cluster at least every
+:data:`POLL_INTERVAL` seconds, and fetching results or sending tasks gives up
+with a clear error after ``worker_timeout`` seconds.
 """
 from __future__ import annotations
 

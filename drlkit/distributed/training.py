@@ -9,7 +9,7 @@
 
 The parameters that count live on the driver (this Python process, e.g. the
 notebook): workers get copies, so a worker process that dies loses only the
-task it was running, which Dask runs again on another worker. The agent you
+task it was running, which the driver sends again to another worker. The agent you
 pass in is trained in place (``result.agent`` is the same object); its History
 gets one update row per applied update, exactly as with ``agent.train``.
 """
@@ -83,7 +83,7 @@ MODE_HOOKS: dict[str, tuple[str, ...]] = {name: m.hooks for name, m in MODE_TABL
 #: Options that only make sense for some modes.
 MODE_OPTIONS: dict[str, tuple[str, ...]] = {name: m.options for name, m in MODE_TABLE.items()}
 
-_TOKENS: "weakref.WeakKeyDictionary[Agent, str]" = weakref.WeakKeyDictionary()
+_TOKENS: weakref.WeakKeyDictionary[Agent, str] = weakref.WeakKeyDictionary()
 
 
 def train(
@@ -325,7 +325,8 @@ def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
 
 def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any
                         ) -> tuple[dict[int, float], dict[int, float], tuple[float, int] | None]:
-    return (_check_slot_map("delays", delays, n_slots, low=0.0), _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
+    return (_check_slot_map("delays", delays, n_slots, low=0.0),
+            _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
             None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots))
 
 
