@@ -3,6 +3,7 @@
     python benchmarks/distributed.py                      # both parts, about 5-10 minutes on 2 cores
     python benchmarks/distributed.py --part scaling       # throughput and overhead only
     python benchmarks/distributed.py --part solve --seeds 3
+    python benchmarks/distributed.py --part scale         # many simulated slots: updates/s vs ideal
 
 Part 1, scaling (A2C on CartPole-v1, mode ``sync``). Every worker task makes
 ``local_steps`` collect + learn_from updates; ``local_steps`` is calibrated so
@@ -35,6 +36,7 @@ all figures are ratios or differences of quantities measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
@@ -212,9 +214,43 @@ def solve_table(client, seeds: int, budget: int) -> list[dict]:
     return rows
 
 
+# ------------------------------------------------------------------ part 3
+def scale(slots_list: list[int], task_ms: float, max_batch: int, seconds_per_point: float) -> list[dict]:
+    """A large cluster simulated on this machine: many slots whose tasks mostly wait.
+
+    Each task is one small A2C fragment (a few ms) plus ``task_ms`` of sleep (``delays``, a stand-in
+    for an environment that costs time), on 2 worker processes with as many threads as slots, so
+    that what is measured is the driver and the scheduler. Ideal: every slot delivers one result per
+    task duration (sleep + its measured compute); reported: applied results per second / ideal.
+    """
+    print(f"\n== Scale: async, tasks of ~{task_ms:g} ms that mostly wait, max_batch={max_batch}")
+    print(f"{'slots':>5} {'results/s':>9} {'ideal':>7} {'of ideal':>8} {'versions/s':>10}")
+    rows = []
+    for n in slots_list:
+        threads = -(-n // 2)
+        with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
+            agent = A2C(ENV, seed=0)
+            budget = int(n * seconds_per_point / (task_ms / 1000) * 40)
+            result = drlkit.distributed.train(agent, "async", total_steps=budget, n_workers=n, fragment_steps=40,
+                                              delays={s: task_ms / 1000 for s in range(n)}, max_batch=max_batch,
+                                              client=client)
+        frame = result.to_frame()
+        applied = frame[frame.status == "applied"]
+        task_seconds = float((applied.compute_time + applied.delay_time).median())
+        rate = len(applied) / result.wall_time
+        ideal = n / task_seconds
+        rows.append({"slots": n, "rate": rate, "ideal": ideal, "fraction": rate / ideal})
+        print(f"{n:5d} {rate:9.1f} {ideal:7.1f} {rate / ideal:8.0%} {result.updates / result.wall_time:10.1f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=["all", "scaling", "solve"], default="all")
+    parser.add_argument("--part", choices=["all", "scaling", "solve", "scale"], default="all")
+    parser.add_argument("--slots", type=int, nargs="+", default=[8, 32, 64, 128], help="slots for --part scale")
+    parser.add_argument("--scale-task-ms", type=float, default=100.0, help="task duration for --part scale")
+    parser.add_argument("--max-batch", type=int, default=64, help="async max_batch for --part scale")
+    parser.add_argument("--scale-seconds", type=float, default=10.0, help="seconds of training per scale point")
     parser.add_argument("--task-ms", type=float, default=150.0, help="target compute time of a scaling task")
     parser.add_argument("--rounds", type=int, default=30, help="sync rounds per scaling measurement")
     parser.add_argument("--seeds", type=int, default=1, help="seeds per time-to-solve configuration")
@@ -224,8 +260,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)")
-    with drlkit.cluster(n_workers=2, quiet=True) as client:
-        print("LocalCluster: 2 single-threaded worker processes on 127.0.0.1; the driver is this process")
+    with drlkit.cluster(n_workers=2, quiet=True) if args.part != "scale" else contextlib.nullcontext() as client:
+        if args.part != "scale":
+            print("LocalCluster: 2 single-threaded worker processes on 127.0.0.1; the driver is this process")
         if args.part in ("all", "scaling"):
             figures = scaling(client, args.task_ms, args.rounds)
             overhead = np.median(figures["overhead2"]) * 1000
@@ -239,6 +276,12 @@ def main() -> None:
             ratio = async_rate / sync_rate if sync_rate > 0 else math.nan
             print(f"target: async >= 1.5x the update rate of sync with a 3x straggler: {ratio:.2f}x "
                   f"({'met' if ratio >= 1.5 else 'NOT met'})")
+    if args.part in ("all", "scale"):
+        rows = scale(args.slots, args.scale_task_ms, args.max_batch, args.scale_seconds)
+        at64 = [r["fraction"] for r in rows if r["slots"] == 64]
+        if at64:
+            print(f"target: >= 90% of the ideal update rate at 64 slots: {at64[0]:.0%} "
+                  f"({'met' if at64[0] >= 0.9 else 'NOT met'})")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min)")
 
 
