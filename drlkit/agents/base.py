@@ -405,6 +405,16 @@ class Agent:
                 f"{name} needs flat Box observations (a vector); this env has {self.observation_space}"
             )
 
+    def record_episode(self, episode_return: float, episode_length: int, timer: Timer) -> None:
+        """History hook: book a finished episode at ``self.total_steps``. Called by ``train`` and by the
+        distributed engine for every episode a worker finished; subclasses customise ``_record_episode``."""
+        self._record_episode(episode_return, episode_length, timer)
+
+    def record_update(self, timer: Timer, callbacks: Sequence[Callback], **metrics: float) -> bool:
+        """History hook: log an update (its metrics) and run the callbacks; False when one asks to stop.
+        Called by ``train`` and by the distributed engine for every applied update."""
+        return self._record_update(timer, callbacks, **metrics)
+
     def _record_episode(self, episode_return: float, episode_length: int, timer: Timer) -> None:
         self.history.log_episode(self.total_steps, timer.elapsed(), episode_return, episode_length)
 

@@ -13,11 +13,13 @@ from .q_learning import q_learning
 from .result import DistributedResult
 from .sync import average_deltas, mean_gradients
 from .tasks import TaskError, map_tasks
-from .training import MODES, supported_modes, train
+from .training import MODE_TABLE, MODES, Mode, supported_modes, train
 from .worker import slot_seed
 
 __all__ = [
-    "MODES", "ClusterEnvironmentError", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas", "check_worker_versions",
+    "MODE_TABLE", "MODES", "Mode",
+    "ClusterEnvironmentError", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas",
+    "check_worker_versions",
     "cluster", "dashboard_url", "map_tasks", "mean_gradients",
     "merge_weight", "mix", "q_learning", "resolve_client", "slot_seed", "supported_modes", "train",
 ]

@@ -30,11 +30,9 @@ seeds -- except with a single worker.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from .engine import Run, Ticket
+from .engine import Run, Ticket, serve  # noqa: F401  (serve lives in the engine; this import path still works)
 from .worker import fragment_gradients, local_updates
 
 
@@ -59,7 +57,7 @@ def merge_weight(eta: float, staleness: int, staleness_aware: bool) -> float:
 
 
 def run_async(run: Run, n_workers: int, local_steps: int, eta: float, staleness_aware: bool,
-              max_staleness: int | None) -> None:
+              max_staleness: int | None, max_batch: int = 1) -> None:
     """Asynchronous parameter server until the step budget is used (see module docstring)."""
 
     def apply(ticket: Ticket, theta_i: dict[str, np.ndarray], staleness: int) -> tuple[float, None]:
@@ -67,44 +65,14 @@ def run_async(run: Run, n_workers: int, local_steps: int, eta: float, staleness_
         run.agent.set_parameters(mix(run.agent.get_parameters(), theta_i, weight))
         return weight, None  # the metrics are the worker's own
 
-    serve(run, n_workers, local_updates, local_steps, max_staleness, apply)
+    serve(run, n_workers, local_updates, local_steps, max_staleness, apply, max_batch)
 
 
-def run_a3c(run: Run, n_workers: int, max_staleness: int | None) -> None:
+def run_a3c(run: Run, n_workers: int, max_staleness: int | None, max_batch: int = 1) -> None:
     """Asynchronous gradients until the step budget is used (see module docstring)."""
 
     def apply(ticket: Ticket, gradients: dict[str, np.ndarray], staleness: int) -> tuple[float, None]:
         run.agent.apply_gradients(gradients)
         return 1.0, None
 
-    serve(run, n_workers, fragment_gradients, 1, max_staleness, apply)
-
-
-def serve(run: Run, n_workers: int, task, local_steps: int, max_staleness: int | None, apply) -> None:
-    """The asynchronous server loop shared by ``async``, ``a3c`` and ``rollouts``.
-
-    One task in flight per worker slot. On arrival: τ = current version − start
-    version; drop the result if τ > ``max_staleness``, else ``apply(ticket,
-    output, τ) -> (weight, metrics)`` changes ``run.agent`` (``metrics`` None: log
-    the worker's) and the version goes up by one; then that slot gets new work
-    from the newest parameters.
-    """
-    in_flight = {slot: run.submit(slot, task, local_steps) for slot in range(n_workers) if run.wants_more()}
-    while in_flight:
-        ticket = run.wait_any()
-        del in_flight[ticket.slot]
-        [(output, report)] = run.fetch([ticket])
-        staleness = run.version - ticket.work.version
-        if max_staleness is not None and staleness > max_staleness:
-            run.record([ticket], [report], "dropped", staleness=[staleness])
-        else:
-            started = time.perf_counter()
-            weight, metrics = apply(ticket, output, staleness)
-            run.version += 1
-            run.record([ticket], [report], "applied", staleness=[staleness], weights=[weight],
-                       metrics=None if metrics is None else [metrics], apply_time=time.perf_counter() - started)
-        if run.stopped:
-            run.cancel(list(in_flight.values()))
-            return
-        if run.wants_more():
-            in_flight[ticket.slot] = run.submit(ticket.slot, task, local_steps)
+    serve(run, n_workers, fragment_gradients, 1, max_staleness, apply, max_batch)

@@ -10,6 +10,8 @@ with a :class:`Run`:
   worker on schedule, notices workers leaving and joining, resends tasks whose
   input the cluster lost, and raises a clear error when every worker is gone);
 * :meth:`Run.fetch` collects results, :meth:`Run.cancel` drops stragglers;
+* :func:`serve` is the asynchronous server loop (``async``, ``a3c``, ``rollouts``):
+  it merges whatever results have arrived as one batch, one new version per batch;
 * :meth:`Run.record` books a result: a row in the result table, the
   episodes it finished, and -- for an applied update -- a row in the agent's
   History, the progress bar and the user's callbacks.
@@ -17,7 +19,11 @@ with a :class:`Run`:
 The authoritative parameters are always the driver's ``agent``: a mode changes
 them (merge, ``learn_from``, ``apply_gradients``) and bumps ``run.version``.
 Workers only ever hold copies, so a worker dying loses at most the work in
-flight, which Dask runs again elsewhere.
+flight: the driver books it as ``lost`` and sends it again, as an ordinary task,
+to a live worker (Dask itself re-runs a finished result that died before it was
+fetched). Every wait is bounded: the driver looks at the cluster at least every
+:data:`POLL_INTERVAL` seconds, and fetching results or sending tasks gives up
+with a clear error after ``worker_timeout`` seconds.
 """
 from __future__ import annotations
 
@@ -38,6 +44,14 @@ from .worker import Recipe, TaskReport, Work, kill_this_process, prepare_slot
 
 #: How often (seconds) the driver looks at the cluster while no result arrives.
 POLL_INTERVAL = 0.25
+
+#: Parameters up to this many bytes travel inside each task (no scatter round trip,
+#: and a task whose worker dies depends on nothing that died with it); larger ones
+#: are sent straight to the workers once per version and passed by reference.
+INLINE_PARAMS_BYTES = 64 * 1024
+
+#: Longest single attempt (seconds) to fetch finished results before looking at the cluster again.
+FETCH_ATTEMPT_SECONDS = 5.0
 
 
 class DistributedTrainingError(RuntimeError):
@@ -112,6 +126,7 @@ class Run:
         self._done: queue.Queue = queue.Queue()
         self._ready: collections.deque[Ticket] = collections.deque()  # finished, not yet handed out
         self._pending: dict[str, Ticket] = {}
+        self._orphans: list[Ticket] = []  # lost with their worker, to be sent again once a worker is alive
         self._params_future: Any = None
         self._params_version = -1
         self._slot_address: dict[int, str] = {}
@@ -154,10 +169,22 @@ class Run:
     # ------------------------------------------------------------ sending
     def submit(self, slot: int, task: Callable[..., Any], local_steps: int = 1, round: int = -1) -> Ticket:
         """Send ``task`` for ``slot`` with the current parameters and version."""
-        ticket = Ticket(slot, task, self._work(slot, local_steps), "", 0.0, round, None)
-        self._send(ticket)
-        self.steps_in_flight += self.settings.fragment_steps * local_steps
-        return ticket
+        return self.submit_many([slot], task, local_steps, round)[0]
+
+    def submit_many(self, slots: Sequence[int], task: Callable[..., Any], local_steps: int = 1,
+                    round: int = -1) -> list[Ticket]:
+        """Send ``task`` for every slot in ``slots`` (current parameters and version) in one message.
+
+        Dask's client writes to the scheduler at most once per 10 ms: tasks submitted
+        one after another would leave in several writes, the later ones waiting. All
+        the tasks of a call are therefore submitted from one callback on the client's
+        event loop, so they are queued before its sender wakes and leave together.
+        """
+        tickets = [Ticket(slot, task, self._work(slot, local_steps), "", 0.0, round, None) for slot in slots]
+        if tickets:
+            self._send(tickets)
+            self.steps_in_flight += self.settings.fragment_steps * local_steps * len(tickets)
+        return tickets
 
     def _work(self, slot: int, local_steps: int) -> Work:
         s = self.settings
@@ -166,36 +193,57 @@ class Run:
             local_steps=local_steps, delay=s.delays.get(slot, 0.0), slowdown=s.slowdown.get(slot, 1.0),
         )
 
-    def _send(self, ticket: Ticket) -> None:
-        ticket.address = self._address_of(ticket.slot)
-        ticket.submit_time = self.elapsed()
-        params = self._params(ticket.address)
-        if ticket.address not in self._workers:  # it died while the parameters were sent
+    def _send(self, tickets: Sequence[Ticket]) -> None:
+        for ticket in tickets:
             ticket.address = self._address_of(ticket.slot)
-        ticket.future = self.client.submit(
-            ticket.task, self.recipe, params, ticket.work,
-            key=f"drlkit-{ticket.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
-            workers=[ticket.address] if ticket.address else None, allow_other_workers=True, pure=False, retries=0,
-        )
-        self._pending[ticket.future.key] = ticket
-        ticket.future.add_done_callback(self._done.put)
+        params = self._params([t.address for t in tickets])
+        now = self.elapsed()
+        for ticket in tickets:
+            ticket.submit_time = now
+            if ticket.address not in self._workers:  # it died while the parameters were sent
+                ticket.address = self._address_of(ticket.slot)
+
+        async def submit_all() -> list[Any]:
+            return [
+                self.client.submit(
+                    t.task, self.recipe, params, t.work,
+                    key=f"drlkit-{t.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
+                    workers=[t.address] if t.address else None, allow_other_workers=True, pure=False, retries=0,
+                )
+                for t in tickets
+            ]
+
+        try:
+            futures = self.client.sync(submit_all, callback_timeout=self.settings.worker_timeout)
+        except TimeoutError as exc:
+            self._fail(f"the Dask client did not send the tasks within {self.settings.worker_timeout:g} s", cause=exc)
+        except OSError as exc:  # the connection to the scheduler is gone
+            self._fail(f"lost the connection to the Dask scheduler ({type(exc).__name__}: {exc})", cause=exc)
+        for ticket, future in zip(tickets, futures):
+            ticket.future = future
+            self._pending[future.key] = ticket
+            future.add_done_callback(self._done.put)
         # Futures let go of only now: their release message then follows this submit
         # instead of holding it back by Dask's batching interval.
         self._garbage = []
 
-    def _params(self, address: str) -> Any:
-        """The current parameters as a future: sent to the cluster once per version.
+    def _params(self, addresses: Sequence[str]) -> Any:
+        """The current parameters, sent once per version: inside the tasks when small
+        (:data:`INLINE_PARAMS_BYTES`), else put straight on the workers and passed as a future.
 
         Synchronous rounds need them on every worker at once, so they go to all
-        workers in one message; an asynchronous task needs them only where it runs.
+        workers in one step; an asynchronous task needs them only where it runs.
         """
         if self._params_version != self.version or self._params_future is None:
             params = self.agent.get_parameters()
             self._garbage.append(self._params_future)
-            if self.settings.broadcast:
+            if sum(int(getattr(v, "nbytes", 0)) for v in params.values()) <= INLINE_PARAMS_BYTES:
+                self._params_future = params
+            elif self.settings.broadcast:
                 self._params_future = self._scatter(params, sorted(self._workers) or None, broadcast=True)
             else:
-                self._params_future = self._scatter(params, [address] if address else None, broadcast=False)
+                targets = sorted({a for a in addresses if a}) or None
+                self._params_future = self._scatter(params, targets, broadcast=False)
             self._params_version = self.version
         return self._params_future
 
@@ -204,10 +252,11 @@ class Run:
         deadline = self.elapsed() + self.settings.worker_timeout
         while True:
             try:
+                # direct: the client sends the data to the workers itself, not through the scheduler.
                 [future] = self.client.scatter([params], hash=False, workers=workers, broadcast=broadcast,
-                                               timeout=self.settings.worker_timeout)
+                                               direct=True, timeout=self.settings.worker_timeout)
                 return future
-            except (OSError, TimeoutError, KeyError) as exc:  # a target worker died (CommClosedError is an OSError)
+            except (OSError, TimeoutError, KeyError, ValueError) as exc:  # a target worker died
                 alive = self.refresh_workers(force=True)
                 if self.elapsed() > deadline:
                     if not alive:
@@ -234,19 +283,25 @@ class Run:
             return self._ready.popleft()
         return self._next_finished(deadline)
 
+    def poll(self) -> Ticket | None:
+        """A finished ticket if one has already arrived, else ``None`` (waits at most a fraction of a ms)."""
+        if self._ready:
+            return self._ready.popleft()
+        return self._next_finished(self.elapsed() + 1e-4)
+
     def _next_finished(self, deadline: float | None = None) -> Ticket | None:
         while True:
             now = self.elapsed()
             if deadline is not None and now >= deadline:
                 return None
             self._kill_on_schedule(now)
+            self._check_alive()  # at most one look at the cluster per POLL_INTERVAL
             timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
-            if self._kill_pending:
+            if self._kill_pending and self.settings.kill_worker_at is not None:
                 timeout = min(timeout, max(self.settings.kill_worker_at[0] - now, 0.0))
             try:
                 future = self._done.get(timeout=max(timeout, 0.0))
             except queue.Empty:
-                self._check_alive()
                 continue
             ticket = self._pending.get(future.key)
             if ticket is None or ticket.future is not future:
@@ -271,22 +326,35 @@ class Run:
         self._book(ticket, None, "lost")
         self._params_future = None
         ticket.work = self._work(ticket.slot, ticket.work.local_steps)
-        self._send(ticket)
+        self._send([ticket])
 
     def fetch(self, tickets: Sequence[Ticket]) -> list[tuple[Any, TaskReport]]:
-        """Outputs and reports of finished tickets, in the given order."""
+        """Outputs and reports of finished tickets, in the given order.
+
+        Gathered straight from the workers, each attempt bounded: a result that died
+        with its worker (and that Dask has not made again meanwhile) is booked as
+        ``lost`` and its work sent again as an ordinary task; after ``worker_timeout``
+        seconds without the results training stops with an error.
+        """
+        deadline = self.elapsed() + self.settings.worker_timeout
         while True:
             futures = [t.future for t in tickets]
+            attempt = max(min(FETCH_ATTEMPT_SECONDS, deadline - self.elapsed()), POLL_INTERVAL)
             try:
-                outputs = self.client.gather(futures)
+                # A private coroutine, because the public gather() has no timeout.
+                outputs = self.client.sync(self.client._gather, futures, direct=True, callback_timeout=attempt)
                 break
             except CancelledError:
                 # A result died with its worker between finishing and being fetched, and Dask
                 # cannot recompute it without the lost parameters: send it again and wait for it.
-                for ticket in tickets:
-                    if ticket.future.status == "cancelled":
-                        self._resend_lost(ticket)
-                        self._wait_for(ticket)
+                self._resend_unfinished(tickets, "cancelled")
+            except TimeoutError:
+                alive = self.refresh_workers(force=True)
+                if self.elapsed() >= deadline:
+                    self._fail(("every Dask worker is gone" if not alive else "could not fetch finished results")
+                               + f" (none for {self.settings.worker_timeout:g} s)")
+                # Not finished any more: their results died with a worker. Run them again.
+                self._resend_unfinished(tickets, "finished")
             except Exception as exc:
                 for ticket in tickets:
                     if ticket.future.status == "error":
@@ -303,19 +371,55 @@ class Run:
         self._garbage.extend(futures)
         return outputs
 
+    def _resend_orphans(self) -> None:
+        """Tasks sent to a worker that has left are booked as ``lost`` at once and sent again,
+        as ordinary tasks, as soon as a worker is alive.
+
+        The driver does not leave them to Dask: a task restricted to a worker that died
+        while no other worker was alive stays in Dask's ``no-worker`` state even after a
+        new worker joins (``allow_other_workers`` notwithstanding), so it would never finish.
+        """
+        orphans = [t for t in self._pending.values() if t.address and t.address not in self._workers]
+        for ticket in orphans:
+            with contextlib.suppress(OSError, TimeoutError):  # a scheduler that is gone has nothing to cancel
+                self.client.cancel([ticket.future])
+            self._pending.pop(ticket.future.key, None)
+            self._book(ticket, None, "lost")
+            self._orphans.append(ticket)
+        if self._workers:
+            while self._orphans:
+                ticket = self._orphans.pop(0)
+                ticket.work = self._work(ticket.slot, ticket.work.local_steps)
+                self._send([ticket])
+
+    def _resend_unfinished(self, tickets: Sequence[Ticket], keep: str) -> None:
+        """Send again, and wait for, the tickets whose future is not in status ``keep``
+        (``"cancelled"``: only cancelled ones are resent; ``"finished"``: all but finished ones)."""
+        for ticket in tickets:
+            status = ticket.future.status
+            if (status == "cancelled") if keep == "cancelled" else (status != "finished"):
+                with contextlib.suppress(OSError, TimeoutError):
+                    self.client.cancel([ticket.future])
+                self._resend_lost(ticket)
+                self._wait_for(ticket)
+
     def _wait_for(self, ticket: Ticket) -> None:
         """Wait until ``ticket`` finished, keeping other tickets that finish meanwhile for later."""
         while True:
             finished = self._next_finished()
             if finished is ticket:
                 return
-            self._ready.append(finished)
+            if finished is not None:
+                self._ready.append(finished)
 
     def cancel(self, tickets: Sequence[Ticket]) -> None:
         """Drop tasks still in flight (or finished but not handed out); each becomes a ``cancelled`` row."""
         finished = [t for t in tickets if t in self._ready]
         for ticket in finished:
             self._ready.remove(ticket)
+        for ticket in [t for t in tickets if t in self._orphans]:  # already booked as lost
+            self._orphans.remove(ticket)
+            self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
         running = [t for t in tickets if self._pending.pop(t.future.key, None) is not None]
         if running:
             with contextlib.suppress(OSError, TimeoutError):  # a scheduler that is gone has nothing to cancel
@@ -326,7 +430,7 @@ class Run:
             self._book(ticket, None, "cancelled")
 
     def cancel_all(self) -> None:
-        self.cancel(list(self._ready) + list(self._pending.values()))
+        self.cancel(list(self._ready) + list(self._pending.values()) + list(self._orphans))
 
     # ----------------------------------------------------------- booking
     def record(
@@ -345,7 +449,7 @@ class Run:
         agent = self.agent
         for i, (ticket, report) in enumerate(zip(tickets, reports)):
             for episode_return, episode_length in zip(report.episode_returns, report.episode_lengths):
-                agent._record_episode(episode_return, episode_length, self.timer)
+                agent.record_episode(episode_return, episode_length, self.timer)
                 self.result.episodes.append({
                     "wall_time": self.elapsed(), "step": agent.total_steps, "episode_return": episode_return,
                     "episode_length": episode_length, "worker": ticket.slot, "version": ticket.work.version,
@@ -367,7 +471,7 @@ class Run:
         logged = {k: v for k, v in update_metrics.items() if k in agent.LOG_KEYS}
         # As in local training, an update that reports nothing (e.g. DQN filling its
         # replay buffer before learning starts) adds no History row and runs no callbacks.
-        keep_going = agent._record_update(self.timer, self.callbacks, **logged) if logged else True
+        keep_going = agent.record_update(self.timer, self.callbacks, **logged) if logged else True
         self.result.wall_time = self.elapsed()
         if self.on_update is not None and self.on_update(self.result) is False:
             keep_going = False
@@ -474,7 +578,9 @@ class Run:
         return address
 
     def _check_alive(self) -> None:
-        if self.refresh_workers():
+        alive = self.refresh_workers()
+        self._resend_orphans()
+        if alive:
             self._no_workers_since = None
             return
         now = self.elapsed()
@@ -484,10 +590,11 @@ class Run:
             self._fail(f"every Dask worker is gone (none for {self.settings.worker_timeout:g} s)")
 
     def _kill_on_schedule(self, now: float) -> None:
-        if not self._kill_pending or now < self.settings.kill_worker_at[0]:
+        kill = self.settings.kill_worker_at
+        if not self._kill_pending or kill is None or now < kill[0]:
             return
         self._kill_pending = False
-        slot = self.settings.kill_worker_at[1]
+        slot = kill[1]
         address = self._address_of(slot)
         if not address:
             return  # no worker left to kill
@@ -517,6 +624,65 @@ class Run:
         applied = f"the agent keeps its parameters after update {self.version} ({self.agent.total_steps} env steps)"
         error = DistributedTrainingError(f"{message}; training stopped, {applied}", self.finish())
         raise error from cause
+
+
+def serve(run: Run, n_workers: int, task: Callable[..., Any], local_steps: int, max_staleness: int | None,
+          apply: Callable[[Ticket, Any, int], tuple[float, dict[str, float] | None]], max_batch: int = 1) -> None:
+    """The asynchronous server loop shared by ``async``, ``a3c`` and ``rollouts``.
+
+    One task in flight per worker slot. The loop waits for the next result and
+    takes, up to ``max_batch`` in all, every other result that has already
+    arrived (a *batch*, fetched in one gather). For each result in arrival order:
+    τ = the version before the batch − its start version; it is dropped if
+    τ > ``max_staleness``, else ``apply(ticket, output, τ) -> (weight, metrics)``
+    changes ``run.agent`` (``metrics`` None: log the worker's). The applied
+    results of a batch make one new version (one row per result, one History
+    update); then the batch's slots get new work from the newest parameters,
+    sent once, in one message. With ``max_batch=1`` every result is its own version.
+    """
+    in_flight = {t.slot: t for t in run.submit_many(
+        [slot for slot in range(n_workers) if run.wants_more(run.settings.fragment_steps * local_steps * slot)],
+        task, local_steps)}
+    while in_flight:
+        first = run.wait_any()
+        assert first is not None  # no deadline
+        batch = [first]
+        while len(batch) < max_batch:
+            ticket = run.poll()
+            if ticket is None:
+                break
+            batch.append(ticket)
+        for ticket in batch:
+            del in_flight[ticket.slot]
+        results = run.fetch(batch)
+        base_version = run.version
+        applied: list[tuple[Ticket, TaskReport, int, float, dict[str, float] | None]] = []
+        started = time.perf_counter()
+        for ticket, (output, report) in zip(batch, results):
+            staleness = base_version - ticket.work.version
+            if max_staleness is not None and staleness > max_staleness:
+                run.record([ticket], [report], "dropped", staleness=[staleness])
+            else:
+                weight, metrics = apply(ticket, output, staleness)
+                applied.append((ticket, report, staleness, weight, metrics))
+        if applied:
+            run.version += 1
+            with_metrics = any(a[4] is not None for a in applied)
+            run.record([a[0] for a in applied], [a[1] for a in applied], "applied",
+                       staleness=[a[2] for a in applied], weights=[a[3] for a in applied],
+                       metrics=[a[4] if a[4] is not None else _mean_metrics(a[1].metrics) for a in applied]
+                       if with_metrics else None,
+                       apply_time=time.perf_counter() - started)
+        if run.stopped:
+            run.cancel(list(in_flight.values()))
+            return
+        per_task = run.settings.fragment_steps * local_steps
+        slots: list[int] = []
+        for ticket in batch:
+            if run.wants_more(per_task * len(slots)):
+                slots.append(ticket.slot)
+        for ticket in run.submit_many(slots, task, local_steps):
+            in_flight[ticket.slot] = ticket
 
 
 def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:

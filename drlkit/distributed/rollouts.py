@@ -22,15 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .async_ import serve
-from .engine import Run, Ticket
+from .engine import Run, Ticket, serve
 from .worker import collect_fragment
 
 
-def run_rollouts(run: Run, n_workers: int, max_staleness: int | None) -> None:
+def run_rollouts(run: Run, n_workers: int, max_staleness: int | None, max_batch: int = 1) -> None:
     """Central learner until the step budget is used (see module docstring)."""
 
     def apply(ticket: Ticket, fragment: Any, staleness: int) -> tuple[float, dict[str, float]]:
         return 1.0, run.agent.learn_from(fragment)
 
-    serve(run, n_workers, collect_fragment, 1, max_staleness, apply)
+    serve(run, n_workers, collect_fragment, 1, max_staleness, apply, max_batch)

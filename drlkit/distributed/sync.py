@@ -90,8 +90,7 @@ def _round(run: Run, task, n_workers: int, local_steps: int, backup_workers: int
            round_index: int) -> tuple[list[Ticket], list, list]:
     """Send one round to ``n_workers + backup_workers`` slots; return the kept tickets,
     reports and outputs sorted by slot (a fixed merge order makes rounds reproducible)."""
-    sent = [run.submit(slot, task, local_steps=local_steps, round=round_index)
-            for slot in range(n_workers + backup_workers)]
+    sent = run.submit_many(range(n_workers + backup_workers), task, local_steps=local_steps, round=round_index)
     deadline = None if round_timeout is None else run.elapsed() + round_timeout
     arrived: list[Ticket] = []
     while len(arrived) < n_workers:

@@ -9,7 +9,7 @@
 
 The parameters that count live on the driver (this Python process, e.g. the
 notebook): workers get copies, so a worker process that dies loses only the
-task it was running, which Dask runs again on another worker. The agent you
+task it was running, which the driver sends again to another worker. The agent you
 pass in is trained in place (``result.agent`` is the same object); its History
 gets one update row per applied update, exactly as with ``agent.train``.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from .._checks import check_choice, check_number
@@ -29,34 +30,60 @@ from .rollouts import run_rollouts
 from .sync import run_sync, run_sync_grad
 from .worker import Recipe
 
-#: The training modes and what they do.
-MODES: dict[str, str] = {
-    "rollouts": "workers collect fragments with the newest weights; the driver learns from each as it arrives",
-    "sync": "synchronous parameter averaging: N workers make local_steps updates from θ, θ <- mean of θ_i",
-    "sync_grad": "synchronous gradient averaging: N workers compute gradients at θ, the driver applies their mean",
-    "async": "asynchronous parameter server: θ <- θ + η(θ_i - θ) as results arrive, staleness recorded",
-    "a3c": "asynchronous gradients: the driver applies each worker's gradient as it arrives",
+
+@dataclass(frozen=True)
+class Mode:
+    """One training mode: what it does, the function that runs it, the agent hooks it
+    calls and the options it takes. :data:`MODE_TABLE` is the one place that
+    validation, documentation (:data:`MODES`, :data:`MODE_HOOKS`,
+    :data:`MODE_OPTIONS`) and dispatch in :func:`train` read."""
+
+    description: str
+    #: ``runner(run, n_workers, options)``, ``options`` holding the validated values of every mode option.
+    runner: Callable[[Run, int, dict[str, Any]], None]
+    hooks: tuple[str, ...]
+    options: tuple[str, ...]
+
+
+def _opts(options: dict[str, Any], *names: str) -> list[Any]:
+    return [options[name] for name in names]
+
+
+#: mode -> :class:`Mode`, in the order the modes are documented.
+MODE_TABLE: dict[str, Mode] = {
+    "rollouts": Mode(
+        "workers collect fragments with the newest weights; the driver learns from each as it arrives",
+        lambda run, n, o: run_rollouts(run, n, *_opts(o, "max_staleness", "max_batch")),
+        ("collect", "learn_from"), ("max_staleness", "max_batch")),
+    "sync": Mode(
+        "synchronous parameter averaging: N workers make local_steps updates from θ, θ <- mean of θ_i",
+        lambda run, n, o: run_sync(run, n, *_opts(o, "local_steps", "backup_workers", "round_timeout")),
+        ("collect", "learn_from"), ("local_steps", "backup_workers", "round_timeout")),
+    "sync_grad": Mode(
+        "synchronous gradient averaging: N workers compute gradients at θ, the driver applies their mean",
+        lambda run, n, o: run_sync_grad(run, n, *_opts(o, "backup_workers", "round_timeout")),
+        ("collect", "compute_gradients", "apply_gradients"), ("backup_workers", "round_timeout")),
+    "async": Mode(
+        "asynchronous parameter server: θ <- θ + η(θ_i - θ) as results arrive, staleness recorded",
+        lambda run, n, o: run_async(run, n, *_opts(o, "local_steps", "eta", "staleness_aware", "max_staleness",
+                                                   "max_batch")),
+        ("collect", "learn_from"), ("local_steps", "eta", "staleness_aware", "max_staleness", "max_batch")),
+    "a3c": Mode(
+        "asynchronous gradients: the driver applies each worker's gradient as it arrives",
+        lambda run, n, o: run_a3c(run, n, *_opts(o, "max_staleness", "max_batch")),
+        ("collect", "compute_gradients", "apply_gradients"), ("max_staleness", "max_batch")),
 }
+
+#: The training modes and what they do (read from :data:`MODE_TABLE`).
+MODES: dict[str, str] = {name: m.description for name, m in MODE_TABLE.items()}
 
 #: Agent methods each mode calls (on workers or on the driver).
-MODE_HOOKS: dict[str, tuple[str, ...]] = {
-    "rollouts": ("collect", "learn_from"),
-    "sync": ("collect", "learn_from"),
-    "sync_grad": ("collect", "compute_gradients", "apply_gradients"),
-    "async": ("collect", "learn_from"),
-    "a3c": ("collect", "compute_gradients", "apply_gradients"),
-}
+MODE_HOOKS: dict[str, tuple[str, ...]] = {name: m.hooks for name, m in MODE_TABLE.items()}
 
 #: Options that only make sense for some modes.
-MODE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "rollouts": ("max_staleness",),
-    "sync": ("local_steps", "backup_workers", "round_timeout"),
-    "sync_grad": ("backup_workers", "round_timeout"),
-    "async": ("local_steps", "eta", "staleness_aware", "max_staleness"),
-    "a3c": ("max_staleness",),
-}
+MODE_OPTIONS: dict[str, tuple[str, ...]] = {name: m.options for name, m in MODE_TABLE.items()}
 
-_TOKENS: "weakref.WeakKeyDictionary[Agent, str]" = weakref.WeakKeyDictionary()
+_TOKENS: weakref.WeakKeyDictionary[Agent, str] = weakref.WeakKeyDictionary()
 
 
 def train(
@@ -73,6 +100,7 @@ def train(
     max_staleness: int | None = None,
     backup_workers: int | None = None,
     round_timeout: float | None = None,
+    max_batch: int | None = None,
     delays: Mapping[int, float] | None = None,
     slowdown: Mapping[int, float] | None = None,
     kill_worker_at: tuple[float, int] | None = None,
@@ -119,6 +147,10 @@ def train(
         ``sync``/``sync_grad``: extra slots per round; the first ``n_workers`` results are kept.
     round_timeout : float > 0, optional
         ``sync``/``sync_grad``: seconds after which a round keeps what arrived (at least one).
+    max_batch : int >= 1, optional
+        ``async``/``a3c``/``rollouts``: merge up to this many results that have already
+        arrived together, as one new version sent once (default 1: one version per result).
+        Many worker slots: a few times the number of workers keeps the driver from saturating.
     delays : {slot: seconds}, optional
         Artificial extra seconds per task of a slot (a straggler), e.g. ``{0: 0.2}``.
     slowdown : {slot: factor >= 1}, optional
@@ -165,9 +197,10 @@ def train(
     mode = check_choice("mode", mode, MODES)
     _check_hooks(agent, mode)
     given = {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
-             "max_staleness": max_staleness, "backup_workers": backup_workers, "round_timeout": round_timeout}
+             "max_staleness": max_staleness, "backup_workers": backup_workers, "round_timeout": round_timeout,
+             "max_batch": max_batch}
     for name, value in given.items():
-        if value is not None and name not in MODE_OPTIONS[mode]:
+        if value is not None and name not in MODE_TABLE[mode].options:
             users = [m for m, options in MODE_OPTIONS.items() if name in options]
             raise TypeError(
                 f"option {name!r} does not apply to mode {mode!r} (it is for {', '.join(map(repr, users))}); "
@@ -189,6 +222,7 @@ def train(
                                                                     integer=True)
     if round_timeout is not None:
         round_timeout = check_number("round_timeout", round_timeout, low=0, low_open=True)
+    max_batch = 1 if max_batch is None else check_number("max_batch", max_batch, low=1, high=4096, integer=True)
     seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
     worker_timeout = check_number("worker_timeout", worker_timeout, low=0, low_open=True)
     callbacks = _check_callbacks(callbacks)
@@ -214,10 +248,10 @@ def train(
 
     options = {"total_steps": total_steps, "fragment_steps": fragment_steps, "seed": seed,
                "delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
-    options.update({name: value for name, value in
-                    {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
-                     "max_staleness": max_staleness, "backup_workers": backup_workers,
-                     "round_timeout": round_timeout}.items() if name in MODE_OPTIONS[mode]})
+    values = {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
+              "max_staleness": max_staleness, "backup_workers": backup_workers,
+              "round_timeout": round_timeout, "max_batch": max_batch}  # the validated mode options
+    options.update({name: value for name, value in values.items() if name in MODE_TABLE[mode].options})
     result = DistributedResult(agent=agent, mode=mode, n_workers=n_workers, options=options,
                                metric_keys=tuple(agent.LOG_KEYS))
     token = _TOKENS.setdefault(agent, uuid.uuid4().hex[:12])
@@ -229,16 +263,7 @@ def train(
               agent.progress if progress is None else bool(progress))
     try:
         run.prepare()
-        if mode == "rollouts":
-            run_rollouts(run, n_workers, max_staleness)
-        elif mode == "sync":
-            run_sync(run, n_workers, local_steps, backup_workers, round_timeout)
-        elif mode == "sync_grad":
-            run_sync_grad(run, n_workers, backup_workers, round_timeout)
-        elif mode == "async":
-            run_async(run, n_workers, local_steps, eta, staleness_aware, max_staleness)
-        else:
-            run_a3c(run, n_workers, max_staleness)
+        MODE_TABLE[mode].runner(run, n_workers, values)
     finally:
         run.finish()
     return result
@@ -268,10 +293,12 @@ def _check_hooks(agent: Agent, mode: str) -> None:
 def _default_fragment_steps(agent: Agent) -> int:
     """The experience one local update of the agent uses: an on-policy rollout, or DQN's ``train_freq``."""
     config = agent.config
-    if getattr(agent, "DEFAULT_FRAGMENT_STEPS", None):  # e.g. offline agents: one gradient step per fragment
-        return int(agent.DEFAULT_FRAGMENT_STEPS)
-    if getattr(config, "n_steps", None):
-        return int(config.n_steps) * int(getattr(config, "num_envs", 1))
+    default = getattr(agent, "DEFAULT_FRAGMENT_STEPS", None)
+    if default:  # e.g. offline agents: one gradient step per fragment
+        return int(default)
+    n_steps = getattr(config, "n_steps", None)
+    if n_steps:
+        return int(n_steps) * int(getattr(config, "num_envs", 1))
     return int(getattr(config, "train_freq", 256))
 
 
@@ -296,8 +323,10 @@ def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
     return callbacks
 
 
-def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any) -> tuple:
-    return (_check_slot_map("delays", delays, n_slots, low=0.0), _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
+def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any
+                        ) -> tuple[dict[int, float], dict[int, float], tuple[float, int] | None]:
+    return (_check_slot_map("delays", delays, n_slots, low=0.0),
+            _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
             None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots))
 
 
