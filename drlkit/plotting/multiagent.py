@@ -88,28 +88,30 @@ def plot_outcomes(results: Mapping[str, Any], equilibria: Mapping[str, Sequence[
     missing = [g for g in results if g not in equilibria]
     if missing:
         raise KeyError(f"equilibria has no entry for {missing}; give the Nash equilibria of every game")
-    fig, axes = plt.subplots(1, len(results), figsize=(3.3 * len(results), 3.6))
+    fig, axes = plt.subplots(1, len(results), figsize=(3.4 * len(results), 3.7), layout="constrained")
     for ax, (name, result) in zip(np.atleast_1d(axes), results.items()):
         plot_outcome_frequencies(result, equilibria[name], ax=ax)
     return fig
 
 
-def plot_moving_targets(results: Mapping[str, Any], player: int = 0, run: int = 0) -> Any:
+def plot_moving_targets(results: Mapping[str, Any], player: int = 0, run: int = 0, rounds: int | None = None) -> Any:
     """The non-stationarity of independent learning, one panel per game: ``player``'s Q-values (solid) in
     traced ``run`` against what they estimate -- the expected payoff of each of its actions against the other
     player's *current* policy (dashed, ``result.expected_payoffs()``). The dashed lines move because the other
-    player learns. Returns the Figure."""
+    player learns. ``rounds``: draw only the first ``rounds`` rounds (default all). Returns the Figure."""
     import matplotlib.pyplot as plt
 
     results = _mapping(results, "results", "label -> MatrixRunResult")
     player = check_number("player", player, low=0, high=1, integer=True)
+    if rounds is not None:
+        rounds = check_number("rounds", rounds, low=1, integer=True)
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.2), squeeze=False)
     for ax, (label, result) in zip(axes[0], results.items()):
         if result.Q_trace is None or not 0 <= run < result.Q_trace.shape[1]:
             traced = 0 if result.Q_trace is None else result.Q_trace.shape[1]
             raise ValueError(f"run must be one of the {traced} traced runs of {label!r} (trace_runs); got {run}")
-        targets = result.expected_payoffs()[:, run, player]
-        q = result.Q_trace[1:, run, player]
+        targets = result.expected_payoffs()[:rounds, run, player]
+        q = result.Q_trace[1:, run, player][:rounds]
         names = result.game.actions if player == 0 else result.game.column_actions
         steps = np.arange(1, len(q) + 1)
         for a, name in enumerate(names):
