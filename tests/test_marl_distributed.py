@@ -31,6 +31,11 @@ def test_mappo_trains_on_workers_unchanged(client, mode):
     assert len(result.episodes) >= 10 and {e["worker"] for e in result.episodes} and result.rows
     returns = np.array([e["episode_return"] for e in result.episodes])
     assert np.isfinite(returns).all()
+    # The workers' reports carry each episode's per-agent returns into the History; they add up to the team's.
+    episodes = team.history.to_frame().query("event == 'episode'")
+    per_agent = episodes[["return_agent_0", "return_agent_1"]].to_numpy()
+    assert len(episodes) == len(result.episodes) and np.isfinite(per_agent).all()
+    np.testing.assert_allclose(per_agent.sum(1), episodes.episode_return.to_numpy())
     moved = [k for k, v in team.get_parameters().items() if not np.array_equal(v, before[k])]
     assert any(k.startswith("policy.") for k in moved) and any(k.startswith("value.") for k in moved)
     # The trained team still acts on the env's own observations.

@@ -93,3 +93,22 @@ def test_coop_grid_bad_arguments():
     env.reset()
     with pytest.raises(KeyError, match="agent_9"):
         env.step({"agent_0": 0, "agent_1": 0, "agent_9": 0})
+
+
+def test_positions_and_targets_are_read_back_from_observations():
+    from drlkit.envs.coop_grid import coop_grid, positions_from_observations
+
+    env = coop_grid(n_agents=3, size=5, max_steps=4)
+    obs, _ = env.reset(seed=7)
+    frames, cells = [], []
+    while True:
+        frames.append(np.stack([obs[a] for a in env.possible_agents]))
+        cells.append(env.positions.copy())
+        if not env.agents:
+            break
+        obs, *_ = env.step({a: (i + 1) % 5 for i, a in enumerate(env.agents)})
+    positions, targets = positions_from_observations(np.stack(frames), 5)
+    np.testing.assert_array_equal(positions, np.stack(cells))
+    np.testing.assert_array_equal(targets, env.targets)
+    with pytest.raises(ValueError, match="entries each"):
+        positions_from_observations(np.zeros((2, 3, 4)), 5)

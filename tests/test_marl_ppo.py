@@ -126,3 +126,15 @@ def test_mappo_reaches_the_stated_threshold_on_simple_spread(seed):
     team.train(31_200)
     score = team.evaluate(10).mean()
     assert score > MAPPO_THRESHOLD, f"MAPPO seed {seed}: team return {score:.1f} after 31,200 steps"
+
+
+def test_mappo_critic_reads_the_agent_id_and_the_global_state():
+    from drlkit.multiagent.ppo import critic_input
+
+    team = MAPPO("coop_grid", **GRID)
+    rows = critic_input(team.envs[0].state(), 2)
+    assert rows.shape == (2, 2 + 8)
+    np.testing.assert_array_equal(rows[:, :2], np.eye(2))
+    np.testing.assert_array_equal(rows[0, 2:], team.envs[0].state())
+    # What the critic network is given during collection: columns obs_dim: of each agent's feature row.
+    np.testing.assert_array_equal(team._features[0][:, team.info.obs_dim:], rows)

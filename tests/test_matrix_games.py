@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from drlkit.envs.matrix_games import GAMES, MatrixGame
-from drlkit.multiagent import (fictitious_play, gradient_ascent, independent_q_learning, is_nash, nash_equilibria,
-                               project_simplex)
+from drlkit.multiagent import (
+    fictitious_play,
+    gradient_ascent,
+    independent_q_learning,
+    is_nash,
+    nash_equilibria,
+    project_simplex,
+)
 
 
 def strategies(game):
@@ -137,3 +143,46 @@ def test_simplex_projection_against_brute_force():
         assert p.min() >= 0 and p.sum() == pytest.approx(1)
         best = grid[np.argmin(((grid - v) ** 2).sum(1))]
         assert ((p - v) ** 2).sum() <= ((best - v) ** 2).sum() + 1e-12
+
+
+def test_iql_update_moves_only_each_players_own_action_towards_its_own_reward():
+    from drlkit.multiagent import iql_update
+
+    Q = np.zeros((2, 2, 2))
+    new = iql_update(Q, np.array([[0, 1], [1, 1]]), np.array([[4.0, -2.0], [1.0, 3.0]]), alpha=0.5)
+    expected = np.zeros((2, 2, 2))
+    expected[0, 0, 0], expected[0, 1, 1], expected[1, 0, 1], expected[1, 1, 1] = 2.0, -1.0, 0.5, 1.5
+    np.testing.assert_array_equal(new, expected)
+    assert not Q.any()  # the input is left alone
+
+
+def test_q_trace_and_the_payoffs_it_chases():
+    result = independent_q_learning("matching_pennies", steps=200, runs=10, alpha=0.2, epsilon=0.2, seed=0,
+                                    trace_runs=2)
+    assert result.Q_trace.shape == (201, 2, 2, 2)
+    np.testing.assert_array_equal(result.Q_trace[-1], result.Q[:2])
+    pi = result.policies()
+    np.testing.assert_allclose(pi.sum(-1), 1.0)
+    # With a unique greedy action the ε-greedy policy gives it 1 - ε + ε/2 = 0.9.
+    assert set(np.round(pi[50:].ravel(), 6)) <= {0.1, 0.9, 0.5}
+    # Against the column player's policy y, the row player's actions pay A y = (2 y_0 - 1, 1 - 2 y_0).
+    payoffs = result.expected_payoffs()
+    y0 = pi[:, :, 1, 0]
+    np.testing.assert_allclose(payoffs[:, :, 0, 0], 2 * y0 - 1)
+    np.testing.assert_allclose(payoffs[:, :, 0, 1], 1 - 2 * y0)
+    # The moving target: the row player's best action flips many times (it never does in the dilemma).
+    flips = (np.diff(np.argmax(payoffs[:, 0, 0], axis=1)) != 0).sum()
+    assert flips >= 5
+    pd = independent_q_learning("prisoners_dilemma", steps=200, runs=5, seed=0).expected_payoffs()
+    assert (pd[:, 0, 0, 1] > pd[:, 0, 0, 0]).all()  # defect pays more whatever the other plays
+    with pytest.raises(ValueError, match="trace_runs"):
+        independent_q_learning("coordination", steps=5, runs=3, trace_runs=4)
+
+
+def test_action_frequencies_of_single_runs():
+    result = independent_q_learning("coordination", steps=50, runs=4, seed=0)
+    one = result.action_frequencies(window=1, runs=[2])
+    np.testing.assert_array_equal(one[:, 0, 1], result.actions[:, 2, 0] == 1)
+    np.testing.assert_allclose(result.action_frequencies(window=1, runs=[0, 1, 2, 3]), result.action_frequencies(1))
+    with pytest.raises(ValueError, match="runs"):
+        result.action_frequencies(runs=[4])

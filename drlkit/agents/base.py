@@ -405,10 +405,16 @@ class Agent:
                 f"{name} needs flat Box observations (a vector); this env has {self.observation_space}"
             )
 
-    def record_episode(self, episode_return: float, episode_length: int, timer: Timer) -> None:
+    def record_episode(self, episode_return: float, episode_length: int, timer: Timer,
+                       agent_returns: np.ndarray | None = None) -> None:
         """History hook: book a finished episode at ``self.total_steps``. Called by ``train`` and by the
-        distributed engine for every episode a worker finished; subclasses customise ``_record_episode``."""
-        self._record_episode(episode_return, episode_length, timer)
+        distributed engine for every episode a worker finished; subclasses customise ``_record_episode``.
+        ``agent_returns`` (shape ``(n_agents,)``) comes only from multi-agent learners."""
+        if agent_returns is None:
+            self._record_episode(episode_return, episode_length, timer)
+        else:
+            # Only multi-agent learners' _record_episode takes per-agent returns.
+            self._record_episode(episode_return, episode_length, timer, agent_returns)  # type: ignore[call-arg]
 
     def record_update(self, timer: Timer, callbacks: Sequence[Callback], **metrics: float) -> bool:
         """History hook: log an update (its metrics) and run the callbacks; False when one asks to stop.

@@ -448,8 +448,10 @@ class Run:
         already bumped) or ``"dropped"``. Returns False when a callback asked to stop."""
         agent = self.agent
         for i, (ticket, report) in enumerate(zip(tickets, reports)):
-            for episode_return, episode_length in zip(report.episode_returns, report.episode_lengths):
-                agent.record_episode(episode_return, episode_length, self.timer)
+            per_agent = report.episode_agent_returns  # multi-agent fragments: one list of returns per episode
+            for e, (episode_return, episode_length) in enumerate(zip(report.episode_returns, report.episode_lengths)):
+                agent_returns = np.asarray(per_agent[e]) if len(per_agent) == len(report.episode_returns) else None
+                agent.record_episode(episode_return, episode_length, self.timer, agent_returns)
                 self.result.episodes.append({
                     "wall_time": self.elapsed(), "step": agent.total_steps, "episode_return": episode_return,
                     "episode_length": episode_length, "worker": ticket.slot, "version": ticket.work.version,

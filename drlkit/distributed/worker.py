@@ -78,6 +78,8 @@ class TaskReport:
     episode_returns: list[float] = field(default_factory=list)
     episode_lengths: list[int] = field(default_factory=list)
     metrics: list[dict[str, float]] = field(default_factory=list)
+    #: Multi-agent learners: each episode's return per agent (empty for single-agent fragments).
+    episode_agent_returns: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -197,6 +199,9 @@ def _count(report: TaskReport, fragment: Any) -> None:
     report.env_steps += int(fragment.n_steps)
     report.episode_returns.extend(float(r) for r in fragment.episode_returns)
     report.episode_lengths.extend(int(n) for n in fragment.episode_lengths)
+    data = getattr(fragment, "data", None)
+    if isinstance(data, dict) and "episode_agent_returns" in data:
+        report.episode_agent_returns.extend(np.asarray(data["episode_agent_returns"], dtype=float).tolist())
 
 
 def _worker_address() -> str:

@@ -37,6 +37,18 @@ from .matrix_games import _check_agent, check_joint_action
 
 #: (row, column) displacement of each action: stay, up, down, left, right.
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
+_MOVE_TUPLES = [tuple(int(v) for v in move) for move in MOVES]
+
+
+def _valid_joint_action(actions: Any, agents: list[str], n_actions: int) -> bool:
+    """The common case, checked fast: a dict with exactly ``agents`` as keys and integer actions in range."""
+    if type(actions) is not dict or len(actions) != len(agents):
+        return False
+    for agent in agents:
+        a = actions.get(agent)
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not 0 <= a < n_actions:
+            return False
+    return True
 
 
 class CoopGridEnv(ParallelEnv):
@@ -97,50 +109,57 @@ class CoopGridEnv(ParallelEnv):
 
     def _observations(self) -> dict[str, np.ndarray]:
         scale = self.size - 1
-        out = {}
-        for i, agent in enumerate(self.possible_agents):
-            others = np.delete(self.positions, i, axis=0) - self.positions[i]
-            to_targets = self.targets - self.positions[i]
-            out[agent] = np.concatenate([self.positions[i] / scale, others.ravel() / scale,
-                                         to_targets.ravel() / scale]).astype(np.float32)
-        return out
+        K = self.n_agents
+        pos = self.positions
+        # others[i] = positions of the other agents (in order) minus agent i's; to_targets[i] = targets minus it.
+        others = (pos[None, :, :] - pos[:, None, :])[~np.eye(K, dtype=bool)].reshape(K, 2 * (K - 1))
+        to_targets = (self.targets[None, :, :] - pos[:, None, :]).reshape(K, -1)
+        rows = np.concatenate([pos / scale, others / scale, to_targets / scale], axis=1).astype(np.float32)
+        return dict(zip(self.possible_agents, rows))
 
     def step(self, actions: dict[str, Any]):
         if not self.agents:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        check_joint_action(actions, self.agents, {a: self._action_space for a in self.agents})
-        moves = MOVES[[int(actions[a]) for a in self.possible_agents]]
-        proposed = np.clip(self.positions + moves, 0, self.size - 1)
-        collided = np.zeros(self.n_agents, dtype=bool)
-        for i in range(self.n_agents):
-            for j in range(i + 1, self.n_agents):
-                same_cell = (proposed[i] == proposed[j]).all()
-                swap = (proposed[i] == self.positions[j]).all() and (proposed[j] == self.positions[i]).all()
+        if not _valid_joint_action(actions, self.possible_agents, len(MOVES)):
+            check_joint_action(actions, self.agents, {a: self._action_space for a in self.agents})
+        n, last = self.n_agents, self.size - 1
+        # Plain tuples: a handful of agents, so Python beats numpy on arrays of shape (n, 2).
+        old = [(int(r), int(c)) for r, c in self.positions.tolist()]
+        proposed = []
+        for (r, c), a in zip(old, (int(actions[agent]) for agent in self.possible_agents)):
+            dr, dc = _MOVE_TUPLES[a]
+            proposed.append((min(max(r + dr, 0), last), min(max(c + dc, 0), last)))
+        collided = [False] * n
+        for i in range(n):
+            for j in range(i + 1, n):
+                same_cell = proposed[i] == proposed[j]
+                swap = proposed[i] == old[j] and proposed[j] == old[i]
                 if same_cell or swap:
-                    collided[[i, j]] = True
-        new = np.where(collided[:, None], self.positions, proposed)
+                    collided[i] = collided[j] = True
+        new = [old[i] if collided[i] else proposed[i] for i in range(n)]
         # Staying put can still clash with an agent that moved into one's cell: hold those back too.
         while True:
-            clash = np.zeros(self.n_agents, dtype=bool)
-            for i in range(self.n_agents):
-                for j in range(i + 1, self.n_agents):
-                    if (new[i] == new[j]).all():
-                        clash[[i, j]] = True
-            moved_in = clash & ~(new == self.positions).all(axis=1)
-            if not moved_in.any():
+            clash = [False] * n
+            for i in range(n):
+                for j in range(i + 1, n):
+                    if new[i] == new[j]:
+                        clash[i] = clash[j] = True
+            moved_in = [clash[i] and new[i] != old[i] for i in range(n)]
+            if not any(moved_in):
                 break
-            collided |= clash
-            new = np.where(moved_in[:, None], self.positions, new)
-        self.positions = new
+            collided = [a or b for a, b in zip(collided, clash)]
+            new = [old[i] if moved_in[i] else new[i] for i in range(n)]
+        self.positions = np.array(new, dtype=np.int64)
         self._t += 1
-        covered = (self.targets[:, None, :] == self.positions[None, :, :]).all(-1).any(1)
-        reward = float(covered.mean()) - self.collision_cost * float(collided.sum())
+        occupied = set(new)
+        covered = [tuple(t) in occupied for t in self.targets.tolist()]
+        reward = sum(covered) / len(covered) - self.collision_cost * float(sum(collided))
         over = self._t >= self.max_steps
         observations = self._observations()
         rewards = {a: reward for a in self.agents}
         terminations = {a: False for a in self.agents}
         truncations = {a: over for a in self.agents}
-        infos = {a: {"covered": int(covered.sum()), "collided": bool(collided[i])}
+        infos = {a: {"covered": int(sum(covered)), "collided": bool(collided[i])}
                  for i, a in enumerate(self.agents)}
         if over:
             self.agents = []
@@ -158,6 +177,23 @@ class CoopGridEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
+
+
+def positions_from_observations(observations: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Agents' cells and the targets from observations ``(T, K, D)`` (e.g. ``rollout(...)["observations"]`` of a
+    multi-agent learner): ``positions (T, K, 2)`` and ``targets (K, 2)``, as (row, column) integers. Every
+    observation holds its agent's own position and the offsets to the targets (module docstring)."""
+    obs = np.asarray(observations, dtype=float)
+    if obs.ndim != 3:
+        raise ValueError(f"observations must have shape (T, K, D); got {obs.shape}")
+    K = obs.shape[1]
+    if obs.shape[2] < 2 + 2 * (K - 1) + 2 * K:
+        raise ValueError(f"observations of {K} agents need {2 + 2 * (K - 1) + 2 * K} entries each; got {obs.shape[2]}")
+    scale = check_number("size", size, low=2, integer=True) - 1
+    positions = np.rint(obs[:, :, :2] * scale).astype(np.int64)
+    start = 2 + 2 * (K - 1)
+    targets = positions[0, 0] + np.rint(obs[0, 0, start:start + 2 * K] * scale).astype(np.int64).reshape(K, 2)
+    return positions, targets
 
 
 def coop_grid(n_agents: int = 2, size: int = 5, max_steps: int = 20, collision_cost: float = 0.5,

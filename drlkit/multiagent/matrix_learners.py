@@ -38,6 +38,7 @@ outwards) instead of converging to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,9 @@ class MatrixRunResult:
     ``actions (steps, runs, 2)`` the joint actions played; ``rewards (steps, runs, 2)``;
     ``Q (runs, 2, n_actions)`` the final action values (column player's padded with
     ``-inf`` if it has fewer actions); ``greedy (steps, runs, 2)`` each player's greedy
-    action after each step; ``game`` the game.
+    action after each step; ``game`` the game; ``epsilons (steps,)`` the exploration rate of
+    each step; ``Q_trace (steps + 1, traced, 2, n_actions)`` the action values of the first
+    ``traced`` runs before the first step and after every step.
     """
 
     game: MatrixGame
@@ -64,6 +67,35 @@ class MatrixRunResult:
     rewards: np.ndarray
     Q: np.ndarray
     greedy: np.ndarray
+    epsilons: np.ndarray | None = None
+    Q_trace: np.ndarray | None = None
+
+    def policies(self) -> np.ndarray:
+        """Each traced run's ε-greedy policies before each step, ``(steps, traced, 2, max(n, m))``:
+        the probability that each player plays each of its actions (ties in Q share the greedy part)."""
+        if self.Q_trace is None or self.epsilons is None:
+            raise ValueError("this result has no Q_trace: run independent_q_learning with trace_runs >= 1")
+        Q = self.Q_trace[:-1]
+        k = Q.shape[-1]
+        is_best = Q == Q.max(axis=-1, keepdims=True)
+        greedy = is_best / is_best.sum(axis=-1, keepdims=True)
+        explore = np.zeros((2, k))
+        for player, n_actions in enumerate(self.game.shape):  # a random action past a player's last is clamped
+            explore[player, :n_actions] = 1.0 / k
+            explore[player, n_actions - 1] += (k - n_actions) / k
+        eps = self.epsilons[:, None, None, None]
+        return (1.0 - eps) * greedy + eps * explore
+
+    def expected_payoffs(self) -> np.ndarray:
+        """What each player's Q-values chase: the expected payoff of each of its actions against the
+        other player's current ε-greedy policy, ``(steps, traced, 2, max(n, m))`` (``A y`` and ``Bᵀ x``;
+        padding ``nan``). It moves whenever the other player learns: the non-stationarity."""
+        pi = self.policies()
+        n, m = self.game.shape
+        out = np.full(pi.shape, np.nan)
+        out[..., 0, :n] = pi[..., 1, :m] @ self.game.A.T
+        out[..., 1, :m] = pi[..., 0, :n] @ self.game.B
+        return out
 
     def final_greedy(self) -> np.ndarray:
         """Each run's greedy joint action at the end, ``(runs, 2)``."""
@@ -76,15 +108,24 @@ class MatrixRunResult:
         np.add.at(counts, (self.greedy[-1, :, 0], self.greedy[-1, :, 1]), 1)
         return counts / counts.sum()
 
-    def action_frequencies(self, window: int = 100) -> np.ndarray:
+    def action_frequencies(self, window: int = 100, runs: Any = None) -> np.ndarray:
         """Per step, the fraction of runs in which each player played each action, smoothed over
-        ``window`` steps: ``(steps, 2, max(n, m))``."""
+        ``window`` steps: ``(steps, 2, max(n, m))``. ``runs``: the run indices to count (default all);
+        ``runs=[r]`` gives run ``r``'s own recent play, a point moving on the policy simplex."""
         steps = len(self.actions)
         k = max(self.game.shape)
+        if runs is None:
+            played = self.actions
+        else:
+            index = np.atleast_1d(np.asarray(runs))
+            if index.size == 0 or index.dtype.kind not in "iu" or index.min() < 0 or \
+                    index.max() >= self.actions.shape[1]:
+                raise ValueError(f"runs must be indices of runs in [0, {self.actions.shape[1]}); got {runs!r}")
+            played = self.actions[:, index]
         onehot = np.zeros((steps, 2, k))
         for p in range(2):
             for a in range(k):
-                onehot[:, p, a] = (self.actions[:, :, p] == a).mean(axis=1)
+                onehot[:, p, a] = (played[:, :, p] == a).mean(axis=1)
         window = int(max(1, min(window, steps)))
         kernel = np.ones(window) / window
         smooth = np.empty_like(onehot)
@@ -96,6 +137,22 @@ class MatrixRunResult:
         return smooth
 
 
+def iql_update(Q: np.ndarray, actions: np.ndarray, rewards: np.ndarray, alpha: float) -> np.ndarray:
+    """One round of independent Q-learning for every run: a new ``Q (runs, 2, k)``.
+
+    ``actions (runs, 2)`` the joint actions played, ``rewards (runs, 2)`` each player's payoff.
+    Each player moves the value of *its own* action only, towards *its own* reward:
+    :math:`Q_k(a_k) \\leftarrow Q_k(a_k) + \\alpha (r_k - Q_k(a_k))`; the other player's
+    action enters only through :math:`r_k`. ``Q`` is not modified.
+    """
+    Q = np.array(Q, dtype=float)
+    runs = np.arange(Q.shape[0])
+    for player in range(2):
+        played = actions[:, player]
+        Q[runs, player, played] += alpha * (rewards[:, player] - Q[runs, player, played])
+    return Q
+
+
 def independent_q_learning(
     game: str | MatrixGame,
     steps: int = 2000,
@@ -105,12 +162,14 @@ def independent_q_learning(
     epsilon_final: float | None = None,
     q_init: float = 0.0,
     seed: int = 0,
+    trace_runs: int = 1,
 ) -> MatrixRunResult:
     """``runs`` independent pairs of ε-greedy Q-learners playing ``game`` for ``steps`` rounds (module docstring).
 
     ``alpha`` in (0, 1] step size; ``epsilon`` in [0, 1] exploration (decayed linearly to
     ``epsilon_final`` over the run if given); ``q_init`` initial action value (optimism
-    encourages exploration). Random tie-breaking as in :mod:`drlkit.tabular`.
+    encourages exploration); ``trace_runs`` in [0, runs] how many runs keep their Q-values
+    at every step (``Q_trace``). Random tie-breaking as in :mod:`drlkit.tabular`.
     """
     game = get_game(game)
     steps = check_number("steps", steps, low=1, high=MAX_STEPS, integer=True)
@@ -123,6 +182,7 @@ def independent_q_learning(
     epsilon_final = epsilon if epsilon_final is None else check_number("epsilon_final", epsilon_final, low=0, high=1)
     q_init = check_number("q_init", q_init)
     seed = check_number("seed", seed, low=0, integer=True)
+    trace_runs = check_number("trace_runs", trace_runs, low=0, high=runs, integer=True)
     rng = np.random.default_rng(seed)
     n, m = game.shape
     k = max(n, m)
@@ -135,19 +195,21 @@ def independent_q_learning(
     actions = np.empty((steps, runs, 2), dtype=np.int64)
     rewards = np.empty((steps, runs, 2))
     greedy = np.empty((steps, runs, 2), dtype=np.int64)
-    idx = np.arange(runs)
     n_acts = np.array([n, m])
+    trace = np.empty((steps + 1, trace_runs, 2, k))
+    trace[0] = Q[:trace_runs]
     for t in range(steps):
         eps = np.full(2 * runs, epsilons[t])
         acts = epsilon_greedy_batch(Q.reshape(2 * runs, k), eps, rng).reshape(runs, 2)
         # A random action must be one the player has (the smaller player's padding is -inf).
         acts = np.minimum(acts, n_acts - 1) if n != m else acts
         r0, r1 = game.A[acts[:, 0], acts[:, 1]], game.B[acts[:, 0], acts[:, 1]]
-        Q[idx, 0, acts[:, 0]] += alpha * (r0 - Q[idx, 0, acts[:, 0]])
-        Q[idx, 1, acts[:, 1]] += alpha * (r1 - Q[idx, 1, acts[:, 1]])
-        actions[t], rewards[t, :, 0], rewards[t, :, 1] = acts, r0, r1
+        rewards[t, :, 0], rewards[t, :, 1] = r0, r1
+        Q = iql_update(Q, acts, rewards[t], alpha)
+        actions[t] = acts
         greedy[t] = Q.argmax(axis=2)
-    return MatrixRunResult(game, actions, rewards, Q, greedy)
+        trace[t + 1] = Q[:trace_runs]
+    return MatrixRunResult(game, actions, rewards, Q, greedy, epsilons, trace if trace_runs else None)
 
 
 def fictitious_play(game: str | MatrixGame, steps: int = 500, initial: tuple[int, int] = (0, 0)) -> np.ndarray:

@@ -46,8 +46,8 @@ contract: ``env`` names a PettingZoo env factory (``env_kwargs`` in the config),
 ``act`` maps ``{agent id: observation}`` to ``{agent id: action}``, ``evaluate``
 returns team returns (sum over agents) and :meth:`evaluate_agents` per-agent ones,
 and the History has one ``return_<agent id>`` column per agent next to the team
-``episode_return`` (filled on episode rows of local training; NaN for episodes
-that ran on Dask workers, which report team returns only). The agent-contract tests therefore skip
+``episode_return`` (filled on every episode row, also for episodes that ran on Dask
+workers: their task reports carry the per-agent returns). The agent-contract tests therefore skip
 their gymnasium-env checks and CartPole learning run for these learners; tests/test_marl_ppo.py checks
 their env errors and learning on ``simple_spread``.
 """
@@ -233,7 +233,7 @@ class MultiAgentPPO(PPO):
                 state = np.asarray(env.state(), dtype=np.float32).ravel()
             else:
                 state = out[:, :D].ravel()
-            out[:, D + K:] = state
+            out[:, D:] = critic_input(state, K)
 
     # --------------------------------------------------------------- acting
     def _env_action(self, action: np.ndarray) -> Any:
@@ -432,6 +432,14 @@ class MAPPO(MultiAgentPPO):
     """
 
     SHARED_ACTOR, CENTRAL_CRITIC = True, True
+
+
+def critic_input(state: np.ndarray, n_agents: int) -> np.ndarray:
+    """What MAPPO's centralised critic reads for each agent: ``(K, K + S)`` rows ``[one-hot id e_k, state s]``
+    from the global ``state (S,)``. Every agent sees the same state; the id tells the shared critic whose
+    value to predict (agents' rewards may differ)."""
+    state = np.asarray(state, dtype=np.float32).ravel()
+    return np.concatenate([np.eye(n_agents, dtype=np.float32), np.tile(state, (n_agents, 1))], axis=1)
 
 
 def _box(dim: int) -> spaces.Box:
