@@ -138,6 +138,24 @@ class UCT:
         best = np.flatnonzero(counts == counts.max())
         return int(best[self.rng.integers(len(best))])
 
+    def statistics(self, path: Any = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Visit counts ``(n_actions,)`` and mean values Q ``(n_actions,)`` (for the player to move there; nan if
+        unvisited) of the children of the node reached from the last search's root by the actions ``path``."""
+        if self.root is None:
+            raise RuntimeError("call search() first")
+        node = self.root
+        for i, a in enumerate(path):
+            if a not in node.children:
+                raise ValueError(f"path {list(path)!r}: action {a!r} at depth {i} is not in the tree (its node has "
+                                 f"children {sorted(node.children)})")
+            node = node.children[a]
+        counts = np.zeros(self.game.n_actions, dtype=np.int64)
+        q = np.full(self.game.n_actions, np.nan)
+        for a, child in node.children.items():
+            counts[a] = child.N
+            q[a] = child.q()
+        return counts, q
+
     def root_values(self) -> np.ndarray:
         """Mean value Q ``(n_actions,)`` of each root child for the player at the root (nan if unvisited)."""
         if self.root is None:
