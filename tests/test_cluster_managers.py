@@ -13,13 +13,14 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
-from agent_tools import one_thread  # noqa: F401  (autouse fixture)
-from dask_processes import cli_cluster
 from distributed import Client
 
 import drlkit
 from drlkit.agents.a2c import A2C
 from drlkit.distributed import ClusterEnvironmentError
+
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
+from dask_processes import cli_cluster
 
 pytestmark = pytest.mark.cluster
 

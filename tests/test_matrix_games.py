@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from drlkit.envs.matrix_games import GAMES, MatrixGame
-from drlkit.multiagent import (fictitious_play, gradient_ascent, independent_q_learning, is_nash, nash_equilibria,
-                               project_simplex)
+from drlkit.multiagent import (
+    fictitious_play,
+    gradient_ascent,
+    independent_q_learning,
+    is_nash,
+    nash_equilibria,
+    project_simplex,
+)
 
 
 def strategies(game):

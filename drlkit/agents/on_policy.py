@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_number, check_memory
+from .._checks import check_memory, check_number
 from .base import ALGORITHMS, Agent, AgentConfig, Callback, Fragment, Timer, make_vec_env
 from .policies import ValueNetwork, make_policy
 

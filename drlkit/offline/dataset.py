@@ -396,8 +396,9 @@ def collect_parallel(
 def _collect_task(item: tuple) -> OfflineDataset:
     env, policy, steps, seed, epsilon, quality = item
     if isinstance(policy, tuple) and policy and policy[0] == "agent":
-        from ..agents.base import ALGORITHMS  # noqa: F401  (registers the classes)
         import importlib
+
+        from ..agents.base import ALGORITHMS  # noqa: F401  (registers the classes)
 
         _, module, spec, params = policy
         importlib.import_module(module)

@@ -12,11 +12,10 @@ They validate their arguments, pick an engine and package the result:
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
-
-import warnings
 
 from .._checks import DrlkitWarning, check_memory, check_number
 from .environments import effective_step_limit, resolve_env

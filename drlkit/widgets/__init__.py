@@ -1,13 +1,13 @@
 """ipywidgets front ends for the notebooks; the plotting they drive lives in drlkit.plotting."""
 from .dqn import explore_epsilon_schedule, explore_q_values
 from .mdp import GridworldExplorer, explore_gridworld
+from .offline import explore_dataset_quality
 from .policy_gradients import (
     explore_action_probabilities,
     explore_clip_range,
     explore_learning_rates,
     explore_trust_region,
 )
-from .offline import explore_dataset_quality
 from .shaping import explore_teacher
 from .tabular import TDControlComparison, compare_td_control
 
