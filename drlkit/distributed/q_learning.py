@@ -64,7 +64,7 @@ import concurrent.futures
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -236,7 +236,7 @@ def q_learning(
     n_workers: int = 2,
     episodes: int = 500,
     merge_every: int = 10,
-    merge: Union[str, MergeFunction] = "average",
+    merge: str | MergeFunction = "average",
     alpha: FloatOrSchedule = 0.5,
     gamma: float = 0.99,
     epsilon: FloatOrSchedule = 0.1,
@@ -389,7 +389,7 @@ def q_learning(
     )
 
 
-def _merge(merge: Union[str, MergeFunction], tables: np.ndarray, visits: np.ndarray | None) -> np.ndarray:
+def _merge(merge: str | MergeFunction, tables: np.ndarray, visits: np.ndarray | None) -> np.ndarray:
     if isinstance(merge, str):
         return merge_q_tables(tables, merge, visits)
     merged = merge(tables.copy(), visits.copy())

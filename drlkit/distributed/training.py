@@ -56,7 +56,7 @@ MODE_OPTIONS: dict[str, tuple[str, ...]] = {
     "a3c": ("max_staleness",),
 }
 
-_TOKENS: "weakref.WeakKeyDictionary[Agent, str]" = weakref.WeakKeyDictionary()
+_TOKENS: weakref.WeakKeyDictionary[Agent, str] = weakref.WeakKeyDictionary()
 
 
 def train(

@@ -31,7 +31,7 @@ import numpy as np
 #: Slot agents kept per worker process (least recently used ones are dropped).
 MAX_CACHED_AGENTS = 32
 
-_CACHE: collections.OrderedDict[tuple[str, int], "_SlotAgent"] = collections.OrderedDict()
+_CACHE: collections.OrderedDict[tuple[str, int], _SlotAgent] = collections.OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 

@@ -153,7 +153,7 @@ class MDP:
 
     # ----------------------------------------------------------- constructors
     @classmethod
-    def from_gymnasium(cls, env: Any) -> "MDP":
+    def from_gymnasium(cls, env: Any) -> MDP:
         """Build the MDP of a gymnasium toy-text environment (FrozenLake, CliffWalking, Taxi...).
 
         ``env`` is an env id such as ``"FrozenLake-v1"`` or an env made with

@@ -133,7 +133,7 @@ class OfflineDataset:
         action_space: gym.Space,
         next_observations: Any = None,
         metadata: dict[str, Any] | None = None,
-    ) -> "OfflineDataset":
+    ) -> OfflineDataset:
         """A dataset from your own arrays. Without ``next_observations`` they are taken
         from the next row inside each episode; an episode that ends *truncated* then has
         no next observation, which is an error (its value would be bootstrapped from nothing)."""
@@ -186,19 +186,19 @@ class OfflineDataset:
         starts = np.r_[0, self.episode_ends[:-1]]
         return [slice(int(a), int(b)) for a, b in zip(starts, self.episode_ends)]
 
-    def select_episodes(self, indices: Sequence[int]) -> "OfflineDataset":
+    def select_episodes(self, indices: Sequence[int]) -> OfflineDataset:
         """A dataset made of the given episodes (e.g. a shard for one worker)."""
         slices = self.episodes()
         rows = np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in indices]) if len(indices) else []
         return self._take(np.asarray(rows, dtype=np.int64))
 
-    def shard(self, index: int, n_shards: int) -> "OfflineDataset":
+    def shard(self, index: int, n_shards: int) -> OfflineDataset:
         """Episodes ``index, index + n_shards, ...``: shard ``index`` of ``n_shards`` disjoint shards."""
         n_shards = check_number("n_shards", n_shards, low=1, high=self.n_episodes, integer=True)
         index = check_number("shard index", index, low=0, high=n_shards - 1, integer=True)
         return self.select_episodes(range(index, self.n_episodes, n_shards))
 
-    def _take(self, rows: np.ndarray) -> "OfflineDataset":
+    def _take(self, rows: np.ndarray) -> OfflineDataset:
         return OfflineDataset(self.observations[rows], self.actions[rows], self.rewards[rows],
                               self.next_observations[rows], self.terminations[rows], self.truncations[rows],
                               self.observation_space, self.action_space, dict(self.metadata))
