@@ -90,15 +90,15 @@ def dask_round_trip(client, params: dict, rounds: int = 40) -> np.ndarray:
     """Seconds per bare Dask round with the same messages as a sync round and no work: send the
     parameters to both workers, run a no-op on each (``len`` of the parameters), gather."""
     workers = sorted(client.nthreads())
-    times, previous = [], []
+    times, garbage = [], []
     for _ in range(rounds):
         start = time.perf_counter()
         [future] = client.scatter([params], hash=False, broadcast=True, workers=workers)
         tasks = [client.submit(len, future, workers=[w], pure=False) for w in workers]
-        previous = []  # released after the submit, as the engine does (see Run._send)
+        garbage.clear()  # the last round's futures released after the submit, as the engine does (see Run._send)
         client.gather(tasks)
         times.append(time.perf_counter() - start)
-        previous = [future, tasks]
+        garbage.extend([future, tasks])
     return np.array(times[5:])
 
 

@@ -321,7 +321,7 @@ def policy_iteration(
     for _ in range(max_iterations):
         pi = np.eye(mdp.n_actions)[policy]
         evaluation, evaluation_deltas = _sweep_until_stable(
-            lambda V: np.einsum("sa,sa->s", pi, _q_values(mdp, V, gamma)),
+            lambda V, pi=pi: np.einsum("sa,sa->s", pi, _q_values(mdp, V, gamma)),
             V,
             tol,
             max_evaluation_sweeps,

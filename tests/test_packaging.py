@@ -145,7 +145,7 @@ def test_conda_environment_has_the_pyproject_packages_at_the_pinned_versions():
     )
 
     pins = read_constraints()
-    for name, (pinned, build) in packages.items():
+    for name, (pinned, _build) in packages.items():
         if name in ("python", "pip"):
             continue
         assert pinned is not None, f"environment.yml: {name} has no version; pin the one of constraints.txt"

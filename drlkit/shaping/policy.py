@@ -142,7 +142,7 @@ def policy_shaping(
     for episode in range(episodes):
         state = mdp.reset_batch(runs, rng)
         active = np.ones(runs, dtype=bool)
-        for t in range(max_steps):
+        for _ in range(max_steps):
             r_ = idx[active]
             s = state[active]
             pi = combine_policies(boltzmann(Q[r_, s], temperature), feedback_policy(delta[r_, s], C_hat))
