@@ -170,7 +170,8 @@ def solve_table(client, seeds: int, budget: int) -> list[dict]:
             for seed in range(seeds):
                 row = solve(client, mode, straggler, seed, budget)
                 rows.append(row)
-                print(f"{row['mode']:6} {'3x' if straggler else '-':>9} {seed:>4} {'yes' if row['solved'] else 'NO':>6} "
+                solved = "yes" if row["solved"] else "NO"
+                print(f"{row['mode']:6} {'3x' if straggler else '-':>9} {seed:>4} {solved:>6} "
                       f"{row['seconds']:8.1f} {row['steps']:9d} {row['updates']:7d} {row['update_rate']:6.1f} "
                       f"{row['staleness']:5.2f} {row['eval']:6.1f}")
     for straggler in (False, True):

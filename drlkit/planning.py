@@ -172,7 +172,9 @@ def _check_values(mdp: MDP, V: Any) -> np.ndarray:
     try:
         arr = np.asarray(V, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"V must be an array of {mdp.n_states} numbers (one per state); got {type(V).__name__}") from None
+        raise TypeError(
+            f"V must be an array of {mdp.n_states} numbers (one per state); got {type(V).__name__}"
+        ) from None
     if arr.shape != (mdp.n_states,):
         raise ValueError(f"V must have shape ({mdp.n_states},), one value per state; got shape {arr.shape}")
     if not np.isfinite(arr).all():

@@ -49,8 +49,10 @@ def _venv_without_drlkit(directory: Path) -> str:
         if "drlkit" not in entry.name.lower():
             (theirs / entry.name).symlink_to(entry)
     python = str(directory / "bin" / "python")
-    check = subprocess.run([python, "-c", "import distributed, torch; import drlkit"], check=False, capture_output=True, text=True,
-                           cwd=directory, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120)
+    check = subprocess.run(
+        [python, "-c", "import distributed, torch; import drlkit"], check=False, capture_output=True, text=True,
+        cwd=directory, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120,
+    )
     assert "No module named 'drlkit'" in check.stderr, check.stderr[-500:]
     return python
 

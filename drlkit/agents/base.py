@@ -528,7 +528,9 @@ def load(path: str | Path, env: Any = None) -> Agent:
             f"{CHECKPOINT_FORMAT}: upgrade drlkit to load it"
         )
     if fmt != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} has unknown checkpoint format {fmt}; this drlkit reads format {CHECKPOINT_FORMAT}")
+        raise CheckpointError(
+            f"{path} has unknown checkpoint format {fmt}; this drlkit reads format {CHECKPOINT_FORMAT}"
+        )
     for key, types in _CHECKPOINT_ENTRIES.items():
         if key not in state:
             raise CheckpointError(f"{path}: checkpoint entry {key!r} is missing (the file is incomplete or edited)")
@@ -548,7 +550,9 @@ def load(path: str | Path, env: Any = None) -> Agent:
         if state[key] < 0:
             raise CheckpointError(f"{path}: checkpoint entry {key!r} must be >= 0; got {state[key]}")
     if not np.isfinite(state["wall_time"]) or state["wall_time"] < 0:
-        raise CheckpointError(f"{path}: checkpoint entry 'wall_time' must be a finite number >= 0; got {state['wall_time']}")
+        raise CheckpointError(
+            f"{path}: checkpoint entry 'wall_time' must be a finite number >= 0; got {state['wall_time']}"
+        )
     env = env if env is not None else state["env_id"]
     if env is None:
         raise ValueError(f"{path} was saved from an agent with a callable env; pass env=... to drlkit.load")

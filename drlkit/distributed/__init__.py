@@ -17,7 +17,8 @@ from .training import MODES, supported_modes, train
 from .worker import slot_seed
 
 __all__ = [
-    "MODES", "ClusterEnvironmentError", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas", "check_worker_versions",
+    "MODES", "ClusterEnvironmentError", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas",
+    "check_worker_versions",
     "cluster", "dashboard_url", "map_tasks", "mean_gradients",
     "merge_weight", "mix", "q_learning", "resolve_client", "slot_seed", "supported_modes", "train",
 ]

@@ -82,7 +82,9 @@ def map_tasks(
     except TimeoutError:
         done = sum(f.status == "finished" for f in futures)
         client.cancel(futures)
-        raise TimeoutError(f"{label}: only {done} of {len(items)} tasks finished within timeout={timeout:g} s") from None
+        raise TimeoutError(
+            f"{label}: only {done} of {len(items)} tasks finished within timeout={timeout:g} s"
+        ) from None
     for index, future in enumerate(futures):
         if future.status == "error":
             exc = future.exception()

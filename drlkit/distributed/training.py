@@ -297,8 +297,11 @@ def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
 
 
 def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any) -> tuple:
-    return (_check_slot_map("delays", delays, n_slots, low=0.0), _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
-            None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots))
+    return (
+        _check_slot_map("delays", delays, n_slots, low=0.0),
+        _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
+        None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots),
+    )
 
 
 def _check_slot_map(name: str, value: Any, n_slots: int, low: float) -> dict[int, float]:

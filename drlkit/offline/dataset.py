@@ -305,7 +305,9 @@ def collect(
                           made.observation_space, made.action_space, metadata)
 
 
-def collect_replay(agent: Any, steps: int, *, chunk: int | None = None, quality: str = "medium-replay") -> OfflineDataset:
+def collect_replay(
+    agent: Any, steps: int, *, chunk: int | None = None, quality: str = "medium-replay"
+) -> OfflineDataset:
     """Train a drlkit off-policy agent (e.g. DQN) for ``steps`` environment steps and return
     every transition it saw, in order: the ``medium-replay`` dataset of the literature.
 

@@ -14,7 +14,9 @@ wrong (-1). It is modelled by two numbers:
 The agent counts, per state and action, :math:`\Delta(s, a)` = (#right - #wrong).
 If every label is correct with probability :math:`\hat C`, Bayes' rule gives
 
-.. math:: P\big(a \text{ optimal in } s \mid \Delta\big) = \frac{\hat C^{\Delta}}{\hat C^{\Delta} + (1 - \hat C)^{\Delta}},
+.. math::
+
+    P\big(a \text{ optimal in } s \mid \Delta\big) = \frac{\hat C^{\Delta}}{\hat C^{\Delta} + (1 - \hat C)^{\Delta}},
 
 normalised over actions into a *feedback policy* :math:`\pi_F(a|s)`. The agent
 acts with the product of its own Boltzmann policy
