@@ -9,6 +9,8 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
+# What ruff lints and formats; mypy checks drlkit/ (files = ["drlkit"] in pyproject.toml).
+LINT_PATHS := drlkit tests benchmarks scripts
 
 .PHONY: setup system-deps tutorials demo test test-fast lint fuzz student-editions bench clean
 
@@ -37,8 +39,9 @@ tutorials: setup
 demo: setup
 	$(BIN)/python -m drlkit.demo
 
-# Everything CI runs: unit, learning (slow), notebook and browser tests.
-test: setup system-deps
+# Everything CI runs: lint and types first (a finding fails the run), then unit, learning (slow),
+# notebook and browser tests.
+test: setup system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Quick local loop: skips slow learning tests and the browser.
@@ -47,8 +50,8 @@ test-fast: setup
 
 # Lint (ruff), format check (ruff format) and types (mypy); configuration in pyproject.toml.
 lint: setup
-	$(BIN)/ruff check drlkit tests benchmarks
-	$(BIN)/ruff format --check drlkit tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
 # The long fuzz run: the same Hypothesis properties as CI's tests/test_fuzz_*.py with 50x the examples
