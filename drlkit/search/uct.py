@@ -123,10 +123,11 @@ class UCT:
             # 3. rollout
             z = node.terminal if node.terminal is not None else game.random_playout(node.state, rng)
             # 4. backup
-            while node is not None:
-                node.N += 1
-                node.W += z * node.mover
-                node = node.parent
+            up: UCTNode | None = node
+            while up is not None:
+                up.N += 1
+                up.W += z * up.mover
+                up = up.parent
         counts = np.zeros(game.n_actions, dtype=np.int64)
         for a, child in root.children.items():
             counts[a] = child.N
