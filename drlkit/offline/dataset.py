@@ -64,7 +64,7 @@ class OfflineDataset:
     next_observations: np.ndarray
     terminations: np.ndarray
     truncations: np.ndarray
-    observation_space: gym.spaces.Box
+    observation_space: gym.Space
     action_space: gym.Space
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -77,7 +77,7 @@ class OfflineDataset:
             raise DatasetError(f"rewards must be finite; {len(bad)} are NaN or inf (first at index {bad[0]}: "
                                f"{self.rewards[bad[0]]})")
         self.rewards = np.asarray(self.rewards, dtype=np.float32)
-        obs_shape = tuple(self.observation_space.shape)
+        obs_shape = tuple(self.observation_space.shape or ())
         for name in ("observations", "next_observations"):
             arr = np.asarray(getattr(self, name), dtype=np.float32)
             if arr.shape != (n, *obs_shape):
@@ -99,8 +99,9 @@ class OfflineDataset:
                                    f"found values in [{acts.min()}, {acts.max()}]")
         else:
             acts = np.asarray(self.actions, dtype=np.float32)
-            if acts.shape != (n, *self.action_space.shape):
-                raise DatasetError(f"actions must have shape {(n, *self.action_space.shape)} for "
+            act_shape = tuple(self.action_space.shape or ())
+            if acts.shape != (n, *act_shape):
+                raise DatasetError(f"actions must have shape {(n, *act_shape)} for "
                                    f"{self.action_space}; got {acts.shape}")
             if not np.isfinite(acts).all():
                 raise DatasetError("actions contain NaN or inf")
@@ -189,8 +190,8 @@ class OfflineDataset:
     def select_episodes(self, indices: Sequence[int]) -> OfflineDataset:
         """A dataset made of the given episodes (e.g. a shard for one worker)."""
         slices = self.episodes()
-        rows = np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in indices]) if len(indices) else []
-        return self._take(np.asarray(rows, dtype=np.int64))
+        rows = [np.arange(slices[i].start, slices[i].stop) for i in indices]
+        return self._take(np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64))
 
     def shard(self, index: int, n_shards: int) -> OfflineDataset:
         """Episodes ``index, index + n_shards, ...``: shard ``index`` of ``n_shards`` disjoint shards."""
@@ -273,12 +274,12 @@ def collect(
     made = make_env(env)
     rng = np.random.default_rng(seed)
     made.action_space.seed(int(rng.integers(2**31)))
-    obs_dim = made.observation_space.shape
+    obs_dim = made.observation_space.shape or ()
     obs_buf = np.empty((steps, *obs_dim), dtype=np.float32)
     next_buf = np.empty_like(obs_buf)
     discrete = isinstance(made.action_space, gym.spaces.Discrete)
     act_buf = (np.empty(steps, dtype=np.int64) if discrete
-               else np.empty((steps, *made.action_space.shape), dtype=np.float32))
+               else np.empty((steps, *(made.action_space.shape or ())), dtype=np.float32))
     rew_buf = np.empty(steps, dtype=np.float32)
     term_buf = np.zeros(steps, dtype=bool)
     trunc_buf = np.zeros(steps, dtype=bool)
@@ -436,9 +437,9 @@ def _policy_function(policy: Policy) -> tuple[Callable[[np.ndarray], Any] | None
 def _same_space(a: gym.Space, b: gym.Space) -> bool:
     if type(a) is not type(b):
         return False
-    if isinstance(a, gym.spaces.Discrete):
+    if isinstance(a, gym.spaces.Discrete) and isinstance(b, gym.spaces.Discrete):
         return a.n == b.n and a.start == b.start
-    if isinstance(a, gym.spaces.Box):
+    if isinstance(a, gym.spaces.Box) and isinstance(b, gym.spaces.Box):
         return a.shape == b.shape and np.allclose(a.low, b.low) and np.allclose(a.high, b.high)
     return a == b
 
