@@ -28,7 +28,7 @@ import queue
 import time
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, overload
 
 import numpy as np
 
@@ -224,6 +224,10 @@ class Run:
         return Run._key_counter
 
     # ------------------------------------------------------------ waiting
+    @overload
+    def wait_any(self, deadline: None = None) -> Ticket: ...
+    @overload
+    def wait_any(self, deadline: float | None) -> Ticket | None: ...
     def wait_any(self, deadline: float | None = None) -> Ticket | None:
         """The next finished ticket; ``None`` if ``deadline`` (run seconds) passes first.
 
@@ -234,6 +238,10 @@ class Run:
             return self._ready.popleft()
         return self._next_finished(deadline)
 
+    @overload
+    def _next_finished(self, deadline: None = None) -> Ticket: ...
+    @overload
+    def _next_finished(self, deadline: float | None) -> Ticket | None: ...
     def _next_finished(self, deadline: float | None = None) -> Ticket | None:
         while True:
             now = self.elapsed()
@@ -241,8 +249,9 @@ class Run:
                 return None
             self._kill_on_schedule(now)
             timeout = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, deadline - now)
-            if self._kill_pending:
-                timeout = min(timeout, max(self.settings.kill_worker_at[0] - now, 0.0))
+            kill = self.settings.kill_worker_at
+            if self._kill_pending and kill is not None:
+                timeout = min(timeout, max(kill[0] - now, 0.0))
             try:
                 future = self._done.get(timeout=max(timeout, 0.0))
             except queue.Empty:
@@ -484,10 +493,11 @@ class Run:
             self._fail(f"every Dask worker is gone (none for {self.settings.worker_timeout:g} s)")
 
     def _kill_on_schedule(self, now: float) -> None:
-        if not self._kill_pending or now < self.settings.kill_worker_at[0]:
+        kill = self.settings.kill_worker_at
+        if not self._kill_pending or kill is None or now < kill[0]:
             return
         self._kill_pending = False
-        slot = self.settings.kill_worker_at[1]
+        slot = kill[1]
         address = self._address_of(slot)
         if not address:
             return  # no worker left to kill

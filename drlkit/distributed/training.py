@@ -236,6 +236,7 @@ def train(
         elif mode == "sync_grad":
             run_sync_grad(run, n_workers, backup_workers, round_timeout)
         elif mode == "async":
+            assert eta is not None  # defaults to 1 / n_workers above
             run_async(run, n_workers, local_steps, eta, staleness_aware, max_staleness)
         else:
             run_a3c(run, n_workers, max_staleness)
@@ -268,10 +269,10 @@ def _check_hooks(agent: Agent, mode: str) -> None:
 def _default_fragment_steps(agent: Agent) -> int:
     """The experience one local update of the agent uses: an on-policy rollout, or DQN's ``train_freq``."""
     config = agent.config
-    if getattr(agent, "DEFAULT_FRAGMENT_STEPS", None):  # e.g. offline agents: one gradient step per fragment
-        return int(agent.DEFAULT_FRAGMENT_STEPS)
-    if getattr(config, "n_steps", None):
-        return int(config.n_steps) * int(getattr(config, "num_envs", 1))
+    if fragment_steps := getattr(agent, "DEFAULT_FRAGMENT_STEPS", None):  # e.g. offline: one gradient step
+        return int(fragment_steps)
+    if n_steps := getattr(config, "n_steps", None):
+        return int(n_steps) * int(getattr(config, "num_envs", 1))
     return int(getattr(config, "train_freq", 256))
 
 
@@ -296,7 +297,9 @@ def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
     return callbacks
 
 
-def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any) -> tuple:
+def _check_slot_options(
+    n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any
+) -> tuple[dict[int, float], dict[int, float], tuple[float, int] | None]:
     return (
         _check_slot_map("delays", delays, n_slots, low=0.0),
         _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
