@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # What ruff lints and formats; mypy checks drlkit/ (files = ["drlkit"] in pyproject.toml).
 LINT_PATHS := drlkit tests benchmarks scripts
 
-.PHONY: setup system-deps tutorials demo test test-fast lint fuzz student-editions bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint format fuzz student-editions bench clean
 
 setup: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+
+# Rewrite the code into the layout that `ruff format --check` expects.
+format: setup
+	$(BIN)/ruff format $(LINT_PATHS)
 
 # The long fuzz run: the same Hypothesis properties as CI's tests/test_fuzz_*.py with 50x the examples
 # (derandomized, so a failure reproduces with the same command).
