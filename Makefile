@@ -9,8 +9,10 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
+# What ruff lints and formats; mypy checks drlkit/ (files = ["drlkit"] in pyproject.toml).
+LINT_PATHS := drlkit tests benchmarks scripts
 
-.PHONY: setup system-deps tutorials demo test test-fast lint fuzz student-editions bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint format fuzz student-editions bench clean
 
 setup: $(VENV)/.installed
 
@@ -37,8 +39,9 @@ tutorials: setup
 demo: setup
 	$(BIN)/python -m drlkit.demo
 
-# Everything CI runs: unit, learning (slow), notebook and browser tests.
-test: setup system-deps
+# Everything CI runs: lint and types first (a finding fails the run), then unit, learning (slow),
+# notebook and browser tests.
+test: setup system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Quick local loop: skips slow learning tests and the browser.
@@ -47,9 +50,13 @@ test-fast: setup
 
 # Lint (ruff), format check (ruff format) and types (mypy); configuration in pyproject.toml.
 lint: setup
-	$(BIN)/ruff check drlkit tests benchmarks
-	$(BIN)/ruff format --check drlkit tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+
+# Rewrite the code into the layout that `ruff format --check` expects.
+format: setup
+	$(BIN)/ruff format $(LINT_PATHS)
 
 # The long fuzz run: the same Hypothesis properties as CI's tests/test_fuzz_*.py with 50x the examples
 # (derandomized, so a failure reproduces with the same command).

@@ -20,6 +20,7 @@ relative to the plain gymnasium loop on the same environment::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import time
@@ -73,19 +74,17 @@ def main() -> None:
     header = f"{'environment':16s} {'method':28s} {'steps':>10s} {'seconds':>8s} {'steps/s':>11s} {'vs gym':>7s}"
     print(header)
     print("-" * len(header))
+    settings = dict(alpha=0.5, epsilon=0.1, gamma=1.0, seed=0)
+
+    def learn(env, runs, **options):
+        return lambda: int(q_learning(env, args.episodes, runs=runs, **options, **settings).lengths.sum())
+
     for env_id in ENVS:
         mdp = MDP.from_gymnasium(env_id)
-        settings = dict(alpha=0.5, epsilon=0.1, gamma=1.0, seed=0)
-
-        def learn(env, runs):
-            return lambda: int(q_learning(env, args.episodes, runs=runs, **settings).lengths.sum())
-
         measurements = {
-            "gymnasium loop (random)": lambda: gymnasium_random_loop(env_id, args.baseline_steps, seed=0),
+            "gymnasium loop (random)": functools.partial(gymnasium_random_loop, env_id, args.baseline_steps, seed=0),
             "one run, gymnasium env": learn(env_id, 1),
-            "one run, MDP": lambda: int(
-                q_learning(mdp, args.episodes, vectorised=False, **settings).lengths.sum()
-            ),
+            "one run, MDP": learn(mdp, 1, vectorised=False),
             f"vectorised, {args.runs} runs": learn(mdp, args.runs),
         }
         baseline = None

@@ -32,7 +32,7 @@ from ._checks import check_number
 #: What the demo trains.
 ENV_ID = "CartPole-v1"
 #: PPO with fewer passes per fragment than its default: tasks of tens of milliseconds.
-PPO_CONFIG = {"n_epochs": 10}
+PPO_CONFIG: dict[str, Any] = {"n_epochs": 10}
 COLUMNS = ("mode", "updates", "env steps/s", "mean staleness", "eval return", "seconds")
 
 

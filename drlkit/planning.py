@@ -172,7 +172,9 @@ def _check_values(mdp: MDP, V: Any) -> np.ndarray:
     try:
         arr = np.asarray(V, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"V must be an array of {mdp.n_states} numbers (one per state); got {type(V).__name__}") from None
+        raise TypeError(
+            f"V must be an array of {mdp.n_states} numbers (one per state); got {type(V).__name__}"
+        ) from None
     if arr.shape != (mdp.n_states,):
         raise ValueError(f"V must have shape ({mdp.n_states},), one value per state; got shape {arr.shape}")
     if not np.isfinite(arr).all():
@@ -321,7 +323,7 @@ def policy_iteration(
     for _ in range(max_iterations):
         pi = np.eye(mdp.n_actions)[policy]
         evaluation, evaluation_deltas = _sweep_until_stable(
-            lambda V: np.einsum("sa,sa->s", pi, _q_values(mdp, V, gamma)),
+            lambda V, pi=pi: np.einsum("sa,sa->s", pi, _q_values(mdp, V, gamma)),
             V,
             tol,
             max_evaluation_sweeps,

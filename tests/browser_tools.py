@@ -135,7 +135,8 @@ def _free_port() -> int:
 
 
 def _settings_file(settings_dir: Path, plugin_id: str) -> Path:
-    """Where JupyterLab keeps a plugin's user settings: "@scope/pkg:plugin" -> "@scope/pkg/plugin.jupyterlab-settings"."""
+    """Where JupyterLab keeps a plugin's user settings:
+    "@scope/pkg:plugin" -> "@scope/pkg/plugin.jupyterlab-settings"."""
     package, plugin = plugin_id.split(":")
     return settings_dir / package / f"{plugin}.jupyterlab-settings"
 

@@ -55,7 +55,9 @@ def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout
     env = _environment()
     processes: list[subprocess.Popen] = []
 
-    def start(args: list[str], log: str, python: str = sys.executable, overrides: dict | None = None) -> subprocess.Popen:
+    def start(
+        args: list[str], log: str, python: str = sys.executable, overrides: dict | None = None
+    ) -> subprocess.Popen:
         out = open(directory / log, "wb")
         # A new session per process: teardown kills the whole group (nanny and its worker child).
         proc = subprocess.Popen([python, "-m", *args], cwd=directory, env={**env, **(overrides or {})}, stdout=out,

@@ -1,7 +1,15 @@
 """Notebook 07 in JupyterLab: Run All works (datasets collected on a local cluster) and the dataset slider redraws."""
 import pytest
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, output_text, run_all, wait_for_image_change
+from browser_tools import (
+    cell_errors,
+    move_slider,
+    open_notebook,
+    output_images,
+    output_text,
+    run_all,
+    wait_for_image_change,
+)
 from notebook_tools import NOTEBOOKS
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]

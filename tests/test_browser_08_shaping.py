@@ -1,7 +1,15 @@
 """Notebook 08 in JupyterLab: Run All works and the teacher's C and L sliders rerun policy shaping."""
 import pytest
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, output_text, run_all, wait_for_image_change
+from browser_tools import (
+    cell_errors,
+    move_slider,
+    open_notebook,
+    output_images,
+    output_text,
+    run_all,
+    wait_for_image_change,
+)
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser

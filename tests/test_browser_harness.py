@@ -14,7 +14,15 @@ import nbformat
 import psutil
 import pytest
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, output_text, run_all, wait_for_image_change
+from browser_tools import (
+    cell_errors,
+    move_slider,
+    open_notebook,
+    output_images,
+    output_text,
+    run_all,
+    wait_for_image_change,
+)
 
 pytestmark = pytest.mark.browser
 

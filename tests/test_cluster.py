@@ -19,6 +19,7 @@ from distributed import Client
 
 import drlkit
 from drlkit.distributed import resolve_client
+
 from dask_processes import cli_cluster
 
 

@@ -13,13 +13,14 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
-from agent_tools import one_thread  # noqa: F401  (autouse fixture)
-from dask_processes import cli_cluster
 from distributed import Client
 
 import drlkit
 from drlkit.agents.a2c import A2C
 from drlkit.distributed import ClusterEnvironmentError
+
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
+from dask_processes import cli_cluster
 
 pytestmark = pytest.mark.cluster
 
@@ -48,8 +49,10 @@ def _venv_without_drlkit(directory: Path) -> str:
         if "drlkit" not in entry.name.lower():
             (theirs / entry.name).symlink_to(entry)
     python = str(directory / "bin" / "python")
-    check = subprocess.run([python, "-c", "import distributed, torch; import drlkit"], check=False, capture_output=True, text=True,
-                           cwd=directory, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120)
+    check = subprocess.run(
+        [python, "-c", "import distributed, torch; import drlkit"], check=False, capture_output=True, text=True,
+        cwd=directory, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120,
+    )
     assert "No module named 'drlkit'" in check.stderr, check.stderr[-500:]
     return python
 

@@ -14,6 +14,7 @@ import pytest
 
 from drlkit.agents.a2c import A2C
 from drlkit.distributed import DistributedResult, DistributedTrainingError, train
+
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 from dask_processes import cluster_with_client
 

@@ -11,7 +11,10 @@ import pytest  # noqa: E402
 
 from drlkit.distributed import DistributedResult  # noqa: E402
 from drlkit.plotting import (  # noqa: E402
-    plot_return_curves, plot_staleness, plot_task_timeline, plot_worker_throughput,
+    plot_return_curves,
+    plot_staleness,
+    plot_task_timeline,
+    plot_worker_throughput,
 )
 
 

@@ -7,17 +7,24 @@ the same hooks with the same seeds.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 import drlkit
 from drlkit.agents.a2c import A2C
 from drlkit.agents.ppo import PPO
-from drlkit.plotting.live import LiveCurve
 from drlkit.distributed import (
-    DistributedResult, average_deltas, mean_gradients, merge_weight, mix, slot_seed, supported_modes, train,
+    DistributedResult,
+    average_deltas,
+    mean_gradients,
+    merge_weight,
+    mix,
+    slot_seed,
+    supported_modes,
+    train,
 )
+from drlkit.plotting.live import LiveCurve
+
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 from dask_processes import cluster_with_client
 

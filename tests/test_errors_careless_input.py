@@ -228,7 +228,9 @@ def test_checkpoint_with_a_string_tensor_entry(saved, tmp_path):
 def test_truncated_checkpoint(saved, tmp_path):
     path = tmp_path / "cut.pt"
     path.write_bytes(saved.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="not a drlkit checkpoint, or not a complete one.*whole file that Agent.save"):
+    with pytest.raises(
+        CheckpointError, match="not a drlkit checkpoint, or not a complete one.*whole file that Agent.save"
+    ):
         drlkit.load(path)
 
 

@@ -36,7 +36,8 @@ from drlkit.agents import ALGORITHMS
 # Small settings so that building (and, for checkpoints, briefly training) an agent is cheap.
 SMALL = {
     "A2C": {"num_envs": 2, "n_steps": 4, "hidden_sizes": (8,)},
-    "DQN": {"buffer_size": 64, "batch_size": 8, "learning_starts": 8, "train_freq": 8, "gradient_steps": 1, "hidden_sizes": (8,)},
+    "DQN": {"buffer_size": 64, "batch_size": 8, "learning_starts": 8, "train_freq": 8, "gradient_steps": 1,
+            "hidden_sizes": (8,)},
     "PPO": {"num_envs": 2, "n_steps": 8, "batch_size": 8, "n_epochs": 1, "hidden_sizes": (8,)},
     "REINFORCE": {"num_envs": 2, "n_steps": 16, "hidden_sizes": (8,)},
     "TRPO": {"num_envs": 2, "n_steps": 8, "batch_size": 8, "cg_iters": 2, "backtrack_iters": 2, "value_epochs": 1,

@@ -145,7 +145,8 @@ def test_planning(seed, S, A, method, args):
     mdp = kwargs.pop("mdp") if "mdp" in kwargs else small_mdp(seed, S, A)
     policy = kwargs.pop("policy", None)
     if "policy" in accepted:
-        kwargs["policy"] = np.zeros(mdp.n_states if isinstance(mdp, MDP) else 1, dtype=int) if policy is None else policy
+        default = np.zeros(mdp.n_states if isinstance(mdp, MDP) else 1, dtype=int)
+        kwargs["policy"] = default if policy is None else policy
     elif "initial_policy" in accepted and policy is not None:
         kwargs["initial_policy"] = policy
     if method == "policy_iteration" and "max_iterations" in kwargs:

@@ -3,8 +3,17 @@ import re
 
 import pytest
 
-from notebook_tools import (NOTEBOOKS, assert_exercises_set_up, count_images, error_outputs, execute_notebook,
-                            output_text, parameter_names, read_committed_clean, widget_count)
+from notebook_tools import (
+    NOTEBOOKS,
+    assert_exercises_set_up,
+    count_images,
+    error_outputs,
+    execute_notebook,
+    output_text,
+    parameter_names,
+    read_committed_clean,
+    widget_count,
+)
 
 pytestmark = pytest.mark.notebook
 

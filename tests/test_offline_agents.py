@@ -4,11 +4,22 @@ import pytest
 import torch
 
 import drlkit
-from agent_tools import one_thread  # noqa: F401  (autouse fixture)
-from drlkit.offline import (BC, CQL, DatasetError, OfflineDQN, behaviour_policy, collect, normalized_score,
-                            q_overestimation, reference_returns, save_dataset)
+from drlkit.offline import (
+    BC,
+    CQL,
+    DatasetError,
+    OfflineDQN,
+    behaviour_policy,
+    collect,
+    normalized_score,
+    q_overestimation,
+    reference_returns,
+    save_dataset,
+)
 from drlkit.offline.bc import bc_loss
 from drlkit.offline.cql import cql_regularizer
+
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,16 @@ import numpy as np
 import pytest
 
 import drlkit
-from drlkit.offline import (BC, DatasetError, OfflineDataset, collect, collect_replay, concatenate,
-                            load_dataset, save_dataset)
+from drlkit.offline import (
+    BC,
+    DatasetError,
+    OfflineDataset,
+    collect,
+    collect_replay,
+    concatenate,
+    load_dataset,
+    save_dataset,
+)
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminations", "truncations")
 

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 import drlkit
-from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 from drlkit.offline import CQL, behaviour_policy, collect, collect_parallel, concatenate, save_dataset
+
+from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.cluster
 

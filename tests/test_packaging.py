@@ -98,7 +98,8 @@ def conda_dependencies(path: Path) -> tuple[dict[str, tuple[str | None, str | No
 
 
 def conda_names_of(requirement: Requirement) -> list[str]:
-    key = canonicalize_name(requirement.name) + (f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else "")
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    key = canonicalize_name(requirement.name) + extras
     return CONDA_NAMES.get(key, [canonicalize_name(requirement.name)])
 
 
@@ -145,7 +146,7 @@ def test_conda_environment_has_the_pyproject_packages_at_the_pinned_versions():
     )
 
     pins = read_constraints()
-    for name, (pinned, build) in packages.items():
+    for name, (pinned, _build) in packages.items():
         if name in ("python", "pip"):
             continue
         assert pinned is not None, f"environment.yml: {name} has no version; pin the one of constraints.txt"
@@ -169,21 +170,28 @@ def test_conda_environment_has_the_pyproject_packages_at_the_pinned_versions():
 def test_binder_environment_is_the_root_one_without_the_project_install():
     root_environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     binder_environment = yaml.safe_load((ROOT / "binder" / "environment.yml").read_text())
-    assert binder_environment["channels"] == root_environment["channels"], "the two environment files use different channels"
+    assert binder_environment["channels"] == root_environment["channels"], (
+        "the two environment files use different channels"
+    )
     root_packages, _ = conda_dependencies(ROOT / "environment.yml")
     binder_packages, binder_pip = conda_dependencies(ROOT / "binder" / "environment.yml")
     differing = sorted(
-        name for name in set(root_packages) | set(binder_packages) if root_packages.get(name) != binder_packages.get(name)
+        name
+        for name in set(root_packages) | set(binder_packages)
+        if root_packages.get(name) != binder_packages.get(name)
     )
     assert not differing, f"binder/environment.yml and environment.yml differ on {differing}"
     # Binder builds the environment before copying the repository: no local pip installs.
-    assert binder_pip == [], f"binder/environment.yml must not pip-install {binder_pip}: binder/postBuild installs drlkit"
+    assert binder_pip == [], (
+        f"binder/environment.yml must not pip-install {binder_pip}: binder/postBuild installs drlkit"
+    )
 
 
 def test_binder_installs_drlkit_and_the_lab_settings():
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
-    commands = [line.strip() for line in post_build.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [line.strip() for line in post_build.read_text().splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#")]
     assert any(re.search(r"pip install .*--no-deps.* -e \.$", c) for c in commands), commands
     assert any(re.search(r"pip install .*--constraint constraints\.txt -e \"\.\[multiagent,offline\]\"$", c)
                for c in commands), commands
@@ -265,5 +273,7 @@ def test_importing_drlkit_does_not_start_jupyter():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT.parent)
     assert result.returncode == 0, result.stderr[-2000:]
     location, loaded = result.stdout.splitlines()[-2:]
-    assert Path(location).resolve().is_relative_to(ROOT / "drlkit"), f"drlkit imported from {location}, not this checkout"
+    assert Path(location).resolve().is_relative_to(ROOT / "drlkit"), (
+        f"drlkit imported from {location}, not this checkout"
+    )
     assert loaded == "[]", f"`import drlkit` loads {loaded}"

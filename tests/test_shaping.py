@@ -7,8 +7,17 @@ import drlkit
 from drlkit import tabular
 from drlkit.envs.gridworld import gridworld
 from drlkit.planning import value_iteration
-from drlkit.shaping import (PotentialShaping, bonus_shaping, combine_policies, distance_potential, feedback_policy,
-                            goal_distances, policy_shaping, potential_shaping, progress_bonus)
+from drlkit.shaping import (
+    PotentialShaping,
+    bonus_shaping,
+    combine_policies,
+    distance_potential,
+    feedback_policy,
+    goal_distances,
+    policy_shaping,
+    potential_shaping,
+    progress_bonus,
+)
 from drlkit.tabular.environments import greedy_path
 
 MAP = ["S.....", "......", "......", ".....G"]

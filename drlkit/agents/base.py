@@ -25,7 +25,7 @@ import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -45,6 +45,8 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 # Names other libraries and papers use for the same hyperparameters.
 _ALIASES = {"lr": "learning_rate", "discount": "gamma", "n_envs": "num_envs",
             "net_arch": "hidden_sizes", "lambda_": "gae_lambda"}
+
+_Config = TypeVar("_Config", bound="AgentConfig")
 
 
 @dataclass
@@ -76,7 +78,7 @@ class AgentConfig:
             check_number("max_grad_norm", self.max_grad_norm, low=0, low_open=True)
 
     @classmethod
-    def from_kwargs(cls, owner: str, **kwargs: Any) -> AgentConfig:
+    def from_kwargs(cls: type[_Config], owner: str, **kwargs: Any) -> _Config:
         """Build and validate a config; unknown names get a 'did you mean' hint."""
         names = [f.name for f in dataclasses.fields(cls)]
         for key in kwargs:
@@ -544,7 +546,9 @@ def load(path: str | Path, env: Any = None) -> Agent:
             f"{CHECKPOINT_FORMAT}: upgrade drlkit to load it"
         )
     if fmt != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} has unknown checkpoint format {fmt}; this drlkit reads format {CHECKPOINT_FORMAT}")
+        raise CheckpointError(
+            f"{path} has unknown checkpoint format {fmt}; this drlkit reads format {CHECKPOINT_FORMAT}"
+        )
     for key, types in _CHECKPOINT_ENTRIES.items():
         if key not in state:
             raise CheckpointError(f"{path}: checkpoint entry {key!r} is missing (the file is incomplete or edited)")
@@ -564,7 +568,9 @@ def load(path: str | Path, env: Any = None) -> Agent:
         if state[key] < 0:
             raise CheckpointError(f"{path}: checkpoint entry {key!r} must be >= 0; got {state[key]}")
     if not np.isfinite(state["wall_time"]) or state["wall_time"] < 0:
-        raise CheckpointError(f"{path}: checkpoint entry 'wall_time' must be a finite number >= 0; got {state['wall_time']}")
+        raise CheckpointError(
+            f"{path}: checkpoint entry 'wall_time' must be a finite number >= 0; got {state['wall_time']}"
+        )
     env = env if env is not None else state["env_id"]
     if env is None:
         raise ValueError(f"{path} was saved from an agent with a callable env; pass env=... to drlkit.load")
@@ -712,9 +718,9 @@ class _entry:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         if exc is None or isinstance(exc, CheckpointError) or not isinstance(exc, Exception):
-            return False
+            return  # nothing to translate: the exception (if any) propagates as it is
         raise CheckpointError(
             f"{self.path}: checkpoint entry {self.name!r} is damaged or of the wrong type "
             f"({type(exc).__name__}: {_first_line(exc)})"

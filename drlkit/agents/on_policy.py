@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_number, check_memory
+from .._checks import check_memory, check_number
 from .base import ALGORITHMS, Agent, AgentConfig, Callback, Fragment, Timer, make_vec_env
 from .policies import ValueNetwork, make_policy
 
@@ -90,7 +90,8 @@ class OnPolicyAgent(Agent):
     Config = OnPolicyConfig
     config: OnPolicyConfig
     policy: nn.Module
-    value: ValueNetwork | None  # None when _uses_critic() is False
+    value: nn.Module | None  # a ValueNetwork; None when _uses_critic() is False
+    envs: Any  # num_envs copies of the env: a gymnasium VectorEnv (MultiAgentPPO: a list of PettingZoo envs)
     optimizer: torch.optim.Optimizer
 
     def _uses_critic(self) -> bool:
@@ -127,7 +128,7 @@ class OnPolicyAgent(Agent):
         raise NotImplementedError
 
     @property
-    def critic(self) -> ValueNetwork:
+    def critic(self) -> nn.Module:
         """The value network :math:`V_\\phi`, for the agents that always have one (A2C, PPO, TRPO)."""
         if self.value is None:
             raise AttributeError(f"{type(self).__name__} has no critic here (it was built without a value network)")

@@ -50,7 +50,7 @@ LOG_KEYS = PPO.LOG_KEYS  # policy_loss, value_loss, entropy, approx_kl, clip_fra
 def train_ppo(env: Any, total_steps: int, seed: int = 0, **config: Any) -> History:
     """Train PPO on ``env`` (an id or a callable making an env) for ``total_steps`` environment
     steps; ``config`` takes the hyperparameters of :class:`drlkit.agents.ppo.PPOConfig`."""
-    c: PPOConfig = PPOConfig.from_kwargs("train_ppo", **config)  # type: ignore[assignment]
+    c = PPOConfig.from_kwargs("train_ppo", **config)
     history = History(LOG_KEYS)
     start_time = time.perf_counter()
 

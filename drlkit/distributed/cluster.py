@@ -142,7 +142,8 @@ def cluster(
     try:
         if not quiet:
             n = len(client.scheduler_info()["workers"])
-            print(f"Connected to {client.scheduler.address} ({n} workers); dashboard: {client.dashboard_link}")
+            address = getattr(client.scheduler, "address", None)  # set once connected
+            print(f"Connected to {address} ({n} workers); dashboard: {client.dashboard_link}")
         yield client
     finally:
         client.close()
@@ -356,7 +357,7 @@ def _probe_scheduler(address: str, timeout: float, security: Any) -> None:
         host, port = parse_host_port(location) if scheme in ("tcp", "tls") else (None, None)
     except ValueError as exc:
         raise ValueError(f"address {address!r} is not a Dask scheduler address: {exc}") from None
-    if host is not None:
+    if host is not None and port is not None:  # parse_host_port gives both or raises
         _tcp_reachable(address, host, port, timeout)
 
     async def identity() -> dict:
@@ -379,7 +380,7 @@ def _probe_scheduler(address: str, timeout: float, security: Any) -> None:
     except ValueError as exc:  # unknown scheme, malformed address
         raise ValueError(f"address {address!r} is not a Dask scheduler address: {exc}") from None
     except (TimeoutError, asyncio.TimeoutError):
-        http = _http_status(host, port, timeout) if host is not None else None
+        http = _http_status(host, port, timeout) if host is not None and port is not None else None
         if http is not None:  # a web server waiting for the rest of a request that Dask never sends
             raise ConnectionError(_not_a_scheduler(address, http, TimeoutError("no Dask reply"))) from None
         raise ConnectionError(
@@ -394,8 +395,8 @@ def _probe_scheduler(address: str, timeout: float, security: Any) -> None:
             f"(firewall, tls:// vs tcp://, security=)?"
         ) from None
     except Exception as exc:  # noqa: BLE001 - bytes that are not Dask's protocol (e.g. an HTTP reply read as a frame size)
-        raise ConnectionError(_not_a_scheduler(
-            address, _http_status(host, port, timeout) if host is not None else None, exc)) from None
+        http = _http_status(host, port, timeout) if host is not None and port is not None else None
+        raise ConnectionError(_not_a_scheduler(address, http, exc)) from None
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
         raise ConnectionError(
             f"something answered at {address!r}, but it is not a Dask scheduler (it answered {str(reply)[:80]}); "

@@ -34,7 +34,7 @@ import queue
 import time
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, overload
 
 import numpy as np
 
@@ -273,6 +273,10 @@ class Run:
         return Run._key_counter
 
     # ------------------------------------------------------------ waiting
+    @overload
+    def wait_any(self, deadline: None = None) -> Ticket: ...
+    @overload
+    def wait_any(self, deadline: float | None) -> Ticket | None: ...
     def wait_any(self, deadline: float | None = None) -> Ticket | None:
         """The next finished ticket; ``None`` if ``deadline`` (run seconds) passes first.
 

@@ -64,7 +64,7 @@ import concurrent.futures
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -236,7 +236,7 @@ def q_learning(
     n_workers: int = 2,
     episodes: int = 500,
     merge_every: int = 10,
-    merge: Union[str, MergeFunction] = "average",
+    merge: str | MergeFunction = "average",
     alpha: FloatOrSchedule = 0.5,
     gamma: float = 0.99,
     epsilon: FloatOrSchedule = 0.1,
@@ -389,9 +389,10 @@ def q_learning(
     )
 
 
-def _merge(merge: Union[str, MergeFunction], tables: np.ndarray, visits: np.ndarray | None) -> np.ndarray:
+def _merge(merge: str | MergeFunction, tables: np.ndarray, visits: np.ndarray | None) -> np.ndarray:
     if isinstance(merge, str):
         return merge_q_tables(tables, merge, visits)
+    assert visits is not None  # counted for every merge but "average"
     merged = merge(tables.copy(), visits.copy())
     try:
         merged = np.array(merged, dtype=float)
@@ -532,7 +533,7 @@ class VisitCounter(gym.Wrapper):
         self._state = int(observation)
         return observation, info
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         self.visits[self._state, int(action)] += 1
         observation, reward, terminated, truncated, info = self.env.step(action)
         self._state = int(observation)

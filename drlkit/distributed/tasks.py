@@ -70,7 +70,7 @@ def map_tasks(
         client.wait_for_workers(1, timeout=timeout)
     except TimeoutError:
         raise TimeoutError(f"no Dask worker joined the cluster within timeout={timeout:g} s") from None
-    label = (name or getattr(fn, "__name__", "task")).replace("_", "-")
+    label = str(name or getattr(fn, "__name__", "task")).replace("_", "-")
     token = uuid.uuid4().hex[:12]
     keys = [f"drlkit-{label}-{token}-{i}" for i in range(len(items))]
     # One graph for all tasks: a single message to the scheduler, however many items.
@@ -82,7 +82,9 @@ def map_tasks(
     except TimeoutError:
         done = sum(f.status == "finished" for f in futures)
         client.cancel(futures)
-        raise TimeoutError(f"{label}: only {done} of {len(items)} tasks finished within timeout={timeout:g} s") from None
+        raise TimeoutError(
+            f"{label}: only {done} of {len(items)} tasks finished within timeout={timeout:g} s"
+        ) from None
     for index, future in enumerate(futures):
         if future.status == "error":
             exc = future.exception()

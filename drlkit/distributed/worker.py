@@ -31,7 +31,7 @@ import numpy as np
 #: Slot agents kept per worker process (least recently used ones are dropped).
 MAX_CACHED_AGENTS = 32
 
-_CACHE: collections.OrderedDict[tuple[str, int], "_SlotAgent"] = collections.OrderedDict()
+_CACHE: collections.OrderedDict[tuple[str, int], _SlotAgent] = collections.OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -109,7 +109,9 @@ def collect_fragment(recipe: Recipe, params: dict[str, np.ndarray], work: Work) 
     return _run(recipe, params, work, body)
 
 
-def local_updates(recipe: Recipe, params: dict[str, np.ndarray], work: Work) -> tuple[dict[str, np.ndarray], TaskReport]:
+def local_updates(
+    recipe: Recipe, params: dict[str, np.ndarray], work: Work
+) -> tuple[dict[str, np.ndarray], TaskReport]:
     """Load ``params`` (θ), then ``local_steps`` times collect + learn_from; return the new
     parameters θ_i and the report (one metrics dict per local update)."""
 
@@ -124,7 +126,9 @@ def local_updates(recipe: Recipe, params: dict[str, np.ndarray], work: Work) -> 
     return _run(recipe, params, work, body)
 
 
-def fragment_gradients(recipe: Recipe, params: dict[str, np.ndarray], work: Work) -> tuple[dict[str, np.ndarray], TaskReport]:
+def fragment_gradients(
+    recipe: Recipe, params: dict[str, np.ndarray], work: Work
+) -> tuple[dict[str, np.ndarray], TaskReport]:
     """Load ``params`` (θ), collect one fragment and return the gradient of the loss on it at θ."""
 
     def body(agent: Any, report: TaskReport) -> dict[str, np.ndarray]:

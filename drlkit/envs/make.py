@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
-
-
 
 
 def make_env(env: Any, **kwargs: Any) -> gym.Env:

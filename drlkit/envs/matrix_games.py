@@ -32,6 +32,7 @@ tit-for-tat are learnable; ``state()`` is the same vector.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,18 +77,20 @@ class MatrixGame:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.A.shape  # type: ignore[return-value]
+        n, m = self.A.shape
+        return n, m
 
 
 _CANONICAL = {
-    "prisoners_dilemma": MatrixGame("prisoner's dilemma", [[3, 0], [5, 1]], [[3, 5], [0, 1]],
+    "prisoners_dilemma": MatrixGame("prisoner's dilemma", np.array([[3, 0], [5, 1]]), np.array([[3, 5], [0, 1]]),
                                     ("cooperate", "defect")),
-    "stag_hunt": MatrixGame("stag hunt", [[4, 0], [3, 3]], [[4, 3], [0, 3]], ("stag", "hare")),
-    "coordination": MatrixGame("coordination", [[2, 0], [0, 1]], [[2, 0], [0, 1]], ("A", "B")),
-    "matching_pennies": MatrixGame("matching pennies", [[1, -1], [-1, 1]], [[-1, 1], [1, -1]], ("heads", "tails")),
+    "stag_hunt": MatrixGame("stag hunt", np.array([[4, 0], [3, 3]]), np.array([[4, 3], [0, 3]]), ("stag", "hare")),
+    "coordination": MatrixGame("coordination", np.array([[2, 0], [0, 1]]), np.array([[2, 0], [0, 1]]), ("A", "B")),
+    "matching_pennies": MatrixGame("matching pennies", np.array([[1, -1], [-1, 1]]), np.array([[-1, 1], [1, -1]]),
+                                   ("heads", "tails")),
     "rock_paper_scissors": MatrixGame(
-        "rock-paper-scissors", [[0, -1, 1], [1, 0, -1], [-1, 1, 0]], [[0, 1, -1], [-1, 0, 1], [1, -1, 0]],
-        ("rock", "paper", "scissors")),
+        "rock-paper-scissors", np.array([[0, -1, 1], [1, 0, -1], [-1, 1, 0]]),
+        np.array([[0, 1, -1], [-1, 0, 1], [1, -1, 0]]), ("rock", "paper", "scissors")),
 }
 
 #: The built-in games by name.
@@ -173,14 +176,15 @@ class MatrixGameEnv(ParallelEnv):
         if self._last is None:
             return f"{self.game.name}: round 0"
         i, j = self._last
+        column_actions = self.game.column_actions or self.game.actions
         return (f"{self.game.name}: round {self._round}: {self.game.actions[i]} / "
-                f"{self.game.column_actions[j]} -> {self.game.A[i, j]:g}, {self.game.B[i, j]:g}")
+                f"{column_actions[j]} -> {self.game.A[i, j]:g}, {self.game.B[i, j]:g}")
 
     def close(self) -> None:
         pass
 
 
-def check_joint_action(actions: Any, agents: list[str], action_spaces: dict[str, spaces.Space]) -> None:
+def check_joint_action(actions: Any, agents: list[str], action_spaces: Mapping[str, spaces.Space]) -> None:
     """Raise a clear error unless ``actions`` maps exactly the live ``agents`` to valid actions."""
     if not isinstance(actions, dict):
         raise TypeError(f"actions must be a dict {{agent id: action}}; got {type(actions).__name__}")
@@ -191,7 +195,9 @@ def check_joint_action(actions: Any, agents: list[str], action_spaces: dict[str,
     if missing:
         raise KeyError(f"actions are missing agent(s) {missing}; every live agent must act: {agents}")
     for agent, action in actions.items():
-        if not action_spaces[agent].contains(np.int64(action) if np.isscalar(action) else action):
+        # Numbers are compared as int64; anything else (None, a list, a complex...) is simply not in the space.
+        number = isinstance(action, (int, float, str, bytes, np.integer, np.floating, np.bool_))
+        if not action_spaces[agent].contains(np.int64(action) if number else action):
             raise ValueError(f"action of {agent!r} must be in {action_spaces[agent]}; got {action!r}")
 
 

@@ -153,7 +153,7 @@ class MDP:
 
     # ----------------------------------------------------------- constructors
     @classmethod
-    def from_gymnasium(cls, env: Any) -> "MDP":
+    def from_gymnasium(cls, env: Any) -> MDP:
         """Build the MDP of a gymnasium toy-text environment (FrozenLake, CliffWalking, Taxi...).
 
         ``env`` is an env id such as ``"FrozenLake-v1"`` or an env made with
@@ -200,8 +200,9 @@ class MDP:
             layout = (len(grid), len(grid[0]))
             if layout[0] * layout[1] != S:
                 layout = grid = None
-        elif hasattr(env.unwrapped, "shape") and int(np.prod(env.unwrapped.shape)) == S:
-            layout = tuple(int(x) for x in env.unwrapped.shape)
+        elif len(getattr(env.unwrapped, "shape", ())) == 2 and int(np.prod(env.unwrapped.shape)) == S:
+            rows, cols = env.unwrapped.shape
+            layout = (int(rows), int(cols))
         return cls(P=P, R=R3, terminal=terminal, start=start, layout=layout, grid=grid)
 
     def describe(self) -> str:

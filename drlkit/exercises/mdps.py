@@ -38,10 +38,11 @@ def check_policy_evaluation_sweep(sweep: Callable[[MDP, np.ndarray, np.ndarray, 
             return False
         if not _is_values(answer, mdp, name, "V_new"):
             return False
+        optimality_backup = bellman_optimality_backup(mdp, V, gamma)
         mistakes = {
             "did you forget the discount gamma?": bellman_expectation_backup(mdp, V, policy, 1.0),
             "this is the optimality backup (max over actions); follow the policy's action instead.":
-                bellman_optimality_backup(mdp, V, gamma),
+                optimality_backup,
             "did you update V in place? A synchronous sweep computes every V_new[s] from the old V.":
                 _in_place_sweep(mdp, V, policy, gamma),
             "did you leave out the value of the next state (only R[s, a])?": mdp.R[np.arange(mdp.n_states), policy],

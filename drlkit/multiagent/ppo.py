@@ -132,7 +132,7 @@ class PerAgent(nn.Module):
             return type(first)(stacked.gather(-2, index).squeeze(-2))
         means = torch.stack([o.mean for o in outputs], -2)  # DiagGaussian: (..., K, D)
         index = ids[..., None, None].expand(*ids.shape, 1, means.shape[-1])
-        log_std = torch.stack([net.log_std for net in self.networks])[ids]
+        log_std = torch.stack([net.get_parameter("log_std") for net in self.networks])[ids]
         return type(first)(means.gather(-2, index).squeeze(-2), log_std)
 
 
@@ -151,8 +151,9 @@ class Columns(nn.Module):
 class MultiAgentPPO(PPO):
     """PPO for PettingZoo Parallel envs (module docstring); subclasses choose the networks."""
 
-    Config = MultiAgentPPOConfig
+    Config: ClassVar[type[MultiAgentPPOConfig]] = MultiAgentPPOConfig
     config: MultiAgentPPOConfig
+    value: nn.Module  # always a critic: Columns or PerAgent of ValueNetworks
     SHARED_ACTOR: ClassVar[bool] = True
     CENTRAL_CRITIC: ClassVar[bool] = False
 
@@ -390,8 +391,13 @@ class MultiAgentPPO(PPO):
         return {"agent_returns": agent_returns, "team_returns": agent_returns.sum(1),
                 "observations": np.stack(frames)}
 
-    def evaluate(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True) -> np.ndarray:
-        """Team returns (summed over agents) of ``episodes`` fresh episodes, ``(episodes,)``."""
+    def evaluate(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True,
+                 max_episode_steps: int | None = None) -> np.ndarray:
+        """Team returns (summed over agents) of ``episodes`` fresh episodes, ``(episodes,)``.
+        ``max_episode_steps`` must stay None: the PettingZoo env ends its episodes itself."""
+        if max_episode_steps is not None:
+            raise TypeError(f"{type(self).__name__}.evaluate takes no max_episode_steps (got {max_episode_steps!r}): "
+                            "the PettingZoo env ends its episodes itself")
         return self.rollout(episodes, seed, deterministic)["team_returns"]
 
     def evaluate_agents(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True) -> np.ndarray:

@@ -11,14 +11,13 @@
 from .base import OfflineAgent, OfflineConfig
 from .bc import BC
 from .cql import CQL
-from .dataset import (QUALITIES, DatasetError, OfflineDataset, collect, collect_parallel, collect_replay,
-                      concatenate)
+from .dataset import QUALITIES, DatasetError, OfflineDataset, collect, collect_parallel, collect_replay, concatenate
 from .dqn import OfflineDQN
-from .td3bc import TD3BC
 from .experts import behaviour_policy
 from .quality import make_quality_datasets
 from .scores import normalized_score, q_overestimation, reference_returns
 from .storage import from_minari, load_dataset, save_dataset
+from .td3bc import TD3BC
 
 __all__ = [
     "BC", "CQL", "QUALITIES", "TD3BC", "DatasetError", "OfflineAgent", "OfflineConfig", "OfflineDQN", "OfflineDataset",

@@ -105,6 +105,8 @@ class OfflineAgent(Agent):
 
     Config = OfflineConfig
     config: OfflineConfig
+    #: The optimizer that ``_gradient_step`` steps, made by ``_build_networks`` (TD3+BC has its own two).
+    optimizer: torch.optim.Optimizer
     #: A fragment of ``drlkit.distributed.train`` is one gradient step's minibatch.
     DEFAULT_FRAGMENT_STEPS = 1
 
@@ -189,7 +191,7 @@ class OfflineAgent(Agent):
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
         """A minibatch of ``batch_size`` transitions drawn uniformly (with replacement) from the dataset."""
         tensors = self._require_data()
-        index = torch.as_tensor(self.np_rng.integers(len(self.data), size=batch_size))
+        index = torch.as_tensor(self.np_rng.integers(len(tensors["rewards"]), size=batch_size))
         return {key: value[index] for key, value in tensors.items()}
 
     # ----------------------------------------------------------- learning

@@ -64,7 +64,7 @@ class OfflineDataset:
     next_observations: np.ndarray
     terminations: np.ndarray
     truncations: np.ndarray
-    observation_space: gym.spaces.Box
+    observation_space: gym.Space
     action_space: gym.Space
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -77,7 +77,7 @@ class OfflineDataset:
             raise DatasetError(f"rewards must be finite; {len(bad)} are NaN or inf (first at index {bad[0]}: "
                                f"{self.rewards[bad[0]]})")
         self.rewards = np.asarray(self.rewards, dtype=np.float32)
-        obs_shape = tuple(self.observation_space.shape)
+        obs_shape = tuple(self.observation_space.shape or ())
         for name in ("observations", "next_observations"):
             arr = np.asarray(getattr(self, name), dtype=np.float32)
             if arr.shape != (n, *obs_shape):
@@ -99,8 +99,9 @@ class OfflineDataset:
                                    f"found values in [{acts.min()}, {acts.max()}]")
         else:
             acts = np.asarray(self.actions, dtype=np.float32)
-            if acts.shape != (n, *self.action_space.shape):
-                raise DatasetError(f"actions must have shape {(n, *self.action_space.shape)} for "
+            act_shape = tuple(self.action_space.shape or ())
+            if acts.shape != (n, *act_shape):
+                raise DatasetError(f"actions must have shape {(n, *act_shape)} for "
                                    f"{self.action_space}; got {acts.shape}")
             if not np.isfinite(acts).all():
                 raise DatasetError("actions contain NaN or inf")
@@ -133,7 +134,7 @@ class OfflineDataset:
         action_space: gym.Space,
         next_observations: Any = None,
         metadata: dict[str, Any] | None = None,
-    ) -> "OfflineDataset":
+    ) -> OfflineDataset:
         """A dataset from your own arrays. Without ``next_observations`` they are taken
         from the next row inside each episode; an episode that ends *truncated* then has
         no next observation, which is an error (its value would be bootstrapped from nothing)."""
@@ -186,19 +187,19 @@ class OfflineDataset:
         starts = np.r_[0, self.episode_ends[:-1]]
         return [slice(int(a), int(b)) for a, b in zip(starts, self.episode_ends)]
 
-    def select_episodes(self, indices: Sequence[int]) -> "OfflineDataset":
+    def select_episodes(self, indices: Sequence[int]) -> OfflineDataset:
         """A dataset made of the given episodes (e.g. a shard for one worker)."""
         slices = self.episodes()
-        rows = np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in indices]) if len(indices) else []
-        return self._take(np.asarray(rows, dtype=np.int64))
+        rows = [np.arange(slices[i].start, slices[i].stop) for i in indices]
+        return self._take(np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64))
 
-    def shard(self, index: int, n_shards: int) -> "OfflineDataset":
+    def shard(self, index: int, n_shards: int) -> OfflineDataset:
         """Episodes ``index, index + n_shards, ...``: shard ``index`` of ``n_shards`` disjoint shards."""
         n_shards = check_number("n_shards", n_shards, low=1, high=self.n_episodes, integer=True)
         index = check_number("shard index", index, low=0, high=n_shards - 1, integer=True)
         return self.select_episodes(range(index, self.n_episodes, n_shards))
 
-    def _take(self, rows: np.ndarray) -> "OfflineDataset":
+    def _take(self, rows: np.ndarray) -> OfflineDataset:
         return OfflineDataset(self.observations[rows], self.actions[rows], self.rewards[rows],
                               self.next_observations[rows], self.terminations[rows], self.truncations[rows],
                               self.observation_space, self.action_space, dict(self.metadata))
@@ -273,12 +274,12 @@ def collect(
     made = make_env(env)
     rng = np.random.default_rng(seed)
     made.action_space.seed(int(rng.integers(2**31)))
-    obs_dim = made.observation_space.shape
+    obs_dim = made.observation_space.shape or ()
     obs_buf = np.empty((steps, *obs_dim), dtype=np.float32)
     next_buf = np.empty_like(obs_buf)
     discrete = isinstance(made.action_space, gym.spaces.Discrete)
     act_buf = (np.empty(steps, dtype=np.int64) if discrete
-               else np.empty((steps, *made.action_space.shape), dtype=np.float32))
+               else np.empty((steps, *(made.action_space.shape or ())), dtype=np.float32))
     rew_buf = np.empty(steps, dtype=np.float32)
     term_buf = np.zeros(steps, dtype=bool)
     trunc_buf = np.zeros(steps, dtype=bool)
@@ -305,7 +306,9 @@ def collect(
                           made.observation_space, made.action_space, metadata)
 
 
-def collect_replay(agent: Any, steps: int, *, chunk: int | None = None, quality: str = "medium-replay") -> OfflineDataset:
+def collect_replay(
+    agent: Any, steps: int, *, chunk: int | None = None, quality: str = "medium-replay"
+) -> OfflineDataset:
     """Train a drlkit off-policy agent (e.g. DQN) for ``steps`` environment steps and return
     every transition it saw, in order: the ``medium-replay`` dataset of the literature.
 
@@ -396,8 +399,9 @@ def collect_parallel(
 def _collect_task(item: tuple) -> OfflineDataset:
     env, policy, steps, seed, epsilon, quality = item
     if isinstance(policy, tuple) and policy and policy[0] == "agent":
-        from ..agents.base import ALGORITHMS  # noqa: F401  (registers the classes)
         import importlib
+
+        from ..agents.base import ALGORITHMS  # noqa: F401  (registers the classes)
 
         _, module, spec, params = policy
         importlib.import_module(module)
@@ -433,9 +437,9 @@ def _policy_function(policy: Policy) -> tuple[Callable[[np.ndarray], Any] | None
 def _same_space(a: gym.Space, b: gym.Space) -> bool:
     if type(a) is not type(b):
         return False
-    if isinstance(a, gym.spaces.Discrete):
+    if isinstance(a, gym.spaces.Discrete) and isinstance(b, gym.spaces.Discrete):
         return a.n == b.n and a.start == b.start
-    if isinstance(a, gym.spaces.Box):
+    if isinstance(a, gym.spaces.Box) and isinstance(b, gym.spaces.Box):
         return a.shape == b.shape and np.allclose(a.low, b.low) and np.allclose(a.high, b.high)
     return a == b
 

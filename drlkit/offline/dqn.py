@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -68,7 +68,7 @@ class OfflineDQN(OfflineAgent):
     """DQN trained on a dataset only (see module docstring)."""
 
     Config = OfflineDQNConfig
-    LOG_KEYS = ("loss", "td_loss", "q_mean")
+    LOG_KEYS: ClassVar[tuple[str, ...]] = ("loss", "td_loss", "q_mean")
     ACTION_SPACES = (gym.spaces.Discrete,)
     config: OfflineDQNConfig
 

@@ -71,7 +71,8 @@ def q_overestimation(agent: Any, episodes: int = 10, seed: int = 20_000) -> dict
         raise TypeError(f"q_overestimation needs a value-based agent with q_values(); got {type(agent).__name__}")
     gamma = float(agent.config.gamma)
     horizon = math.ceil(math.log(0.01) / math.log(gamma)) if gamma < 1 else 10**9
-    predicted, true = [], []
+    predicted: list[float] = []
+    true: list[float] = []
     env = make_env(agent.env_spec)
     try:
         for i in range(episodes):

@@ -98,7 +98,7 @@ def save_dataset(
 
             shutil.rmtree(target)
         scores = {}
-        if ref_max_score is not None:
+        if ref_min_score is not None and ref_max_score is not None:
             scores = {"ref_min_score": float(ref_min_score), "ref_max_score": float(ref_max_score)}
         env_id = meta.get("env_id")
         with warnings.catch_warnings():  # Minari asks for author/e-mail/code links, which a local dataset lacks

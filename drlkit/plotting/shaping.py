@@ -17,8 +17,8 @@ def plot_policies(mdp: MDP, panels: Mapping[str, tuple[Any, Any]], axes: Sequenc
     if not isinstance(panels, Mapping) or not panels:
         raise TypeError("panels must be a non-empty dict: title -> (V, policy)")
     if axes is None:
-        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
-        axes = np.atleast_1d(axes)
+        fig, grid = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
+        axes = list(np.atleast_1d(grid))
     for ax, (title, (V, policy)) in zip(axes, panels.items()):
         plot_values(mdp, V, policy, ax=ax, title=title, colorbar=False, annotate=False)
     return axes[0].figure

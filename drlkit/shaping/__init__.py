@@ -5,8 +5,14 @@
 * :mod:`drlkit.shaping.policy` -- :func:`policy_shaping` (Advise, Griffith et al. 2013).
 """
 from .policy import PolicyShapingResult, boltzmann, combine_policies, feedback_policy, policy_shaping
-from .reward import (PotentialShaping, bonus_shaping, distance_potential, goal_distances, potential_shaping,
-                     progress_bonus)
+from .reward import (
+    PotentialShaping,
+    bonus_shaping,
+    distance_potential,
+    goal_distances,
+    potential_shaping,
+    progress_bonus,
+)
 
 __all__ = [
     "PolicyShapingResult", "PotentialShaping", "boltzmann", "bonus_shaping", "combine_policies",

@@ -14,7 +14,9 @@ wrong (-1). It is modelled by two numbers:
 The agent counts, per state and action, :math:`\Delta(s, a)` = (#right - #wrong).
 If every label is correct with probability :math:`\hat C`, Bayes' rule gives
 
-.. math:: P\big(a \text{ optimal in } s \mid \Delta\big) = \frac{\hat C^{\Delta}}{\hat C^{\Delta} + (1 - \hat C)^{\Delta}},
+.. math::
+
+    P\big(a \text{ optimal in } s \mid \Delta\big) = \frac{\hat C^{\Delta}}{\hat C^{\Delta} + (1 - \hat C)^{\Delta}},
 
 normalised over actions into a *feedback policy* :math:`\pi_F(a|s)`. The agent
 acts with the product of its own Boltzmann policy
@@ -142,7 +144,7 @@ def policy_shaping(
     for episode in range(episodes):
         state = mdp.reset_batch(runs, rng)
         active = np.ones(runs, dtype=bool)
-        for t in range(max_steps):
+        for _ in range(max_steps):
             r_ = idx[active]
             s = state[active]
             pi = combine_policies(boltzmann(Q[r_, s], temperature), feedback_policy(delta[r_, s], C_hat))

@@ -69,6 +69,7 @@ def resolve_env(env: Any) -> TabularEnv:
         return TabularEnv(MDPEnv(env), env, env.n_states, env.n_actions, None, "MDP")
     gym_env = make_env(env)
     label = env_id_of(gym_env) or type(gym_env.unwrapped).__name__
+    sizes = []
     for field in ("observation_space", "action_space"):
         space = getattr(gym_env, field)
         if not isinstance(space, gym.spaces.Discrete) or int(space.start) != 0:
@@ -76,14 +77,15 @@ def resolve_env(env: Any) -> TabularEnv:
                 f"env {label}: tabular learning needs a Discrete {field} (states/actions numbered "
                 f"from 0), got {space}"
             )
+        sizes.append(int(space.n))
     spec = getattr(gym_env, "spec", None)
     time_limit = getattr(spec, "max_episode_steps", None)
     mdp = MDP.from_gymnasium(gym_env) if isinstance(getattr(gym_env.unwrapped, "P", None), dict) else None
     return TabularEnv(
         gym_env,
         mdp,
-        int(gym_env.observation_space.n),
-        int(gym_env.action_space.n),
+        sizes[0],
+        sizes[1],
         time_limit,
         label,
     )

@@ -12,11 +12,10 @@ They validate their arguments, pick an engine and package the result:
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
-
-import warnings
 
 from .._checks import DrlkitWarning, check_memory, check_number
 from .environments import effective_step_limit, resolve_env
@@ -214,6 +213,7 @@ def _learn(
         )
 
     if vectorised:
+        assert tabular.mdp is not None  # checked above: the vectorised engine needs the model
         out = learn_runs(
             tabular.mdp, algorithm, runs, Q0_array, epsilons, alphas, gamma, max_steps,
             np.random.default_rng(seed), record_q,
@@ -237,7 +237,8 @@ def _learn(
             out.Q = np.stack([o.Q for o in outputs])
             out.returns = np.stack([o.returns for o in outputs])
             out.lengths = np.stack([o.lengths for o in outputs])
-            out.Q_history = np.stack([o.Q_history for o in outputs]) if record_q else None
+            histories = [o.Q_history for o in outputs if o.Q_history is not None]
+            out.Q_history = np.stack(histories) if record_q else None
 
     if max_steps is not None and np.all(np.asarray(out.lengths) >= max_steps) and not _ends_in_time(tabular, max_steps):
         warnings.warn(

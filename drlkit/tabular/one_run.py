@@ -91,7 +91,7 @@ def learn_one_run(
         while True:
             next_state, reward, terminated, truncated, _ = env.step(action)
             steps += 1
-            episode_return += reward
+            episode_return += float(reward)
 
             # --- TD target ---------------------------------------------------
             if algorithm == "sarsa":

@@ -15,7 +15,7 @@ before any learning starts and names the first bad episode.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .._checks import check_number
 Schedule = Callable[[int], float]
 """Anything called as ``schedule(episode) -> float``."""
 
-FloatOrSchedule = Union[float, Schedule]
+FloatOrSchedule = float | Schedule
 
 
 @dataclass(frozen=True)

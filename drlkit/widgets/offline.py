@@ -16,7 +16,9 @@ from ._explorer import SLIDER_STYLE, SliderExplorer
 
 
 class DatasetQualityExplorer(SliderExplorer):
-    def __init__(self, histories: Mapping[str, Mapping[str, Any]], reference: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self, histories: Mapping[str, Mapping[str, Any]], reference: Mapping[str, float] | None = None
+    ) -> None:
         if not isinstance(histories, Mapping) or not histories:
             raise TypeError("histories must be a non-empty dict: quality -> {algorithm: History}")
         self.histories, self.reference = histories, reference
