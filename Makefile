@@ -10,7 +10,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps tutorials demo test test-fast lint fuzz student-editions bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint fuzz student-editions bench clean docs
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,7 @@ demo: setup
 # Everything CI runs: unit, learning (slow), notebook and browser tests.
 test: setup system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory docs
 
 # Quick local loop: skips slow learning tests and the browser.
 test-fast: setup
@@ -59,6 +60,18 @@ fuzz: setup
 # Student editions of the notebooks (solutions taken out, exercise stubs left in) in build/student/.
 student-editions: setup
 	$(BIN)/drlkit student-edition --out build/student --overwrite
+
+# The documentation site in build/docs (open build/docs/index.html): Sphinx + MyST, offline, warnings are
+# errors. Notebooks are rendered as the test suite last ran them (build/executed/); one without such a
+# copy is run first through its test file, with the tests' small parameters.
+docs: $(VENV)/.docs-installed
+	$(BIN)/python scripts/docs_notebooks.py
+	$(BIN)/python -m sphinx -b html -W --keep-going -q -d build/doctrees docs build/docs
+	@echo "docs: open build/docs/index.html"
+
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PIP) -e ".[docs]"
+	touch $@
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py

@@ -12,16 +12,16 @@
 
 A *run folder* (``train`` and each run of ``sweep`` write one) holds
 
-=========================  ====================================================
-``config.json``            algorithm, env, seed, hyperparameters, steps, mode, command
-``history.csv``            the agent's History (written while training runs)
-``history.parquet``        the same, when pyarrow is installed
-``agent.pt``               the checkpoint (``drlkit.load``; ``weights_only=True``)
-``distributed.csv``        distributed runs: one row per task result (``DistributedResult.to_frame``)
+============================  ========================================================================
+``config.json``               algorithm, env, seed, hyperparameters, steps, mode, command
+``history.csv``               the agent's History (written while training runs)
+``history.parquet``           the same, when pyarrow is installed
+``agent.pt``                  the checkpoint (``drlkit.load``; ``weights_only=True``)
+``distributed.csv``           distributed runs: one row per task result (``DistributedResult.to_frame``)
 ``distributed_episodes.csv``  distributed runs: one row per episode, with its worker
-``summary.json``           steps, wall time, final return (and the distributed summary)
-``evaluation.json``        written by ``drlkit evaluate``
-=========================  ====================================================
+``summary.json``              steps, wall time, final return (and the distributed summary)
+``evaluation.json``           written by ``drlkit evaluate``
+============================  ========================================================================
 
 Bad input (an unknown algorithm, env id, hyperparameter or value) prints one line
 ``drlkit: error: ...`` on stderr and exits with status 2.
