@@ -38,7 +38,7 @@ demo: setup
 	$(BIN)/python -m drlkit.demo
 
 # Everything CI runs: unit, learning (slow), notebook and browser tests.
-test: setup system-deps
+test: setup system-deps $(VENV)/.docs-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory docs
 

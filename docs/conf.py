@@ -89,7 +89,9 @@ def setup(app):
             subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
             for name, sub in [("drlkit", parser), *((f"drlkit {n}", p) for n, p in subparsers.choices.items())]:
                 result.append(nodes.rubric(text=name))
-                result.append(nodes.literal_block(text=sub.format_help()))
+                block = nodes.literal_block(text=sub.format_help())
+                block["language"] = "text"
+                result.append(block)
             return result
 
     app.add_directive("drlkit-cli-help", CliHelp)

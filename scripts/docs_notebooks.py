@@ -15,7 +15,6 @@ In the staged copy, ipywidgets outputs (which need a live kernel) are replaced b
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,13 +69,19 @@ def without_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def stage(notebooks: list[Path]) -> None:
-    if STAGED.exists():
-        shutil.rmtree(STAGED)
-    STAGED.mkdir(parents=True)
+    """Write the staged copies; an unchanged copy is left alone, so Sphinx does not read it again."""
+    STAGED.mkdir(parents=True, exist_ok=True)
     (STAGED / ".gitignore").write_text("*\n")  # generated: never committed
+    names = {path.name for path in notebooks}
+    for old in STAGED.glob("*.ipynb"):
+        if old.name not in names:
+            old.unlink()
     for path in notebooks:
         nb = nbformat.read(str(EXECUTED / path.name), as_version=4)
-        nbformat.write(without_widgets(nb), str(STAGED / path.name))
+        text = nbformat.writes(without_widgets(nb))
+        target = STAGED / path.name
+        if not target.is_file() or target.read_text() != text:
+            target.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,15 +17,15 @@ names datasets by the quality of the policy that made them:
 :class:`OfflineDataset` is the light in-memory view the algorithms read: flat
 numpy arrays over all ``N`` transitions, episode after episode,
 
-==================== =================== ============================================
-``observations``     ``(N, obs_dim)``    :math:`s_t`
-``actions``          ``(N,)`` or ``(N, act_dim)``  :math:`a_t` (int64 for Discrete)
-``rewards``          ``(N,)`` float32    :math:`r_t`
-``next_observations````(N, obs_dim)``    :math:`s_{t+1}` (also at episode ends)
-``terminations``     ``(N,)`` bool       the episode ended in a terminal state
-``truncations``      ``(N,)`` bool       the episode was cut (time limit); :math:`s_{t+1}` still has a value
-``episode_ends``     ``(E,)`` int64      index one past each episode's last transition
-==================== =================== ============================================
+=====================  ============================  ===================================================================
+``observations``       ``(N, obs_dim)``              :math:`s_t`
+``actions``            ``(N,)`` or ``(N, act_dim)``  :math:`a_t` (int64 for Discrete)
+``rewards``            ``(N,)`` float32              :math:`r_t`
+``next_observations``  ``(N, obs_dim)``              :math:`s_{t+1}` (also at episode ends)
+``terminations``       ``(N,)`` bool                 the episode ended in a terminal state
+``truncations``        ``(N,)`` bool                 the episode was cut (time limit); :math:`s_{t+1}` still has a value
+``episode_ends``       ``(E,)`` int64                index one past each episode's last transition
+=====================  ============================  ===================================================================
 
 plus ``metadata`` recording how it was made (env id, policy, seed, steps).
 Datasets are stored in the field's standard format with :mod:`drlkit.offline.storage` (Minari).
@@ -133,7 +133,7 @@ class OfflineDataset:
         action_space: gym.Space,
         next_observations: Any = None,
         metadata: dict[str, Any] | None = None,
-    ) -> "OfflineDataset":
+    ) -> OfflineDataset:
         """A dataset from your own arrays. Without ``next_observations`` they are taken
         from the next row inside each episode; an episode that ends *truncated* then has
         no next observation, which is an error (its value would be bootstrapped from nothing)."""
@@ -186,19 +186,19 @@ class OfflineDataset:
         starts = np.r_[0, self.episode_ends[:-1]]
         return [slice(int(a), int(b)) for a, b in zip(starts, self.episode_ends)]
 
-    def select_episodes(self, indices: Sequence[int]) -> "OfflineDataset":
+    def select_episodes(self, indices: Sequence[int]) -> OfflineDataset:
         """A dataset made of the given episodes (e.g. a shard for one worker)."""
         slices = self.episodes()
         rows = np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in indices]) if len(indices) else []
         return self._take(np.asarray(rows, dtype=np.int64))
 
-    def shard(self, index: int, n_shards: int) -> "OfflineDataset":
+    def shard(self, index: int, n_shards: int) -> OfflineDataset:
         """Episodes ``index, index + n_shards, ...``: shard ``index`` of ``n_shards`` disjoint shards."""
         n_shards = check_number("n_shards", n_shards, low=1, high=self.n_episodes, integer=True)
         index = check_number("shard index", index, low=0, high=n_shards - 1, integer=True)
         return self.select_episodes(range(index, self.n_episodes, n_shards))
 
-    def _take(self, rows: np.ndarray) -> "OfflineDataset":
+    def _take(self, rows: np.ndarray) -> OfflineDataset:
         return OfflineDataset(self.observations[rows], self.actions[rows], self.rewards[rows],
                               self.next_observations[rows], self.terminations[rows], self.truncations[rows],
                               self.observation_space, self.action_space, dict(self.metadata))
@@ -305,7 +305,9 @@ def collect(
                           made.observation_space, made.action_space, metadata)
 
 
-def collect_replay(agent: Any, steps: int, *, chunk: int | None = None, quality: str = "medium-replay") -> OfflineDataset:
+def collect_replay(
+    agent: Any, steps: int, *, chunk: int | None = None, quality: str = "medium-replay"
+) -> OfflineDataset:
     """Train a drlkit off-policy agent (e.g. DQN) for ``steps`` environment steps and return
     every transition it saw, in order: the ``medium-replay`` dataset of the literature.
 
@@ -396,8 +398,9 @@ def collect_parallel(
 def _collect_task(item: tuple) -> OfflineDataset:
     env, policy, steps, seed, epsilon, quality = item
     if isinstance(policy, tuple) and policy and policy[0] == "agent":
-        from ..agents.base import ALGORITHMS  # noqa: F401  (registers the classes)
         import importlib
+
+        from ..agents.base import ALGORITHMS  # noqa: F401  (registers the classes)
 
         _, module, spec, params = policy
         importlib.import_module(module)
