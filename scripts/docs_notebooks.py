@@ -45,10 +45,12 @@ def run_tests_of(notebooks: list[Path]) -> None:
     absent = [t.name for t in tests if not t.is_file()]
     if absent:
         sys.exit(f"docs: no test file to execute {', '.join(absent)} with")
-    print(f"docs: executing {len(tests)} notebook(s) through their tests: {' '.join(t.name for t in tests)}",
-          flush=True)
-    status = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-                              *map(str, tests)], cwd=ROOT)
+    print(
+        f"docs: executing {len(tests)} notebook(s) through their tests: {' '.join(t.name for t in tests)}", flush=True
+    )
+    status = subprocess.call(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *map(str, tests)], cwd=ROOT
+    )
     if status:
         sys.exit(f"docs: the notebook tests failed (exit status {status}); no site without executed notebooks")
 

@@ -51,11 +51,17 @@ def _executed_notebook() -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# A tiny tutorial\n\nThe return $G_t = \\sum_k \\gamma^k r_{t+k}$."),
-        nbformat.v4.new_code_cell("plot_learning_curves(curves)", execution_count=1, outputs=[
-            nbformat.v4.new_output("display_data", data={
-                "image/png": base64.b64encode(_figure_png()).decode(), "text/plain": "<Figure>"}),
-            nbformat.v4.new_output("stream", name="stdout", text="mean return of the last episodes 250.0\n"),
-        ]),
+        nbformat.v4.new_code_cell(
+            "plot_learning_curves(curves)",
+            execution_count=1,
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={"image/png": base64.b64encode(_figure_png()).decode(), "text/plain": "<Figure>"},
+                ),
+                nbformat.v4.new_output("stream", name="stdout", text="mean return of the last episodes 250.0\n"),
+            ],
+        ),
     ]
     return nb
 
@@ -71,9 +77,27 @@ def site(tmp_path_factory) -> Path:
     (src / "index.md").write_text("# drlkit\n\n```{toctree}\napi/agents\ncli\nnotebooks/tiny\n```\n")
     out = tmp_path_factory.mktemp("site")
     build = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-c", str(DOCS),
-         "-d", str(out / ".doctrees"), str(src), str(out)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-c",
+            str(DOCS),
+            "-d",
+            str(out / ".doctrees"),
+            str(src),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     return out
 
@@ -82,7 +106,7 @@ def _section(html: str, anchor: str) -> str:
     """The HTML of one documented object: from its anchor to the next object of the same kind."""
     start = html.index(f'id="{anchor}"')
     following = re.search(r'<dl class="py class">', html[start:])
-    return html[start: start + following.start()] if following else html[start:]
+    return html[start : start + following.start()] if following else html[start:]
 
 
 def test_api_page_documents_ppo_with_every_hyperparameter_and_its_math(site):
@@ -130,8 +154,11 @@ def test_staging_replaces_widget_views_and_keeps_the_rest():
     staging = _staging_module()
     nb = _executed_notebook()
     view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
-    nb.cells[1].outputs.append(nbformat.v4.new_output("display_data", data={
-        staging.WIDGET_MIME: view, "text/plain": "interactive(children=(FloatSlider(...),))"}))
+    nb.cells[1].outputs.append(
+        nbformat.v4.new_output(
+            "display_data", data={staging.WIDGET_MIME: view, "text/plain": "interactive(children=(FloatSlider(...),))"}
+        )
+    )
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     staged = staging.without_widgets(nb)
     kinds = [list(out.get("data", {"stream": 1})) for out in staged.cells[1].outputs]
