@@ -15,7 +15,7 @@ A *run folder* (``train`` and each run of ``sweep`` write one) holds
 ============================  ========================================================================
 ``config.json``               algorithm, env, seed, hyperparameters, steps, mode, command
 ``history.csv``               the agent's History (written while training runs)
-``history.parquet``           the same, when pyarrow is installed
+``history.parquet``           the same, when pyarrow is installed (the ``parquet`` extra; else a note says so)
 ``agent.pt``                  the checkpoint (``drlkit.load``; ``weights_only=True``)
 ``distributed.csv``           distributed runs: one row per task result (``DistributedResult.to_frame``)
 ``distributed_episodes.csv``  distributed runs: one row per episode, with its worker
@@ -165,17 +165,33 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
 
 
+PARQUET_HINT = ("history.parquet not written: pyarrow is not installed "
+                "(pip install -c constraints.txt -e \".[parquet]\", or pip install pyarrow)")
+
+
 def write_history(folder: Path, history: Any) -> list[str]:
     """History as CSV (and Parquet when pyarrow is installed); returns the files written."""
     frame = history.to_frame()
     frame.to_csv(folder / "history.csv", index=False)
     written = ["history.csv"]
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
+    if not parquet_available():
         return written
     frame.to_parquet(folder / "history.parquet", index=False)
     return written + ["history.parquet"]
+
+
+def parquet_available() -> bool:
+    """Whether pandas can write Parquet here (pyarrow, from the ``parquet`` extra)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _note_missing_parquet() -> None:
+    if not parquet_available():
+        print(f"note: {PARQUET_HINT}", file=sys.stderr)
 
 
 def final_return(history: Any, window: int = 20) -> float:
@@ -301,6 +317,7 @@ def _train_into(args: argparse.Namespace, agent: Any, mode: str, settings: dict[
         for cb in callbacks:
             cb.close()
     write_run(out, agent, config, result)
+    _note_missing_parquet()
     ret = final_return(agent.history)
     print(f"{name} on {args.env}: {agent.total_steps} steps in {agent.wall_time:.1f} s, "
           f"mean return of the last 20 episodes {ret:.1f}; run folder {out}")
@@ -457,6 +474,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     table = pd.DataFrame(rows)
     table.to_csv(out / "sweep.csv", index=False)
+    _note_missing_parquet()
     print(table.drop(columns="folder").to_string(index=False))
     print(f"sweep results in {out}")
     return 0
