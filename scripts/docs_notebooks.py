@@ -6,7 +6,8 @@ where the site renders them without executing anything. A notebook whose execute
 older than the notebook itself, is run first through its own test file (``tests/test_notebook_NN.py``),
 so it gets exactly the small parameters the tests use.
 
-In the staged copy, ipywidgets outputs (which need a live kernel) are replaced by a one-line note.
+In the staged copy, ipywidgets outputs (which need a live kernel) and the embedded Dask dashboard of the
+finished run are replaced by a one-line note.
 
     python scripts/docs_notebooks.py            # stage, running what is missing
     python scripts/docs_notebooks.py --no-run   # stage only what exists; fail if something is missing
@@ -27,6 +28,7 @@ EXECUTED = ROOT / "build" / "executed"
 STAGED = ROOT / "docs" / "notebooks"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = "*An interactive widget is shown here when you run the notebook.*"
+LIVE_FRAME_NOTE = "*The live Dask dashboard is embedded here when you run the notebook.*"
 
 
 def missing_or_stale(notebooks: list[Path]) -> list[Path]:
@@ -55,8 +57,16 @@ def run_tests_of(notebooks: list[Path]) -> None:
         sys.exit(f"docs: the notebook tests failed (exit status {status}); no site without executed notebooks")
 
 
+def _live_frame(out: nbformat.NotebookNode) -> bool:
+    """An embedded page of the run's own Dask dashboard (gone once the run ended)."""
+    html = out.get("data", {}).get("text/html", "")
+    html = "".join(html) if isinstance(html, list) else html
+    return "<iframe" in html and ("127.0.0.1" in html or "/proxy/" in html)
+
+
 def without_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Replace widget views (live only with a kernel) by a note; drop the stored widget state."""
+    """Replace widget views (live only with a kernel) and embedded dashboards of the finished run by a
+    note; drop the stored widget state."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -64,6 +74,8 @@ def without_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for out in cell.get("outputs", []):
             if WIDGET_MIME in out.get("data", {}):
                 out = nbformat.v4.new_output("display_data", data={"text/markdown": WIDGET_NOTE})
+            elif _live_frame(out):
+                out = nbformat.v4.new_output("display_data", data={"text/markdown": LIVE_FRAME_NOTE})
             outputs.append(out)
         cell.outputs = outputs
     nb.metadata.pop("widgets", None)

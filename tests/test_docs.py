@@ -159,9 +159,12 @@ def test_staging_replaces_widget_views_and_keeps_the_rest():
             "display_data", data={staging.WIDGET_MIME: view, "text/plain": "interactive(children=(FloatSlider(...),))"}
         )
     )
+    frame = '<iframe width="100%" src="http://127.0.0.1:40123/individual-task-stream"></iframe>'
+    nb.cells[1].outputs.append(nbformat.v4.new_output("display_data", data={"text/html": frame}))
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     staged = staging.without_widgets(nb)
     kinds = [list(out.get("data", {"stream": 1})) for out in staged.cells[1].outputs]
-    assert kinds == [["image/png", "text/plain"], ["stream"], ["text/markdown"]]
+    assert kinds == [["image/png", "text/plain"], ["stream"], ["text/markdown"], ["text/markdown"]]
     assert staged.cells[1].outputs[2].data["text/markdown"] == staging.WIDGET_NOTE
+    assert staged.cells[1].outputs[3].data["text/markdown"] == staging.LIVE_FRAME_NOTE
     assert "widgets" not in staged.metadata
