@@ -128,15 +128,17 @@ def build_agent(algorithm: str, env: str, seed: int, settings: dict[str, Any], p
         raise UsageError(message.splitlines()[0] if message else type(exc).__name__) from None
 
 
-def _int_at_least(name: str, low: int):
-    """An argparse type: an integer >= ``low``, or an error naming ``name``."""
+def _int_at_least(name: str, low: int, high: int | None = None):
+    """An argparse type: an integer >= ``low`` (and <= ``high``), or an error naming ``name``."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {value}")
         return value
     return parse
 
@@ -595,11 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="what the shaded band shows over seeds (default std)")
     plot.add_argument("--smooth", type=_positive_int("--smooth"), default=1,
                       help="moving-average window over the resampled curve (default 1)")
-    plot.add_argument("--points", type=_positive_int("--points"), default=100,
-                      help="points each curve is resampled to (default 100)")
+    plot.add_argument("--points", type=_int_at_least("--points", 2, 100_000), default=100,
+                      help="points each curve is resampled to, 2 to 100000 (default 100)")
     plot.add_argument("--label-by", nargs="+", default=None, metavar="KEY",
                       help="label curves by these settings only (default: algorithm, env, mode, settings)")
-    plot.add_argument("--dpi", type=_positive_int("--dpi"), default=120, help="resolution of the PNG (default 120)")
+    plot.add_argument("--dpi", type=_int_at_least("--dpi", 10, 1200), default=120,
+                      help="resolution of the PNG in dots per inch, 10 to 1200 (default 120)")
     plot.set_defaults(func=cmd_plot)
 
     sweep = commands.add_parser("sweep", help="seeds x settings as parallel tasks on a Dask cluster",
