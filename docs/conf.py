@@ -81,8 +81,10 @@ def setup(app):
             import argparse
             import os
 
+            import drlkit.cli
             from drlkit.cli import build_parser
 
+            self.env.note_dependency(drlkit.cli.__file__)  # rebuilt when the parser changes
             os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal width: make it fixed
             parser = build_parser()
             result: list = []
