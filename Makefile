@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # What ruff lints and formats; mypy checks drlkit/ (files = ["drlkit"] in pyproject.toml).
 LINT_PATHS := drlkit tests benchmarks scripts
 
-.PHONY: setup system-deps tutorials demo test test-fast lint format fuzz student-editions bench clean
+.PHONY: setup system-deps tutorials demo test test-fast lint format fuzz student-editions bench clean docs
 
 setup: $(VENV)/.installed
 
@@ -40,9 +40,11 @@ demo: setup
 	$(BIN)/python -m drlkit.demo
 
 # Everything CI runs: lint and types first (a finding fails the run), then unit, learning (slow),
-# notebook and browser tests.
-test: setup system-deps lint
+# notebook and browser tests, then the documentation site. The tests also cover the optional
+# Parquet output (pyarrow), which the tutorials do not need.
+test: setup system-deps lint $(VENV)/.docs-installed $(VENV)/.parquet-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory docs
 
 # Quick local loop: skips slow learning tests and the browser.
 test-fast: setup
@@ -66,6 +68,22 @@ fuzz: setup
 # Student editions of the notebooks (solutions taken out, exercise stubs left in) in build/student/.
 student-editions: setup
 	$(BIN)/drlkit student-edition --out build/student --overwrite
+
+# The documentation site in build/docs (open build/docs/index.html): Sphinx + MyST, offline, warnings are
+# errors. Notebooks are rendered as the test suite last ran them (build/executed/); one without such a
+# copy is run first through its test file, with the tests' small parameters.
+docs: $(VENV)/.docs-installed
+	$(BIN)/python scripts/docs_notebooks.py
+	$(BIN)/python -m sphinx -b html -W --keep-going -q -d build/doctrees docs build/docs
+	@echo "docs: open build/docs/index.html"
+
+$(VENV)/.parquet-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PIP) -e ".[parquet]"
+	touch $@
+
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PIP) -e ".[docs]"
+	touch $@
 
 bench: setup
 	$(BIN)/python benchmarks/tabular.py

@@ -12,16 +12,16 @@
 
 A *run folder* (``train`` and each run of ``sweep`` write one) holds
 
-=========================  ====================================================
-``config.json``            algorithm, env, seed, hyperparameters, steps, mode, command
-``history.csv``            the agent's History (written while training runs)
-``history.parquet``        the same, when pyarrow is installed
-``agent.pt``               the checkpoint (``drlkit.load``; ``weights_only=True``)
-``distributed.csv``        distributed runs: one row per task result (``DistributedResult.to_frame``)
+============================  ========================================================================
+``config.json``               algorithm, env, seed, hyperparameters, steps, mode, command
+``history.csv``               the agent's History (written while training runs)
+``history.parquet``           the same, when pyarrow is installed (the ``parquet`` extra; else a note says so)
+``agent.pt``                  the checkpoint (``drlkit.load``; ``weights_only=True``)
+``distributed.csv``           distributed runs: one row per task result (``DistributedResult.to_frame``)
 ``distributed_episodes.csv``  distributed runs: one row per episode, with its worker
-``summary.json``           steps, wall time, final return (and the distributed summary)
-``evaluation.json``        written by ``drlkit evaluate``
-=========================  ====================================================
+``summary.json``              steps, wall time, final return (and the distributed summary)
+``evaluation.json``           written by ``drlkit evaluate``
+============================  ========================================================================
 
 Bad input (an unknown algorithm, env id, hyperparameter or value) prints one line
 ``drlkit: error: ...`` on stderr and exits with status 2.
@@ -128,15 +128,17 @@ def build_agent(algorithm: str, env: str, seed: int, settings: dict[str, Any], p
         raise UsageError(message.splitlines()[0] if message else type(exc).__name__) from None
 
 
-def _int_at_least(name: str, low: int):
-    """An argparse type: an integer >= ``low``, or an error naming ``name``."""
+def _int_at_least(name: str, low: int, high: int | None = None):
+    """An argparse type: an integer >= ``low`` (and <= ``high``), or an error naming ``name``."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {value}")
         return value
     return parse
 
@@ -165,17 +167,33 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
 
 
+PARQUET_HINT = ("history.parquet not written: pyarrow is not installed "
+                "(pip install -c constraints.txt -e \".[parquet]\", or pip install pyarrow)")
+
+
 def write_history(folder: Path, history: Any) -> list[str]:
     """History as CSV (and Parquet when pyarrow is installed); returns the files written."""
     frame = history.to_frame()
     frame.to_csv(folder / "history.csv", index=False)
     written = ["history.csv"]
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
+    if not parquet_available():
         return written
     frame.to_parquet(folder / "history.parquet", index=False)
     return written + ["history.parquet"]
+
+
+def parquet_available() -> bool:
+    """Whether pandas can write Parquet here (pyarrow, from the ``parquet`` extra)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _note_missing_parquet() -> None:
+    if not parquet_available():
+        print(f"note: {PARQUET_HINT}", file=sys.stderr)
 
 
 def final_return(history: Any, window: int = 20) -> float:
@@ -301,6 +319,7 @@ def _train_into(args: argparse.Namespace, agent: Any, mode: str, settings: dict[
         for cb in callbacks:
             cb.close()
     write_run(out, agent, config, result)
+    _note_missing_parquet()
     ret = final_return(agent.history)
     print(f"{name} on {args.env}: {agent.total_steps} steps in {agent.wall_time:.1f} s, "
           f"mean return of the last 20 episodes {ret:.1f}; run folder {out}")
@@ -457,6 +476,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     table = pd.DataFrame(rows)
     table.to_csv(out / "sweep.csv", index=False)
+    _note_missing_parquet()
     print(table.drop(columns="folder").to_string(index=False))
     print(f"sweep results in {out}")
     return 0
@@ -577,11 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="what the shaded band shows over seeds (default std)")
     plot.add_argument("--smooth", type=_positive_int("--smooth"), default=1,
                       help="moving-average window over the resampled curve (default 1)")
-    plot.add_argument("--points", type=_positive_int("--points"), default=100,
-                      help="points each curve is resampled to (default 100)")
+    plot.add_argument("--points", type=_int_at_least("--points", 2, 100_000), default=100,
+                      help="points each curve is resampled to, 2 to 100000 (default 100)")
     plot.add_argument("--label-by", nargs="+", default=None, metavar="KEY",
                       help="label curves by these settings only (default: algorithm, env, mode, settings)")
-    plot.add_argument("--dpi", type=_positive_int("--dpi"), default=120, help="resolution of the PNG (default 120)")
+    plot.add_argument("--dpi", type=_int_at_least("--dpi", 10, 1200), default=120,
+                      help="resolution of the PNG in dots per inch, 10 to 1200 (default 120)")
     plot.set_defaults(func=cmd_plot)
 
     sweep = commands.add_parser("sweep", help="seeds x settings as parallel tasks on a Dask cluster",

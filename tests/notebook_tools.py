@@ -8,6 +8,7 @@ would, and run the whole notebook in a fresh kernel.
 from __future__ import annotations
 
 import ast
+import os
 import time
 from pathlib import Path
 from queue import Empty
@@ -19,6 +20,9 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+# Every successful run of a tutorial notebook is saved here (same file name); the documentation
+# site renders these copies, so `make docs` after the tests executes nothing again.
+EXECUTED = ROOT / "build" / "executed"
 INJECTED_TAG = "injected-parameters"
 
 
@@ -101,7 +105,17 @@ def execute_notebook(path: Path | str, timeout: int = 300, **params: Any) -> nbf
     )
     client.on_notebook_start = lambda **_: _poll_shell_in_slices(client)
     client.execute()
+    if path.resolve().parent == NOTEBOOKS:
+        save_executed(nb, EXECUTED / path.name)
     return nb
+
+
+def save_executed(nb: nbformat.NotebookNode, target: Path) -> None:
+    """Write an executed notebook atomically (parallel test workers never leave half a file)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    nbformat.write(nb, str(tmp))
+    os.replace(tmp, target)
 
 
 def output_text(nb: nbformat.NotebookNode) -> str:
@@ -164,6 +178,7 @@ def assert_exercises_set_up(nb: nbformat.NotebookNode, functions: dict[str, str]
 
 __all__ = [
     "CellExecutionError",
+    "EXECUTED",
     "NOTEBOOKS",
     "assert_exercises_set_up",
     "count_images",

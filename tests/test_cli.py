@@ -20,9 +20,11 @@ SCRIPT = Path(sys.executable).with_name("drlkit")
 COMMANDS = ("train", "evaluate", "plot", "sweep", "tutorials", "student-edition")
 
 
-def drlkit_cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+def drlkit_cli(*args: str, cwd: Path | None = None, timeout: float = 240,
+               path_first: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    first = [str(path_first)] if path_first else []
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*first, str(ROOT), env.get("PYTHONPATH")]))
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "drlkit.cli"]
     return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
 
@@ -123,6 +125,33 @@ def test_train_writes_a_run_folder_that_evaluate_and_plot_read(tmp_path):
     # An existing run is never overwritten silently.
     done = drlkit_cli("train", "a2c", "CartPole-v1", "--steps", "10", "--out", str(folder), "--quiet")
     assert done.returncode == 2 and "--overwrite" in done.stderr
+
+
+def test_history_is_written_as_parquet_or_the_run_says_how_to_get_it(tmp_path):
+    train = ("train", "reinforce", "CartPole-v1", "--steps", "400", "--quiet", "--set", "hidden_sizes=16,16")
+    # Without pyarrow (an import of it fails, as on an install without the parquet extra): the run still
+    # succeeds, with its CSV, and one note names the extra to install.
+    blocked = tmp_path / "no-pyarrow"
+    (blocked / "pyarrow").mkdir(parents=True)
+    (blocked / "pyarrow" / "__init__.py").write_text("raise ImportError('pyarrow is not installed')\n")
+    done = drlkit_cli(*train, "--out", str(tmp_path / "csv-only"), path_first=blocked)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "csv-only" / "history.csv").is_file()
+    assert not (tmp_path / "csv-only" / "history.parquet").exists()
+    notes = [line for line in done.stderr.splitlines() if "parquet" in line]
+    assert len(notes) == 1 and '.[parquet]' in notes[0] and "Traceback" not in done.stderr, done.stderr
+
+    pytest.importorskip("pyarrow", reason="the parquet extra: pip install -c constraints.txt -e '.[parquet]'")
+    done = drlkit_cli(*train, "--out", str(tmp_path / "both"))
+    assert done.returncode == 0, done.stderr
+    assert "parquet" not in done.stderr
+    csv = pd.read_csv(tmp_path / "both" / "history.csv")
+    parquet = pd.read_parquet(tmp_path / "both" / "history.parquet")
+    agent = drlkit.load(tmp_path / "both" / "agent.pt")
+    assert list(parquet.columns) == list(csv.columns) == list(agent.history.to_frame().columns)
+    assert len(parquet) == len(csv) and (parquet.event == "episode").sum() > 3
+    expected = agent.history.to_frame().episode_return.to_numpy(float)
+    np.testing.assert_allclose(parquet.episode_return.to_numpy(float), expected, equal_nan=True)
 
 
 @pytest.mark.cluster

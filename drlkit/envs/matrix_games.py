@@ -4,18 +4,18 @@ A *matrix game* is two payoff tables ``A, B`` of shape ``(n, m)``: when the row
 player picks action ``i`` and the column player ``j``, they receive ``A[i, j]``
 and ``B[i, j]``. The classics that show what independent learners do:
 
-=====================  ================================  =========================================
-game                   payoffs (row player ``A``)        Nash equilibria
-=====================  ================================  =========================================
-prisoner's dilemma     ``[[3, 0], [5, 1]]``, ``B = Aᵀ``  (defect, defect) only -- though both
-                                                         would get more by cooperating
-stag hunt              ``[[4, 0], [3, 3]]``, ``B = Aᵀ``  (stag, stag), (hare, hare), and mixed:
-                                                         stag with probability 3/4
-coordination           ``[[2, 0], [0, 1]]``, ``B = A``   (0, 0), (1, 1), and mixed: action 0
-                                                         with probability 1/3
+=====================  ==================================  =========================================
+game                   payoffs (row player ``A``)          Nash equilibria
+=====================  ==================================  =========================================
+prisoner's dilemma     ``[[3, 0], [5, 1]]``, ``B = Aᵀ``    (defect, defect) only -- though both
+                                                           would get more by cooperating
+stag hunt              ``[[4, 0], [3, 3]]``, ``B = Aᵀ``    (stag, stag), (hare, hare), and mixed:
+                                                           stag with probability 3/4
+coordination           ``[[2, 0], [0, 1]]``, ``B = A``     (0, 0), (1, 1), and mixed: action 0
+                                                           with probability 1/3
 matching pennies       ``[[1, -1], [-1, 1]]``, ``B = -A``  mixed only: (1/2, 1/2) each
-rock-paper-scissors    zero-sum, ``B = -A``              mixed only: (1/3, 1/3, 1/3) each
-=====================  ================================  =========================================
+rock-paper-scissors    zero-sum, ``B = -A``                mixed only: (1/3, 1/3, 1/3) each
+=====================  ==================================  =========================================
 
 :func:`drlkit.multiagent.nash_equilibria` computes them exactly.
 

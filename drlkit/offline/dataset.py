@@ -17,15 +17,15 @@ names datasets by the quality of the policy that made them:
 :class:`OfflineDataset` is the light in-memory view the algorithms read: flat
 numpy arrays over all ``N`` transitions, episode after episode,
 
-==================== =================== ============================================
-``observations``     ``(N, obs_dim)``    :math:`s_t`
-``actions``          ``(N,)`` or ``(N, act_dim)``  :math:`a_t` (int64 for Discrete)
-``rewards``          ``(N,)`` float32    :math:`r_t`
-``next_observations````(N, obs_dim)``    :math:`s_{t+1}` (also at episode ends)
-``terminations``     ``(N,)`` bool       the episode ended in a terminal state
-``truncations``      ``(N,)`` bool       the episode was cut (time limit); :math:`s_{t+1}` still has a value
-``episode_ends``     ``(E,)`` int64      index one past each episode's last transition
-==================== =================== ============================================
+=====================  ============================  ===================================================================
+``observations``       ``(N, obs_dim)``              :math:`s_t`
+``actions``            ``(N,)`` or ``(N, act_dim)``  :math:`a_t` (int64 for Discrete)
+``rewards``            ``(N,)`` float32              :math:`r_t`
+``next_observations``  ``(N, obs_dim)``              :math:`s_{t+1}` (also at episode ends)
+``terminations``       ``(N,)`` bool                 the episode ended in a terminal state
+``truncations``        ``(N,)`` bool                 the episode was cut (time limit); :math:`s_{t+1}` still has a value
+``episode_ends``       ``(E,)`` int64                index one past each episode's last transition
+=====================  ============================  ===================================================================
 
 plus ``metadata`` recording how it was made (env id, policy, seed, steps).
 Datasets are stored in the field's standard format with :mod:`drlkit.offline.storage` (Minari).

@@ -37,14 +37,14 @@ class TabularResult:
     With ``runs == 1`` the arrays have no run axis; with ``runs > 1`` they gain a
     leading one:
 
-    ============  ===================  =========================
-    attribute     runs == 1            runs > 1
-    ============  ===================  =========================
-    ``Q``         ``(S, A)``           ``(runs, S, A)``
-    ``returns``   ``(E,)``             ``(runs, E)``
-    ``lengths``   ``(E,)``             ``(runs, E)``
-    ``Q_history`` ``(E, S, A)``        ``(runs, E, S, A)``
-    ============  ===================  =========================
+    =============  ===================  =========================
+    attribute      runs == 1            runs > 1
+    =============  ===================  =========================
+    ``Q``          ``(S, A)``           ``(runs, S, A)``
+    ``returns``    ``(E,)``             ``(runs, E)``
+    ``lengths``    ``(E,)``             ``(runs, E)``
+    ``Q_history``  ``(E, S, A)``        ``(runs, E, S, A)``
+    =============  ===================  =========================
 
     ``returns`` are undiscounted sums of rewards per episode; ``epsilons`` and
     ``alphas`` (shape ``(E,)``) the ε and α used in each episode. ``Q_history``
