@@ -11,7 +11,16 @@ from fuzz_tools import call_cleanly, fuzz_settings, junk, maybe_junk, numbers, p
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drlkit.multiagent import MAPPO, fictitious_play, independent_q_learning, make_parallel_env
+from drlkit.envs.coop_grid import positions_from_observations
+from drlkit.multiagent import (
+    MAPPO,
+    critic_input,
+    fictitious_play,
+    independent_q_learning,
+    iql_update,
+    make_parallel_env,
+)
+from drlkit.widgets.multiagent import explore_independent_learners
 
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
@@ -66,3 +75,53 @@ def test_act_on_careless_input(obs):
                                  extra=extra)
     if error is None:
         assert set(result) == set(obs)
+
+
+# --- the pieces notebook 09 shows: one learning step, the critic's input, positions, the explorer widget
+
+
+def _arrays(shape_q=(3, 2, 2)):
+    runs, _, k = shape_q
+    return st.fixed_dictionaries({
+        "Q": st.one_of(junk(), st.just(np.zeros(shape_q)), st.just(np.zeros((runs, 3, k))), st.just(np.zeros(4))),
+        "actions": st.one_of(junk(), st.just(np.zeros((runs, 2), dtype=int)), st.just(np.full((runs, 2), k)),
+                             st.just(np.zeros((runs, 2))), st.just(-np.ones((runs, 2), dtype=int))),
+        "rewards": st.one_of(junk(), st.just(np.ones((runs, 2))), st.just(np.ones(runs))),
+        "alpha": numbers(-1, 2),
+    })
+
+
+@fuzz_settings(ci_examples=15)
+@given(kwargs=_arrays())
+def test_iql_update_on_careless_input(kwargs):
+    result, error = call_cleanly(lambda: iql_update(**kwargs), ["Q", "actions", "rewards", "alpha"])
+    if error is None:
+        assert result.shape == np.asarray(kwargs["Q"]).shape
+
+
+@fuzz_settings(ci_examples=10)
+@given(state=st.one_of(junk(), st.just(np.arange(6.0)), st.just([[1.0, 2.0]])), n_agents=numbers(-2, 6))
+def test_critic_input_on_careless_input(state, n_agents):
+    result, error = call_cleanly(lambda: critic_input(state, n_agents), ["state", "n_agents"])
+    if error is None:
+        assert result.shape[0] == n_agents
+
+
+@fuzz_settings(ci_examples=10)
+@given(obs=st.one_of(junk(), st.just(np.zeros((3, 2, 10))), st.just(np.zeros((3, 2, 4))), st.just(np.zeros((2, 2)))),
+       size=numbers(-2, 8))
+def test_positions_from_observations_on_careless_input(obs, size):
+    call_cleanly(lambda: positions_from_observations(obs, size), ["observations", "size"])
+
+
+@fuzz_settings(ci_examples=8)
+@given(perturbed(
+    good={"game": GAMES, "steps": st.integers(1, 30), "runs": st.integers(1, 4), "alpha": st.floats(0.01, 1),
+          "epsilon": st.floats(0, 1)},
+    bad={"game": maybe_junk(GAMES), "steps": numbers(-5, 30), "runs": numbers(-5, 4), "alpha": numbers(-1, 2),
+         "epsilon": numbers(-1, 2)},
+))
+def test_independent_learners_explorer_on_careless_input(args):
+    kwargs, names = args
+    _, error = call_cleanly(lambda: explore_independent_learners(**kwargs), names or ["game"])
+    assert error is None or names, f"valid input {kwargs} raised {error!r}"

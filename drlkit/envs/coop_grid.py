@@ -183,7 +183,10 @@ def positions_from_observations(observations: np.ndarray, size: int) -> tuple[np
     """Agents' cells and the targets from observations ``(T, K, D)`` (e.g. ``rollout(...)["observations"]`` of a
     multi-agent learner): ``positions (T, K, 2)`` and ``targets (K, 2)``, as (row, column) integers. Every
     observation holds its agent's own position and the offsets to the targets (module docstring)."""
-    obs = np.asarray(observations, dtype=float)
+    try:
+        obs = np.asarray(observations, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"observations must be a numeric array of shape (T, K, D); {exc}") from None
     if obs.ndim != 3:
         raise ValueError(f"observations must have shape (T, K, D); got {obs.shape}")
     K = obs.shape[1]

@@ -8,9 +8,9 @@ from .matrix_learners import (
     iql_update,
     project_simplex,
 )
-from .ppo import IPPO, MAPPO, MultiAgentPPO, MultiAgentPPOConfig, SharedPPO
+from .ppo import IPPO, MAPPO, MultiAgentPPO, MultiAgentPPOConfig, SharedPPO, critic_input
 from .pz import make_parallel_env
 
 __all__ = ["Equilibrium", "is_nash", "nash_equilibria", "MatrixRunResult", "fictitious_play", "gradient_ascent",
            "independent_q_learning", "iql_update", "project_simplex",
-           "IPPO", "MAPPO", "MultiAgentPPO", "MultiAgentPPOConfig", "SharedPPO", "make_parallel_env"]
+           "IPPO", "MAPPO", "MultiAgentPPO", "MultiAgentPPOConfig", "SharedPPO", "critic_input", "make_parallel_env"]

@@ -145,12 +145,35 @@ def iql_update(Q: np.ndarray, actions: np.ndarray, rewards: np.ndarray, alpha: f
     :math:`Q_k(a_k) \\leftarrow Q_k(a_k) + \\alpha (r_k - Q_k(a_k))`; the other player's
     action enters only through :math:`r_k`. ``Q`` is not modified.
     """
-    Q = np.array(Q, dtype=float)
+    Q, actions, rewards = _iql_arrays(Q, actions, rewards)
+    alpha = check_number("alpha", alpha, low=0, high=1)
     runs = np.arange(Q.shape[0])
     for player in range(2):
         played = actions[:, player]
         Q[runs, player, played] += alpha * (rewards[:, player] - Q[runs, player, played])
     return Q
+
+
+def _iql_arrays(Q: Any, actions: Any, rewards: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Q (runs, 2, k)`` as a float copy, ``actions (runs, 2)`` integers in ``[0, k)``, ``rewards (runs, 2)``."""
+    try:
+        Q = np.array(Q, dtype=float)
+        actions_array = np.asarray(actions)
+        rewards = np.asarray(rewards, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Q, actions and rewards must be numeric arrays; {exc}") from None
+    if Q.ndim != 3 or Q.shape[1] != 2 or Q.shape[2] < 1:
+        raise ValueError(f"Q must have shape (runs, 2, n_actions); got {Q.shape}")
+    runs = Q.shape[0]
+    if actions_array.shape != (runs, 2) or actions_array.dtype.kind not in "iu":
+        raise ValueError(f"actions must be integers of shape ({runs}, 2); "
+                         f"got {actions_array.dtype} {actions_array.shape}")
+    if actions_array.size and (actions_array.min() < 0 or actions_array.max() >= Q.shape[2]):
+        raise ValueError(f"actions must be in [0, {Q.shape[2]}); got values from {actions_array.min()} to "
+                         f"{actions_array.max()}")
+    if rewards.shape != (runs, 2):
+        raise ValueError(f"rewards must have shape ({runs}, 2); got {rewards.shape}")
+    return Q, actions_array, rewards
 
 
 def independent_q_learning(

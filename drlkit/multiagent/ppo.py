@@ -444,7 +444,11 @@ def critic_input(state: np.ndarray, n_agents: int) -> np.ndarray:
     """What MAPPO's centralised critic reads for each agent: ``(K, K + S)`` rows ``[one-hot id e_k, state s]``
     from the global ``state (S,)``. Every agent sees the same state; the id tells the shared critic whose
     value to predict (agents' rewards may differ)."""
-    state = np.asarray(state, dtype=np.float32).ravel()
+    n_agents = check_number("n_agents", n_agents, low=1, high=1024, integer=True)
+    try:
+        state = np.asarray(state, dtype=np.float32).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"state must be a numeric array; {exc}") from None
     return np.concatenate([np.eye(n_agents, dtype=np.float32), np.tile(state, (n_agents, 1))], axis=1)
 
 

@@ -84,6 +84,7 @@ class IndependentLearnersExplorer(SliderExplorer):
             result,
             equilibria,
             window=self.window,
+            runs=min(3, self.runs),  # thin lines for at most three single runs
             ax=axes[1],
             title=f"α = {self.alpha.value:.2f}, ε = {self.epsilon.value:.2f}: thin lines = single runs",
         )
