@@ -170,6 +170,23 @@ class Game:
         board.reshape(-1)[self._cell(state, action)] = state.player
         return GameState(self._freeze(board), -state.player)
 
+    def play(self, state: GameState, action: int) -> tuple[GameState, int | None]:
+        """Fast path for search: the next position and its winner, without validation.
+
+        ``action`` must be legal in a position that is not over (search only plays
+        those); the win test looks only at the lines through the new stone.
+        """
+        board = state.board.copy()
+        flat = board.reshape(-1)
+        cell = self._cell(state, action)
+        flat[cell] = state.player
+        sums = flat[self._lines_at[cell]].sum(1)
+        if (sums == self.k * state.player).any():
+            w: int | None = state.player
+        else:
+            w = 0 if not (flat == 0).any() else None
+        return GameState(self._freeze(board), -state.player), w
+
     def winner(self, state: GameState) -> int | None:
         """+1 / -1 if that player has a line, 0 for a full board, None otherwise."""
         flat = state.board.reshape(-1)
@@ -287,12 +304,16 @@ class ConnectFour(Game):
 
 
 GAMES = {"tictactoe": TicTacToe, "connect_four": ConnectFour}
+#: Other spellings of the game names that :func:`make_game` accepts.
+GAME_ALIASES = {"connect4": "connect_four", "connectfour": "connect_four", "tic_tac_toe": "tictactoe"}
 
 
 def make_game(game: Any) -> Game:
-    """A game from its name (``"tictactoe"`` or ``"connect_four"``) or a :class:`Game` instance."""
+    """A game from its name (``"tictactoe"``, ``"connect_four"`` or an alias such as ``"connect4"``) or a Game."""
     if isinstance(game, Game):
         return game
+    if isinstance(game, str):
+        game = GAME_ALIASES.get(game, game)
     if game not in GAMES:
         raise ValueError(f"game must be one of {', '.join(map(repr, GAMES))} or a Game; got {game!r}")
     return GAMES[game]()
