@@ -178,13 +178,14 @@ class Game:
         """
         board = state.board.copy()
         flat = board.reshape(-1)
-        cell = self._cell(state, action)
+        # gravity: the empty cells of a column are its top ones, so the stone lands below the last of them
+        cell = (int((board[:, action] == 0).sum()) - 1) * self.cols + action if self.gravity else action
         flat[cell] = state.player
         sums = flat[self._lines_at[cell]].sum(1)
         if (sums == self.k * state.player).any():
             w: int | None = state.player
         else:
-            w = 0 if not (flat == 0).any() else None
+            w = None if 0 in (flat[: self.cols] if self.gravity else flat) else 0
         return GameState(self._freeze(board), -state.player), w
 
     def winner(self, state: GameState) -> int | None:

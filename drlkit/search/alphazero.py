@@ -292,7 +292,7 @@ class AlphaZero(Agent):
         counts, w = np.array(root.N, dtype=np.int64), np.array(root.W)
         return SearchStats(counts, np.divide(w, counts, out=np.full(len(w), np.nan), where=counts > 0))
 
-    def act(self, state: Any, deterministic: bool = True) -> int:  # type: ignore[override]
+    def act(self, state: Any, deterministic: bool = True) -> int:
         """The most visited move of a search (``deterministic=False``: sampled from the visit counts)."""
         if not isinstance(deterministic, (bool, np.bool_)):
             raise TypeError(f"deterministic must be True or False; got {deterministic!r}")
@@ -310,7 +310,7 @@ class AlphaZero(Agent):
         ``episode_returns`` are the winners (+1 first player, -1 second, 0 draw).
         """
         n_steps = check_number("n_steps", n_steps, low=1, integer=True)
-        parts = []
+        parts: list[Fragment] = []
         while sum(p.n_steps for p in parts) < n_steps:
             parts.append(self._self_play(self.config.games_per_iteration))
         data = {k: np.concatenate([p.data[k] for p in parts]) for k in parts[0].data}
