@@ -1,5 +1,6 @@
 """AlphaZero-style self-play: config errors, targets and loss against hand computations, search against
 drlkit's PUCT, distributed self-play that survives a killed worker, and learning to beat plain UCT."""
+
 from __future__ import annotations
 
 import os
@@ -17,19 +18,30 @@ from drlkit.search import PUCT, AlphaZero, AlphaZeroConfig, Solver
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 from dask_processes import cluster_with_client
 
-TINY = dict(simulations=8, games_per_iteration=4, batch_size=16, gradient_steps=2, eval_interval=0,
-            hidden_sizes=(32,))
+TINY = dict(simulations=8, games_per_iteration=4, batch_size=16, gradient_steps=2, eval_interval=0, hidden_sizes=(32,))
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(simulations=0), "simulations"), (dict(games_per_iteration=-1), "games_per_iteration"),
-    (dict(c_puct=-1.0), "c_puct"), (dict(dirichlet_alpha=0.0), "dirichlet_alpha"),
-    (dict(dirichlet_eps=1.5), "dirichlet_eps"), (dict(temperature_moves=-2), "temperature_moves"),
-    (dict(replay_games=0), "replay_games"), (dict(batch_size=2.5), "batch_size"),
-    (dict(gradient_steps=0), "gradient_steps"), (dict(l2=-1e-4), "l2"), (dict(eval_interval=-1), "eval_interval"),
-    (dict(eval_games=0), "eval_games"), (dict(eval_simulations=0), "eval_simulations"),
-    (dict(learning_rate=0.0), "learning_rate"), (dict(gamma=1.2), "gamma"), (dict(hidden_sizes=()), "hidden_sizes"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(simulations=0), "simulations"),
+        (dict(games_per_iteration=-1), "games_per_iteration"),
+        (dict(c_puct=-1.0), "c_puct"),
+        (dict(dirichlet_alpha=0.0), "dirichlet_alpha"),
+        (dict(dirichlet_eps=1.5), "dirichlet_eps"),
+        (dict(temperature_moves=-2), "temperature_moves"),
+        (dict(replay_games=0), "replay_games"),
+        (dict(batch_size=2.5), "batch_size"),
+        (dict(gradient_steps=0), "gradient_steps"),
+        (dict(l2=-1e-4), "l2"),
+        (dict(eval_interval=-1), "eval_interval"),
+        (dict(eval_games=0), "eval_games"),
+        (dict(eval_simulations=0), "eval_simulations"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(gamma=1.2), "gamma"),
+        (dict(hidden_sizes=()), "hidden_sizes"),
+    ],
+)
 def test_config_errors_name_the_field(kwargs, field):
     with pytest.raises((ValueError, TypeError), match=field):
         AlphaZeroConfig(**kwargs)
@@ -82,8 +94,11 @@ def test_self_play_targets_are_the_discounted_outcome_and_visit_distributions():
 
 
 def test_loss_matches_a_hand_computation_and_decreases_on_fixed_games():
-    az = AlphaZero("tictactoe", seed=0, **{**TINY, "l2": 1e-3, "learning_rate": 1e-2, "gradient_steps": 8,
-                                           "hidden_sizes": (64,), "batch_size": 64})
+    az = AlphaZero(
+        "tictactoe",
+        seed=0,
+        **{**TINY, "l2": 1e-3, "learning_rate": 1e-2, "gradient_steps": 8, "hidden_sizes": (64,), "batch_size": 64},
+    )
     boards = torch.zeros(2, 2, 3, 3)
     boards[0, 0, 1, 1] = 1  # X in the centre, O to move: its stones are plane 1
     policies = torch.tensor([[0.5, 0, 0.5, 0, 0, 0, 0, 0, 0], [1.0, 0, 0, 0, 0, 0, 0, 0, 0]])
@@ -150,7 +165,7 @@ def test_batched_search_visits_exactly_as_drlkit_puct_with_the_same_network(game
 
     puct = PUCT(game, evaluate=evaluate, n_simulations=60, c_puct=az.config.c_puct)
     state = az.game.initial_state()
-    for a in ([0, 4] if game == "tictactoe" else [3, 3, 2]):
+    for a in [0, 4] if game == "tictactoe" else [3, 3, 2]:
         state = az.game.next_state(state, a)
     stats = az.search(state, simulations=60)
     np.testing.assert_array_equal(stats.counts, puct.search(state))
@@ -194,18 +209,20 @@ def test_distributed_self_play_survives_a_killed_worker_and_loses_no_update(tmp_
                 os.kill(pids[victim], signal.SIGKILL)
                 killed["address"] = victim
 
-        result = train(az, "rollouts", n_workers=2, total_steps=16 * 8 * 7, client=client,
-                       on_update=kill_the_other_worker)
+        result = train(
+            az, "rollouts", n_workers=2, total_steps=8 * 8 * 7, client=client, on_update=kill_the_other_worker
+        )
     frame = result.to_frame()
     counts = result.counts()
-    assert killed and counts["submitted"] == len(frame) == sum(counts[k] for k in
-                                                               ("applied", "dropped", "cancelled", "lost"))
+    assert killed and counts["submitted"] == len(frame) == sum(
+        counts[k] for k in ("applied", "dropped", "cancelled", "lost")
+    )
     assert (frame.moved | (frame.status == "lost")).sum() >= 1  # the killed task was run again
     applied = frame[frame.status == "applied"]
     # every applied fragment is one update, in order, and its games are all in the learner's count
     assert applied.updates.tolist() == list(range(1, result.updates + 1)) and az.updates == result.updates
     assert az.games == applied.n_episodes.sum() == 8 * result.updates
-    assert az.total_steps == frame.env_steps.sum() == result.env_steps >= 16 * 8 * 7
+    assert az.total_steps == frame.env_steps.sum() == result.env_steps >= 8 * 8 * 7
     history = az.history.to_frame()
     assert (history.event == "update").sum() == result.updates
     assert history[history.event == "update"].games.tolist() == [8.0 * k for k in range(1, result.updates + 1)]

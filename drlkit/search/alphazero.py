@@ -37,6 +37,7 @@ is the self-play step (it runs on Dask workers with the newest parameters, sent 
 version), :meth:`AlphaZero.learn_from` the learning step (on the driver, which holds the
 replay). An env step is one move; a fragment is a batch of finished games.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -109,8 +110,15 @@ class AlphaZeroConfig(AgentConfig):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("simulations", "games_per_iteration", "replay_games", "batch_size", "gradient_steps",
-                     "eval_games", "eval_simulations"):
+        for name in (
+            "simulations",
+            "games_per_iteration",
+            "replay_games",
+            "batch_size",
+            "gradient_steps",
+            "eval_games",
+            "eval_simulations",
+        ):
             setattr(self, name, check_number(name, getattr(self, name), low=1, integer=True))
         for name in ("temperature_moves", "eval_interval"):
             setattr(self, name, check_number(name, getattr(self, name), low=0, integer=True))
@@ -184,8 +192,15 @@ class AlphaZero(Agent):
     LOG_KEYS = ("games", "policy_loss", "value_loss", "win_rate_vs_random", "win_rate_vs_uct")
     config: AlphaZeroConfig
 
-    def __init__(self, game: Any = "connect_four", config: AlphaZeroConfig | dict | None = None, seed: int = 0,
-                 *, progress: bool = False, **overrides: Any) -> None:
+    def __init__(
+        self,
+        game: Any = "connect_four",
+        config: AlphaZeroConfig | dict | None = None,
+        seed: int = 0,
+        *,
+        progress: bool = False,
+        **overrides: Any,
+    ) -> None:
         if isinstance(config, AlphaZeroConfig):
             overrides = {**dataclasses.asdict(config), **overrides}
         elif isinstance(config, dict):
@@ -235,8 +250,7 @@ class AlphaZero(Agent):
         p = np.where(legal, torch.softmax(logits, 1).double().numpy(), 0.0)
         total = p.sum(1, keepdims=True)
         p = np.where(total > 0, p / np.where(total > 0, total, 1), legal / legal.sum(1, keepdims=True))
-        return [(Node(s, pr, lg, None), v)
-                for s, pr, lg, v in zip(states, p.tolist(), legal.tolist(), values.tolist())]
+        return [(Node(s, pr, lg, None), v) for s, pr, lg, v in zip(states, p.tolist(), legal.tolist(), values.tolist())]
 
     def _search(self, states: list[GameState], n_simulations: int, noise: bool) -> list[Node]:
         """PUCT from each of ``states`` (not over) in lockstep; returns the root nodes."""
@@ -277,8 +291,10 @@ class AlphaZero(Agent):
         if not isinstance(state, GameState):
             state = self.game.from_board(state)  # a board: validated, mover implied
         if state.board.shape != (self.game.rows, self.game.cols):
-            raise ValueError(f"state board has shape {state.board.shape}; {self.game.name} needs "
-                             f"({self.game.rows}, {self.game.cols})")
+            raise ValueError(
+                f"state board has shape {state.board.shape}; {self.game.name} needs "
+                f"({self.game.rows}, {self.game.cols})"
+            )
         if self.game.winner(state) is not None:
             raise ValueError("the game is over in this state: there is no move to search")
         return state
@@ -286,8 +302,11 @@ class AlphaZero(Agent):
     def search(self, state: Any, simulations: int | None = None) -> SearchStats:
         """One PUCT search (no noise) from ``state`` (a GameState or a board); root counts and values."""
         state = self._check_state(state)
-        n = self.config.simulations if simulations is None else check_number("simulations", simulations, low=1,
-                                                                             integer=True)
+        n = (
+            self.config.simulations
+            if simulations is None
+            else check_number("simulations", simulations, low=1, integer=True)
+        )
         root = self.root = self._search([state], n, noise=False)[0]
         counts, w = np.array(root.N, dtype=np.int64), np.array(root.W)
         return SearchStats(counts, np.divide(w, counts, out=np.full(len(w), np.nan), where=counts > 0))
@@ -314,8 +333,12 @@ class AlphaZero(Agent):
         while sum(p.n_steps for p in parts) < n_steps:
             parts.append(self._self_play(self.config.games_per_iteration))
         data = {k: np.concatenate([p.data[k] for p in parts]) for k in parts[0].data}
-        fragment = Fragment(data, sum(p.n_steps for p in parts), [r for p in parts for r in p.episode_returns],
-                            [n for p in parts for n in p.episode_lengths])
+        fragment = Fragment(
+            data,
+            sum(p.n_steps for p in parts),
+            [r for p in parts for r in p.episode_returns],
+            [n for p in parts for n in p.episode_lengths],
+        )
         self.total_steps += fragment.n_steps
         return fragment
 
@@ -346,8 +369,12 @@ class AlphaZero(Agent):
             policies += [p for _, p, _ in rec]
             values += [w * player * cfg.gamma ** (n - 1 - t) for t, (_, _, player) in enumerate(rec)]
             lengths.append(n)
-        data = {"boards": np.stack(boards), "policies": np.stack(policies),
-                "values": np.asarray(values, np.float32), "game_lengths": np.asarray(lengths, np.int64)}
+        data = {
+            "boards": np.stack(boards),
+            "policies": np.stack(policies),
+            "values": np.asarray(values, np.float32),
+            "game_lengths": np.asarray(lengths, np.int64),
+        }
         return Fragment(data, len(values), [float(w) for w in winners], lengths)
 
     # ---------------------------------------------------------------- learning
@@ -364,17 +391,23 @@ class AlphaZero(Agent):
         for _ in range(self.config.gradient_steps):
             idx = self.np_rng.integers(len(values), size=min(self.config.batch_size, len(values)))
             x, pi = self._symmetry(boards[idx], policies[idx])
-            losses.append(self._step(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(pi),
-                                     torch.as_tensor(values[idx])))
+            losses.append(
+                self._step(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(pi), torch.as_tensor(values[idx]))
+            )
         self.updates += 1
-        metrics = {"games": float(self.games), "policy_loss": float(np.mean([p for p, _ in losses])),
-                   "value_loss": float(np.mean([v for _, v in losses])),
-                   "win_rate_vs_random": float("nan"), "win_rate_vs_uct": float("nan")}
+        metrics = {
+            "games": float(self.games),
+            "policy_loss": float(np.mean([p for p, _ in losses])),
+            "value_loss": float(np.mean([v for _, v in losses])),
+            "win_rate_vs_random": float("nan"),
+            "win_rate_vs_uct": float("nan"),
+        }
         if self.config.eval_interval and self.updates % self.config.eval_interval == 0:
             seed = self.seed + 20_000 + self.updates
             for opponent in ("random", "uct"):
-                metrics[f"win_rate_vs_{opponent}"] = self.evaluate(opponent, n_games=self.config.eval_games,
-                                                                   seed=seed)["win"]
+                metrics[f"win_rate_vs_{opponent}"] = self.evaluate(opponent, n_games=self.config.eval_games, seed=seed)[
+                    "win"
+                ]
         return metrics
 
     def loss(self, boards: torch.Tensor, policies: torch.Tensor, values: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -382,9 +415,8 @@ class AlphaZero(Agent):
         logits, v = self.net(boards)
         policy_loss = -(policies * torch.log_softmax(logits, 1)).sum(1).mean()
         value_loss = ((values - v) ** 2).mean()
-        l2 = self.config.l2 * sum((p ** 2).sum() for p in self.net.parameters())
-        return {"policy_loss": policy_loss, "value_loss": value_loss, "l2": l2,
-                "total": policy_loss + value_loss + l2}
+        l2 = self.config.l2 * sum((p**2).sum() for p in self.net.parameters())
+        return {"policy_loss": policy_loss, "value_loss": value_loss, "l2": l2, "total": policy_loss + value_loss + l2}
 
     def _step(self, boards: torch.Tensor, policies: torch.Tensor, values: torch.Tensor) -> tuple[float, float]:
         terms = self.loss(boards, policies, values)
@@ -423,8 +455,13 @@ class AlphaZero(Agent):
                 return
 
     # -------------------------------------------------------------- evaluation
-    def evaluate(self, opponent: str = "uct", simulations: int | None = None, n_games: int = 20,  # type: ignore[override]
-                 seed: int | None = None) -> dict[str, float]:
+    def evaluate(
+        self,
+        opponent: str = "uct",
+        simulations: int | None = None,
+        n_games: int = 20,  # type: ignore[override]
+        seed: int | None = None,
+    ) -> dict[str, float]:
         """Greedy-search games against ``"random"``, ``"uct"`` (plain UCT with ``simulations``,
         default ``eval_simulations``) or ``"solver"`` (exact, tic-tac-toe); colours alternate.
 
@@ -433,8 +470,11 @@ class AlphaZero(Agent):
         """
         check_choice("opponent", opponent, OPPONENTS)
         n_games = check_number("n_games", n_games, low=1, integer=True)
-        sims = self.config.eval_simulations if simulations is None else check_number(
-            "simulations", simulations, low=1, integer=True)
+        sims = (
+            self.config.eval_simulations
+            if simulations is None
+            else check_number("simulations", simulations, low=1, integer=True)
+        )
         seed = self.seed + 10_000 if seed is None else check_number("seed", seed, low=0, integer=True)
         game, rng = self.game, np.random.default_rng(seed)
         solver = Solver(game) if opponent == "solver" else None
@@ -449,8 +489,13 @@ class AlphaZero(Agent):
             for i in active:
                 if i not in moves:
                     s = states[i]
-                    moves[i] = (uct[i].act(s) if uct else solver.act(s, rng) if solver is not None
-                                else int(rng.choice(game.legal_actions(s))))
+                    moves[i] = (
+                        uct[i].act(s)
+                        if uct
+                        else solver.act(s, rng)
+                        if solver is not None
+                        else int(rng.choice(game.legal_actions(s)))
+                    )
             still = []
             for i in active:
                 states[i], winner = game.play(states[i], moves[i])
@@ -460,16 +505,26 @@ class AlphaZero(Agent):
                     results[i] = winner * sides[i]
             active = still
         r = np.asarray(results)
-        return {"win": float((r == 1).mean()), "draw": float((r == 0).mean()), "loss": float((r == -1).mean()),
-                "n_games": n_games}
+        return {
+            "win": float((r == 1).mean()),
+            "draw": float((r == 0).mean()),
+            "loss": float((r == -1).mean()),
+            "n_games": n_games,
+        }
 
     # ---------------------------------------------------------- checkpoints
     def _extra_state(self) -> dict[str, Any]:
-        cat = (lambda i, dt: torch.as_tensor(np.concatenate([g[i] for g in self.replay]) if self.replay
-                                             else np.zeros(0, dt)))
-        return {"games": self.games, "updates": self.updates, "boards": cat(0, np.int8),
-                "policies": cat(1, np.float32), "values": cat(2, np.float32),
-                "lengths": torch.as_tensor([len(g[2]) for g in self.replay], dtype=torch.int64)}
+        cat = lambda i, dt: torch.as_tensor(
+            np.concatenate([g[i] for g in self.replay]) if self.replay else np.zeros(0, dt)
+        )
+        return {
+            "games": self.games,
+            "updates": self.updates,
+            "boards": cat(0, np.int8),
+            "policies": cat(1, np.float32),
+            "values": cat(2, np.float32),
+            "lengths": torch.as_tensor([len(g[2]) for g in self.replay], dtype=torch.int64),
+        }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         self.games, self.updates = int(state["games"]), int(state["updates"])
