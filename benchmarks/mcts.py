@@ -15,9 +15,15 @@ and the same exploration constant; measured in the same run:
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
 import numpy as np
+
+# This folder holds a distributed.py of its own: keep it from shadowing Dask's package.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 
 def main() -> None:
