@@ -102,9 +102,12 @@ def main() -> None:
 
 def self_play(args: argparse.Namespace) -> None:
     """Self-play games/s of AlphaZero on Connect Four: local, then 1 and 2 Dask workers."""
+    import torch
+
     import drlkit
     from drlkit.search import AlphaZero, AlphaZeroConfig
 
+    torch.set_num_threads(1)  # as each Dask worker: one thread per process on a small shared machine
     per_batch = 16
     config = AlphaZeroConfig(simulations=args.az_simulations, games_per_iteration=per_batch, eval_interval=0)
     az = AlphaZero("connect4", config, seed=args.seed)
