@@ -151,3 +151,23 @@ def test_random_playout_results_are_legal_outcomes():
     assert set(results) <= {1, 0, -1}
     # the first player wins random games more often (a known first-move advantage)
     assert results.count(1) > results.count(-1)
+
+
+@pytest.mark.parametrize("name", ["tictactoe", "connect_four"])
+def test_fast_list_rules_agree_with_the_numpy_rules(name):
+    """The padded-list board used by UCT's inner loop: same cells, same columns' free cells, and the last-move
+    win test agrees with winner() after every move of 50 random games."""
+    game = make_game(name)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        s = game.initial_state()
+        while game.winner(s) is None:
+            a = int(rng.choice(game.legal_actions(s)))
+            nxt = game.next_state(s, a)
+            cells, tops = game.fast_board(nxt)
+            assert [cells[i] for i in game.fast_index] == nxt.board.reshape(-1).tolist()
+            if game.gravity:
+                assert [t >= game.fast_width for t in tops] == game.legal_mask(nxt).tolist()
+            i = game.fast_index[int(np.flatnonzero((nxt.board != s.board).reshape(-1))[0])]  # the new stone
+            assert game.fast_wins(cells, i, s.player) == (game.winner(nxt) == s.player)
+            s = nxt

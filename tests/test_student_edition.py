@@ -130,6 +130,7 @@ SMALL = {
     "01_mdps": dict(MAP="4x4", TOL=1e-6),
     "02_q_learning": "test_notebook_02", "03_dqn": "test_notebook_03", "04_policy_gradients": "test_notebook_04",
     "05_sync_vs_async": "test_notebook_05", "06_distributed_q_learning": "test_notebook_06",
+    "10_mcts_self_play": "test_notebook_10",
 }
 
 

@@ -76,10 +76,11 @@ class Game:
 
     def __init__(self) -> None:
         self.lines = _lines(self.rows, self.cols, self.k)
-        # lines through each cell, for the fast "did the last move win" test
-        self._lines_at = [self.lines[(self.lines == i).any(1)] for i in range(self.rows * self.cols)]
         self.n_actions = self.cols if self.gravity else self.rows * self.cols
         self._initial = GameState(self._freeze(np.zeros((self.rows, self.cols), np.int8)), 1)
+        # lines through each cell, for the "did the last move win" test of play()
+        self._lines_at = [self.lines[(self.lines == i).any(1)] for i in range(self.rows * self.cols)]
+        self._init_fast()
 
     # -- construction and validation ------------------------------------------------
     @staticmethod
@@ -223,62 +224,100 @@ class Game:
         if player != state.player:
             raise ValueError(f"wrong player: {player!r} tried to move but {state.player:+d} is to move")
 
-    # -- fast rollouts (plain Python lists; used by UCT) -----------------------------
+    # -- fast rules on plain lists (the inner loops of search) ------------------------
+    # A position is also kept as a padded list ``cells`` of (rows + 2) * (cols + 1) + 1 ints: cell (r, c) lives at
+    # index (r + 1) * W + c with W = cols + 1, every other index stays 0. Walking from a cell in one of the four
+    # directions (1, W, W + 1, W - 1) therefore stops at a 0 before leaving the board, so "did the last move make k
+    # in a row" is a few list look-ups, with no bounds checks and no numpy call.
+    def _init_fast(self) -> None:
+        W = self.cols + 1
+        self.fast_width = W
+        self.fast_index = [(r + 1) * W + c for r in range(self.rows) for c in range(self.cols)]
+        self.fast_size = (self.rows + 2) * W + 1
+        self.fast_dirs = (1, W, W + 1, W - 1)
+
+    def fast_board(self, state: GameState) -> tuple[list[int], list[int]]:
+        """``(cells, tops)``: the padded cell list of ``state`` and, for Connect Four, the padded index of the
+        lowest empty cell of each column (an index below ``fast_width`` means the column is full; ``[]`` for
+        tic-tac-toe)."""
+        cells = [0] * self.fast_size
+        for i, v in zip(self.fast_index, state.board.reshape(-1).tolist()):
+            cells[i] = v
+        tops: list[int] = []
+        if self.gravity:
+            W = self.fast_width
+            for c in range(self.cols):
+                top = c  # full
+                for r in range(self.rows - 1, -1, -1):
+                    if cells[(r + 1) * W + c] == 0:
+                        top = (r + 1) * W + c
+                        break
+                tops.append(top)
+        return cells, tops
+
+    def fast_wins(self, cells: list[int], i: int, p: int) -> bool:
+        """Whether the stone ``p`` at padded index ``i`` completes k in a row."""
+        k = self.k
+        for d in self.fast_dirs:
+            n = 1
+            j = i + d
+            while cells[j] == p:
+                n += 1
+                j += d
+            j = i - d
+            while cells[j] == p:
+                n += 1
+                j -= d
+            if n >= k:
+                return True
+        return False
+
+    def fast_playout(self, cells: list[int], tops: list[int], player: int, rand: Any) -> int:
+        """Play uniformly random moves on ``cells`` (modified in place) from ``player`` to move; return the
+        winner (+1, -1, 0). ``rand()`` draws a float in [0, 1)."""
+        k, d1, d2, d3, d4 = self.k, *self.fast_dirs
+        if self.gravity:
+            W = self.fast_width
+            free = [c for c in range(self.cols) if tops[c] >= W]
+            tops = tops[:]
+        else:
+            free = [i for i in self.fast_index if cells[i] == 0]
+        while free:
+            j = int(rand() * len(free))
+            if self.gravity:
+                c = free[j]
+                i = tops[c]
+                tops[c] = i - W
+                if i - W < W:
+                    free[j] = free[-1]
+                    free.pop()
+            else:
+                i = free[j]
+                free[j] = free[-1]
+                free.pop()
+            cells[i] = player
+            for d in (d1, d2, d3, d4):
+                n = 1
+                m = i + d
+                while cells[m] == player:
+                    n += 1
+                    m += d
+                m = i - d
+                while cells[m] == player:
+                    n += 1
+                    m -= d
+                if n >= k:
+                    return player
+            player = -player
+        return 0
+
     def random_playout(self, state: GameState, rng: np.random.Generator) -> int:
         """Play uniformly random moves to the end; return the winner (+1, -1, 0)."""
         w = self.winner(state)
         if w is not None:
             return w
-        cells = state.board.reshape(-1).tolist()
-        player = state.player
-        lines_at = self._lines_at_lists
-        cols, k = self.cols, self.k
-        if self.gravity:
-            heights = [sum(1 for r in range(self.rows) if cells[r * cols + c] == 0) for c in range(cols)]
-            open_cols = [c for c in range(cols) if heights[c] > 0]
-        else:
-            empty = [i for i, v in enumerate(cells) if v == 0]
-        rand = rng.random
-        while True:
-            if self.gravity:
-                if not open_cols:
-                    return 0
-                j = int(rand() * len(open_cols))
-                c = open_cols[j]
-                heights[c] -= 1
-                cell = heights[c] * cols + c
-                if heights[c] == 0:
-                    open_cols.pop(j)
-            else:
-                if not empty:
-                    return 0
-                j = int(rand() * len(empty))
-                cell = empty[j]
-                empty[j] = empty[-1]
-                empty.pop()
-            cells[cell] = player
-            target = k * player
-            if k == 4:
-                for a, b, c, d in lines_at[cell]:
-                    if cells[a] + cells[b] + cells[c] + cells[d] == target:
-                        return player
-            elif k == 3:
-                for a, b, c in lines_at[cell]:
-                    if cells[a] + cells[b] + cells[c] == target:
-                        return player
-            else:
-                for line in lines_at[cell]:
-                    if sum(cells[i] for i in line) == target:
-                        return player
-            player = -player
-
-    @property
-    def _lines_at_lists(self) -> list[list[list[int]]]:
-        cache = self.__dict__.get("_lal")
-        if cache is None:
-            cache = [la.tolist() for la in self._lines_at]
-            self.__dict__["_lal"] = cache
-        return cache
+        cells, tops = self.fast_board(state)
+        return self.fast_playout(cells, tops, state.player, rng.random)
 
     def render(self, state: GameState) -> str:
         """Text picture of the board (X = +1, O = -1)."""

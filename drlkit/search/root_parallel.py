@@ -13,6 +13,7 @@ independent work (bounded wait, retries when a worker dies).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from .._checks import check_number
 from ..envs.games import GameState, make_game
 from .uct import UCT
 
-__all__ = ["root_parallel_search", "uct_visit_counts"]
+__all__ = ["root_parallel_search", "root_parallel_searches", "uct_visit_counts"]
 
 
 def uct_visit_counts(task: tuple[str, bytes, int, int, int, float]) -> np.ndarray:
@@ -37,16 +38,30 @@ def root_parallel_search(game: Any, state: GameState, *, n_trees: int = 2, n_sim
                          c: float = float(np.sqrt(2)), seed: int = 0, client: Any = None,
                          timeout: float = 600.0) -> np.ndarray:
     """Summed root visit counts ``(n_actions,)`` of ``n_trees`` independent UCT searches on the cluster."""
+    return root_parallel_searches(game, [state], n_trees=n_trees, n_simulations=n_simulations, c=c, seed=seed,
+                                  client=client, timeout=timeout)[0]
+
+
+def root_parallel_searches(game: Any, states: Sequence[GameState], *, n_trees: int = 2, n_simulations: int = 1000,
+                           c: float = float(np.sqrt(2)), seed: int = 0, client: Any = None,
+                           timeout: float = 600.0) -> np.ndarray:
+    """:func:`root_parallel_search` of many positions in one round of tasks: summed counts ``(len(states),
+    n_actions)``. Position ``i`` is searched with the seeds ``seed + i + 1000 * k``, k < ``n_trees``, as
+    ``root_parallel_search(game, states[i], seed=seed + i, ...)`` would."""
     from ..distributed import map_tasks
 
     game = make_game(game)
-    if not isinstance(state, GameState):
-        raise TypeError(f"state must be a GameState, got {type(state).__name__}")
+    if isinstance(states, GameState) or not isinstance(states, Sequence) or len(states) == 0:
+        raise TypeError(f"states must be a non-empty list of GameState, got {type(states).__name__}")
+    for i, state in enumerate(states):
+        if not isinstance(state, GameState):
+            raise TypeError(f"state must be a GameState, got {type(state).__name__}" + (f" at index {i}" if i else ""))
+        if game.winner(state) is not None:
+            raise ValueError("the game is over in this state: there is no move to search"
+                             + (f" (states[{i}])" if len(states) > 1 else ""))
     n_trees = check_number("n_trees", n_trees, low=1, integer=True)
     n_simulations = check_number("n_simulations", n_simulations, low=1, integer=True)
-    if game.winner(state) is not None:
-        raise ValueError("the game is over in this state: there is no move to search")
-    tasks = [(game.name, state.board.tobytes(), state.player, n_simulations, seed + 1000 * k, float(c))
-             for k in range(n_trees)]
+    tasks = [(game.name, state.board.tobytes(), state.player, n_simulations, seed + i + 1000 * k, float(c))
+             for i, state in enumerate(states) for k in range(n_trees)]
     counts = map_tasks(uct_visit_counts, tasks, client=client, timeout=timeout, name="root-parallel-uct")
-    return np.sum(counts, axis=0)
+    return np.asarray(counts).reshape(len(states), n_trees, game.n_actions).sum(axis=1)

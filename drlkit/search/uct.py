@@ -23,12 +23,13 @@ The move played is the root child with the most visits.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import numpy as np
 
 from .._checks import check_number
-from ..envs.games import Game, GameState, make_game
+from ..envs.games import GameState, make_game
 
 __all__ = ["UCTNode", "UCT", "ucb1"]
 
@@ -41,26 +42,19 @@ def ucb1(w: float, n: int, n_parent: int, c: float) -> float:
 
 
 class UCTNode:
-    """A tree node: ``state``, ``N``, ``W`` (for the player who moved into it), ``children``."""
+    """A tree node: ``N``, ``W`` (for ``mover``, the player who moved into it), ``children`` by action, the
+    ``untried`` actions, the ``action`` that led to it (-1 at the root), ``terminal`` (the winner +1/-1, 0 for
+    a draw, None while the game goes on)."""
 
-    __slots__ = ("state", "parent", "action", "children", "untried", "N", "W", "terminal")
+    __slots__ = ("parent", "action", "children", "untried", "N", "W", "terminal", "mover")
 
-    def __init__(self, game: Game, state: GameState, parent: UCTNode | None = None,
-                 action: int | None = None, rng: np.random.Generator | None = None) -> None:
-        self.state, self.parent, self.action = state, parent, action
+    def __init__(self, parent: UCTNode | None, action: int, mover: int, terminal: int | None,
+                 untried: list[int]) -> None:
+        self.parent, self.action, self.mover, self.terminal = parent, action, mover, terminal
         self.children: dict[int, UCTNode] = {}
-        self.terminal = game.winner(state)
-        untried = game.legal_actions(state).tolist()
-        if rng is not None:
-            rng.shuffle(untried)
-        self.untried: list[int] = untried
+        self.untried = untried
         self.N = 0
         self.W = 0.0
-
-    @property
-    def mover(self) -> int:
-        """The player who moved into this node (-state.player)."""
-        return -self.state.player
 
     def q(self) -> float:
         """Mean value for the player who moved into this node (0 if unvisited)."""
@@ -75,7 +69,10 @@ class UCT:
         n_simulations: simulations per move, >= 1.
         c: exploration constant of UCB1, >= 0 (``sqrt(2)`` is the textbook value for rewards in [0, 1];
            results here are in [-1, 1]).
-        seed: seed of the rollout / tie-break generator.
+        seed: seed of the rollout / tie-break generators.
+
+    The tree holds statistics only; positions are replayed along the path on the game's padded plain-list board
+    (:meth:`~drlkit.envs.games.Game.fast_board`), and a move's win test looks only at the lines through it.
     """
 
     def __init__(self, game: Any = "tictactoe", n_simulations: int = 1000, c: float = math.sqrt(2),
@@ -84,6 +81,7 @@ class UCT:
         self.n_simulations = check_number("n_simulations", n_simulations, low=1, integer=True)
         self.c = check_number("c", c, low=0)
         self.rng = np.random.default_rng(seed)
+        self._random = random.Random(seed)
         self.root: UCTNode | None = None
 
     def _check_state(self, state: Any) -> GameState:
@@ -101,32 +99,74 @@ class UCT:
         state = self._check_state(state)
         n = self.n_simulations if n_simulations is None else check_number(
             "n_simulations", n_simulations, low=1, integer=True)
-        game, rng, c = self.game, self.rng, self.c
-        root = self.root = UCTNode(game, state, rng=rng)
+        game, c = self.game, self.c
+        rand = self._random.random
+        gravity, W, index, fast_wins, playout = game.gravity, game.fast_width, game.fast_index, game.fast_wins, \
+            game.fast_playout
+        root_cells, root_tops = game.fast_board(state)
+        root_empty = root_cells.count(0) - (game.fast_size - len(index))  # empty board cells
+        sqrt, log = math.sqrt, math.log
+
+        def legal(cells: list[int], tops: list[int]) -> list[int]:
+            if gravity:
+                moves = [a for a in range(game.cols) if tops[a] >= W]
+            else:
+                moves = [a for a in range(game.n_actions) if cells[index[a]] == 0]
+            return moves
+
+        root = self.root = UCTNode(None, -1, -state.player, None, legal(root_cells, root_tops))
         for _ in range(n):
             node = root
-            # 1. select
+            cells = root_cells[:]
+            tops = root_tops[:] if gravity else root_tops
+            player = state.player
+            empty = root_empty
+            # 1. select: descend by UCB1 while every move of the node has a child, replaying the moves
             while not node.untried and node.terminal is None:
-                log_n = math.log(node.N)
-                best, best_score = None, -math.inf
+                cl = c * sqrt(log(node.N))
+                best, best_score = node, -math.inf
                 for child in node.children.values():
-                    score = child.W / child.N + c * math.sqrt(log_n / child.N)
+                    cn = child.N
+                    score = child.W / cn + cl / sqrt(cn)
                     if score > best_score:
                         best, best_score = child, score
-                node = best  # type: ignore[assignment]
-            # 2. expand
+                node = best
+                a = node.action
+                if gravity:
+                    i = tops[a]
+                    tops[a] = i - W
+                else:
+                    i = index[a]
+                cells[i] = player
+                player = -player
+                empty -= 1
+            # 2. expand one untried move
             if node.untried and node.terminal is None:
-                a = node.untried.pop()
-                child = UCTNode(game, game.next_state(node.state, a), node, a, rng)
+                untried = node.untried  # a random untried move: swap it to the end and pop it
+                j = int(rand() * len(untried))
+                a = untried[j]
+                untried[j] = untried[-1]
+                untried.pop()
+                if gravity:
+                    i = tops[a]
+                    tops[a] = i - W
+                else:
+                    i = index[a]
+                cells[i] = player
+                empty -= 1
+                terminal = player if fast_wins(cells, i, player) else (0 if empty == 0 else None)
+                child = UCTNode(node, a, player, terminal, [] if terminal is not None else legal(cells, tops))
                 node.children[a] = child
                 node = child
-            # 3. rollout
-            z = node.terminal if node.terminal is not None else game.random_playout(node.state, rng)
-            # 4. backup
-            while node is not None:
-                node.N += 1
-                node.W += z * node.mover
-                node = node.parent
+                player = -player
+            # 3. roll out to the end of the game
+            z = node.terminal if node.terminal is not None else playout(cells, tops, player, rand)
+            # 4. back up: N += 1 and W += z * (player who moved into the node) along the path
+            back: UCTNode | None = node
+            while back is not None:
+                back.N += 1
+                back.W += z * back.mover
+                back = back.parent
         counts = np.zeros(game.n_actions, dtype=np.int64)
         for a, child in root.children.items():
             counts[a] = child.N
@@ -137,6 +177,24 @@ class UCT:
         counts = self.search(state)
         best = np.flatnonzero(counts == counts.max())
         return int(best[self.rng.integers(len(best))])
+
+    def statistics(self, path: Any = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Visit counts ``(n_actions,)`` and mean values Q ``(n_actions,)`` (for the player to move there; nan if
+        unvisited) of the children of the node reached from the last search's root by the actions ``path``."""
+        if self.root is None:
+            raise RuntimeError("call search() first")
+        node = self.root
+        for i, a in enumerate(path):
+            if a not in node.children:
+                raise ValueError(f"path {list(path)!r}: action {a!r} at depth {i} is not in the tree (its node has "
+                                 f"children {sorted(node.children)})")
+            node = node.children[a]
+        counts = np.zeros(self.game.n_actions, dtype=np.int64)
+        q = np.full(self.game.n_actions, np.nan)
+        for a, child in node.children.items():
+            counts[a] = child.N
+            q[a] = child.q()
+        return counts, q
 
     def root_values(self) -> np.ndarray:
         """Mean value Q ``(n_actions,)`` of each root child for the player at the root (nan if unvisited)."""

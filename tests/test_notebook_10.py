@@ -1,0 +1,74 @@
+"""Notebook 10 (MCTS and self-play) runs headless on a small budget and shows what it claims."""
+
+import importlib
+import re
+
+import pytest
+
+from notebook_tools import (
+    NOTEBOOKS,
+    assert_exercises_set_up,
+    count_images,
+    error_outputs,
+    execute_notebook,
+    output_text,
+    parameter_names,
+    read_committed_clean,
+    widget_count,
+)
+
+pytestmark = pytest.mark.notebook
+
+PATH = NOTEBOOKS / "10_mcts_self_play.ipynb"
+# The self-play section needs drlkit.search.AlphaZero; it runs whenever that exists.
+HAS_ALPHAZERO = hasattr(importlib.import_module("drlkit.search"), "AlphaZero")
+SMALL = dict(
+    TREE_SIMULATIONS=200,
+    STRENGTH_SIMULATIONS=[2, 300],
+    STRENGTH_GAMES=4,
+    N_WORKERS=2,
+    RUN_SELF_PLAY=HAS_ALPHAZERO,
+    SELF_PLAY_SIMULATIONS=8,
+    SELF_PLAY_GAMES=2,
+    SELF_PLAY_ITERATIONS=2,
+    EVAL_UCT_SIMULATIONS=8,
+    EVAL_GAMES=2,
+    PARALLEL_POSITIONS=8,
+    PARALLEL_SIMULATIONS=8,
+    PLAY_SIMULATIONS=100,
+    SEED=0,
+)
+
+
+@pytest.fixture(scope="module")
+def executed():
+    return execute_notebook(PATH, timeout=300, **SMALL)
+
+
+def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
+    nb = read_committed_clean(PATH)
+    assert set(SMALL) == parameter_names(nb)
+    assert_exercises_set_up(nb, {"ucb_score": "ucb_score", "backup": "backup"})
+    tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
+    assert sum("exercise" in t for t in tags) == 2 and sum("solution" in t for t in tags) == 2
+    assert any(c.cell_type == "markdown" and "## 2. Self-play on a local cluster" in c.source for c in nb.cells)
+
+
+def test_runs_without_errors_and_shows_its_claims(executed):
+    assert error_outputs(executed) == []
+    text = output_text(executed)
+    assert text.count("Correct!") == 2 and "Not yet" not in text
+    # the drawn search's move is one of the solver's best moves
+    played, best = re.search(r"UCT plays (\d); the solver's best moves are \[([0-9, ]+)\]", text).groups()
+    assert int(played) in [int(a) for a in best.split(",")]
+    # against the solver UCT never wins; with 300 simulations it never loses either
+    lines = dict(re.findall(r"^\s*(\d+) simulations/move: (.*)$", text, flags=re.M))
+    assert set(lines) == {"2", "300"}
+    assert "loses 0%" in lines["300"] and "draws 100%" in lines["300"]
+    assert "root-parallel" in text and "one tree" in text
+
+
+def test_figures_and_the_boards_are_displayed(executed):
+    # tree boards, strength vs simulations, root-parallel strength (+ win rate and timeline with self-play)
+    assert count_images(executed) == 3 + int(HAS_ALPHAZERO)
+    assert widget_count(executed) == 2
