@@ -189,6 +189,8 @@ class AlphaZero(Agent):
     """
 
     Config: ClassVar[type[AgentConfig]] = AlphaZeroConfig
+    #: Update columns: games learned from so far, the mean losses of the update's gradient steps, and at
+    #: evaluation updates the fraction of ``eval_games`` won (draws are not wins) against each opponent, else NaN.
     LOG_KEYS = ("games", "policy_loss", "value_loss", "win_rate_vs_random", "win_rate_vs_uct")
     config: AlphaZeroConfig
 
@@ -455,11 +457,11 @@ class AlphaZero(Agent):
                 return
 
     # -------------------------------------------------------------- evaluation
-    def evaluate(
+    def evaluate(  # type: ignore[override]
         self,
         opponent: str = "uct",
         simulations: int | None = None,
-        n_games: int = 20,  # type: ignore[override]
+        n_games: int = 20,
         seed: int | None = None,
     ) -> dict[str, float]:
         """Greedy-search games against ``"random"``, ``"uct"`` (plain UCT with ``simulations``,
