@@ -24,7 +24,7 @@ PATH = NOTEBOOKS / "10_mcts_self_play.ipynb"
 HAS_ALPHAZERO = hasattr(importlib.import_module("drlkit.search"), "AlphaZero")
 SMALL = dict(
     TREE_SIMULATIONS=200,
-    STRENGTH_SIMULATIONS=[2, 300],
+    STRENGTH_SIMULATIONS=[2, 1000],
     STRENGTH_GAMES=4,
     N_WORKERS=2,
     RUN_SELF_PLAY=HAS_ALPHAZERO,
@@ -36,6 +36,7 @@ SMALL = dict(
     PARALLEL_POSITIONS=8,
     PARALLEL_SIMULATIONS=8,
     PLAY_SIMULATIONS=100,
+    TICTACTOE_SIMULATIONS=300,
     SEED=0,
 )
 
@@ -61,10 +62,10 @@ def test_runs_without_errors_and_shows_its_claims(executed):
     # the drawn search's move is one of the solver's best moves
     played, best = re.search(r"UCT plays (\d); the solver's best moves are \[([0-9, ]+)\]", text).groups()
     assert int(played) in [int(a) for a in best.split(",")]
-    # against the solver UCT never wins; with 300 simulations it never loses either
+    # against the solver UCT never wins; with 1,000 simulations it never loses either
     lines = dict(re.findall(r"^\s*(\d+) simulations/move: (.*)$", text, flags=re.M))
-    assert set(lines) == {"2", "300"}
-    assert "loses 0%" in lines["300"] and "draws 100%" in lines["300"]
+    assert set(lines) == {"2", "1000"}
+    assert "loses 0%" in lines["1000"] and "draws 100%" in lines["1000"]
     assert "root-parallel" in text and "one tree" in text
 
 
