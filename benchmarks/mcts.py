@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--uct-c", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--az-simulations", type=int, default=50, help="AlphaZero simulations per move")
-    ap.add_argument("--az-games", type=int, default=64, help="self-play games per measurement")
+    ap.add_argument("--az-games", type=int, default=192, help="self-play games per measurement")
     ap.add_argument("--self-play-only", action="store_true", help="skip the OpenSpiel comparison")
     args = ap.parse_args()
     if args.self_play_only:
