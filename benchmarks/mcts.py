@@ -10,7 +10,7 @@ and the same exploration constant; measured in the same run:
   (workers play, the driver learns; the ratio 2 workers / 1 worker is the speed-up).
 
     .venv/bin/python benchmarks/mcts.py --simulations 400 --games 10
-    .venv/bin/python benchmarks/mcts.py --self-play-only --az-simulations 50 --az-games 64
+    .venv/bin/python benchmarks/mcts.py --self-play-only --az-simulations 50 --az-games 192
 """
 from __future__ import annotations
 
