@@ -4,16 +4,26 @@ Both searches use the same number of simulations, one random rollout per leaf
 and the same exploration constant; measured in the same run:
 
 * simulations per second of each, from the empty board and from mid-game positions;
-* their head-to-head result (colours alternate), which should be ~50 % for equal strength.
+* their head-to-head result (colours alternate), which should be ~50 % for equal strength;
+* AlphaZero self-play games/s on Connect Four: in this process, and through
+  ``drlkit.distributed.train(mode="rollouts")`` with 1 and 2 workers of a local cluster
+  (workers play, the driver learns; the ratio 2 workers / 1 worker is the speed-up).
 
     .venv/bin/python benchmarks/mcts.py --simulations 400 --games 10
+    .venv/bin/python benchmarks/mcts.py --self-play-only --az-simulations 50 --az-games 192
 """
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
 import numpy as np
+
+# This folder holds a distributed.py of its own: keep it from shadowing Dask's package.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 
 def main() -> None:
@@ -22,7 +32,13 @@ def main() -> None:
     ap.add_argument("--games", type=int, default=10)
     ap.add_argument("--uct-c", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--az-simulations", type=int, default=50, help="AlphaZero simulations per move")
+    ap.add_argument("--az-games", type=int, default=192, help="self-play games per measurement")
+    ap.add_argument("--self-play-only", action="store_true", help="skip the OpenSpiel comparison")
     args = ap.parse_args()
+    if args.self_play_only:
+        self_play(args)
+        return
     try:
         import pyspiel
         from open_spiel.python.algorithms import mcts
@@ -80,6 +96,37 @@ def main() -> None:
     print(f"OpenSpiel MCTSBot   : {theirs_sps:9.0f} simulations/s")
     print(f"speed ratio         : {ours_sps / theirs_sps:9.2f}x  (target >= 2x)")
     print(f"drlkit score vs OpenSpiel over {args.games} games: {100 * score / args.games:.0f} % (draw = 1/2)")
+
+    self_play(args)
+
+
+def self_play(args: argparse.Namespace) -> None:
+    """Self-play games/s of AlphaZero on Connect Four: local, then 1 and 2 Dask workers."""
+    import torch
+
+    import drlkit
+    from drlkit.search import AlphaZero, AlphaZeroConfig
+
+    torch.set_num_threads(1)  # as each Dask worker: one thread per process on a small shared machine
+    per_batch = 16
+    config = AlphaZeroConfig(simulations=args.az_simulations, games_per_iteration=per_batch, eval_interval=0)
+    az = AlphaZero("connect4", config, seed=args.seed)
+    t = time.perf_counter()
+    while az.games < args.az_games:
+        az.learn_from(az.collect(1))
+    local = az.games / (time.perf_counter() - t)
+    rates = {}
+    with drlkit.cluster(n_workers=2) as client:
+        for n in (1, 2):
+            az = AlphaZero("connect4", config, seed=args.seed)
+            # about 20 moves per game early in training; the run stops after the fragment that passes the budget
+            result = drlkit.distributed.train(az, mode="rollouts", n_workers=n, client=client,
+                                              total_steps=20 * args.az_games)
+            rates[n] = az.games / result.wall_time
+    print(f"AlphaZero self-play, Connect Four, {args.az_simulations} simulations/move, {per_batch} games per batch")
+    print(f"in this process     : {local:6.2f} games/s (self-play + learning)")
+    print(f"rollouts, 1 worker  : {rates[1]:6.2f} games/s")
+    print(f"rollouts, 2 workers : {rates[2]:6.2f} games/s  ({rates[2] / rates[1]:.2f}x of 1 worker)")
 
 
 if __name__ == "__main__":

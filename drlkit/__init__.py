@@ -9,11 +9,12 @@ except ModuleNotFoundError as _missing:  # pragma: no cover - exercised only wit
 from .agents import A2C, DQN, PPO, REINFORCE, TRPO, Agent, History, load
 from .distributed import cluster
 from .envs import MDP, make_env
+from .search import AlphaZero, AlphaZeroConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "A2C", "DQN", "MDP", "PPO", "REINFORCE", "TRPO", "Agent", "History",
+    "A2C", "AlphaZero", "AlphaZeroConfig", "DQN", "MDP", "PPO", "REINFORCE", "TRPO", "Agent", "History",
     "cluster", "distributed", "load", "loggers", "make_env", "multiagent", "offline", "planning", "shaping",
     "tabular", "__version__",
 ]

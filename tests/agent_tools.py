@@ -258,3 +258,39 @@ for _name in ("IPPO", "SharedPPO", "MAPPO"):
                         "learns": "learning is on MPE simple_spread, not CartPole: tests/test_marl_ppo.py checks "
                                   "that the team beats a random team measured in the same test"},
     )
+
+
+# ------------------------------------------------------------------ self-play search agents
+@dataclass(frozen=True)
+class GameCase(AgentCase):
+    """A self-play agent on a drlkit board game (``env`` is the game's name): ``act`` takes a
+    :class:`~drlkit.envs.games.GameState` and returns a move; ``steps`` are moves of self-play."""
+
+    def sample_obs(self, agent, n: int = 32) -> Any:
+        rng = np.random.default_rng(0)
+        states = []
+        for _ in range(n):  # positions a few random moves into a game, none of them over
+            state = agent.game.initial_state()
+            for _ in range(int(rng.integers(0, 4))):
+                state = agent.game.next_state(state, int(rng.choice(agent.game.legal_actions(state))))
+            states.append(state)
+        return states
+
+    def actions(self, agent, obs: Any, deterministic: bool = True) -> np.ndarray:
+        return np.array([agent.act(state, deterministic=deterministic) for state in obs])
+
+
+AGENT_CASES["AlphaZero"] = GameCase(
+    env="tictactoe",
+    small=dict(simulations=8, games_per_iteration=4, batch_size=16, gradient_steps=2, hidden_sizes=(32,),
+               eval_interval=2, eval_games=2, eval_simulations=4),
+    steps=60,
+    bad_config=((dict(simulations=0), "simulations"), (dict(games_per_iteration=0), "games_per_iteration"),
+                (dict(dirichlet_eps=2.0), "dirichlet_eps"), (dict(c_puct=-1), "c_puct"),
+                (dict(replay_games=0), "replay_games"), (dict(eval_interval=-1), "eval_interval")),
+    not_applicable={
+        "bad_env": "plays a drlkit board game, not a gymnasium env: tests/test_alphazero.py checks its game errors",
+        "learns": "learns a two-player game, not CartPole: tests/test_alphazero.py checks that it beats plain UCT "
+                  "at Connect Four and never loses to the exact tic-tac-toe solver",
+    },
+)

@@ -78,6 +78,8 @@ class Game:
         self.lines = _lines(self.rows, self.cols, self.k)
         self.n_actions = self.cols if self.gravity else self.rows * self.cols
         self._initial = GameState(self._freeze(np.zeros((self.rows, self.cols), np.int8)), 1)
+        # lines through each cell, for the "did the last move win" test of play()
+        self._lines_at = [self.lines[(self.lines == i).any(1)] for i in range(self.rows * self.cols)]
         self._init_fast()
 
     # -- construction and validation ------------------------------------------------
@@ -168,6 +170,24 @@ class Game:
         board = state.board.copy()
         board.reshape(-1)[self._cell(state, action)] = state.player
         return GameState(self._freeze(board), -state.player)
+
+    def play(self, state: GameState, action: int) -> tuple[GameState, int | None]:
+        """Fast path for search: the next position and its winner, without validation.
+
+        ``action`` must be legal in a position that is not over (search only plays
+        those); the win test looks only at the lines through the new stone.
+        """
+        board = state.board.copy()
+        flat = board.reshape(-1)
+        # gravity: the empty cells of a column are its top ones, so the stone lands below the last of them
+        cell = (int((board[:, action] == 0).sum()) - 1) * self.cols + action if self.gravity else action
+        flat[cell] = state.player
+        sums = flat[self._lines_at[cell]].sum(1)
+        if (sums == self.k * state.player).any():
+            w: int | None = state.player
+        else:
+            w = None if 0 in (flat[: self.cols] if self.gravity else flat) else 0
+        return GameState(self._freeze(board), -state.player), w
 
     def winner(self, state: GameState) -> int | None:
         """+1 / -1 if that player has a line, 0 for a full board, None otherwise."""
@@ -324,12 +344,16 @@ class ConnectFour(Game):
 
 
 GAMES = {"tictactoe": TicTacToe, "connect_four": ConnectFour}
+#: Other spellings of the game names that :func:`make_game` accepts.
+GAME_ALIASES = {"connect4": "connect_four", "connectfour": "connect_four", "tic_tac_toe": "tictactoe"}
 
 
 def make_game(game: Any) -> Game:
-    """A game from its name (``"tictactoe"`` or ``"connect_four"``) or a :class:`Game` instance."""
+    """A game from its name (``"tictactoe"``, ``"connect_four"`` or an alias such as ``"connect4"``) or a Game."""
     if isinstance(game, Game):
         return game
+    if isinstance(game, str):
+        game = GAME_ALIASES.get(game, game)
     if game not in GAMES:
         raise ValueError(f"game must be one of {', '.join(map(repr, GAMES))} or a Game; got {game!r}")
     return GAMES[game]()
