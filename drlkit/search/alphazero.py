@@ -212,7 +212,7 @@ class AlphaZero(Agent):
         self.game: Game = make_game(game)
         self.env_spec = self.game.name
         self.seed = check_number("seed", seed, low=0, high=2**63 - 1, integer=True)
-        self.config = AlphaZeroConfig.from_kwargs("AlphaZero", **overrides)  # type: ignore[assignment]
+        self.config = AlphaZeroConfig.from_kwargs("AlphaZero", **overrides)
         self.progress = bool(progress)
         g = self.game
         self.observation_space = gym.spaces.Box(0.0, 1.0, (2, g.rows, g.cols), np.float32)
