@@ -33,6 +33,7 @@ staleness, and the deterministic return of the final policy over 20 episodes.
 The machine may be shared: the load average is printed before and after, and
 all figures are ratios or differences of quantities measured in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,7 +86,8 @@ def round_overheads(result) -> np.ndarray:
     frame = result.to_frame()
     frame = frame[frame.status == "applied"]
     per_round = frame.groupby("sync_round").agg(
-        sent=("submit_time", "min"), slowest=("compute_time", "max"), delay=("delay_time", "max"))
+        sent=("submit_time", "min"), slowest=("compute_time", "max"), delay=("delay_time", "max")
+    )
     durations = np.diff(per_round.sent.to_numpy())
     return durations - (per_round.slowest + per_round.delay).to_numpy()[:-1]
 
@@ -125,42 +127,62 @@ def scaling(client, task_ms: float, rounds: int) -> dict:
     fragment = 40  # A2C's own rollout: 5 steps in each of 8 envs
     step_seconds = local_step_seconds(fragment)
     local_steps = max(1, round(task_ms / 1000 / step_seconds))
-    print(f"\n== Scaling: A2C, fragments of {fragment} steps, one local update = {step_seconds * 1000:.1f} ms "
-          f"in this process -> local_steps = {local_steps} (task ~ {local_steps * step_seconds * 1000:.0f} ms)")
+    print(
+        f"\n== Scaling: A2C, fragments of {fragment} steps, one local update = {step_seconds * 1000:.1f} ms "
+        f"in this process -> local_steps = {local_steps} (task ~ {local_steps * step_seconds * 1000:.0f} ms)"
+    )
     figures = {"single": single_process_steps_per_second(fragment, local_steps, rounds)}
     print(f"single process:      {figures['single']:8.0f} env steps/s")
     for n in (1, 2):
-        result = drlkit.distributed.train(A2C(ENV, seed=0), "sync", total_steps=rounds * n * local_steps * fragment,
-                                          n_workers=n, local_steps=local_steps, client=client)
+        result = drlkit.distributed.train(
+            A2C(ENV, seed=0),
+            "sync",
+            total_steps=rounds * n * local_steps * fragment,
+            n_workers=n,
+            local_steps=local_steps,
+            client=client,
+        )
         overhead = round_overheads(result)
         task = result.to_frame().compute_time
         figures[n] = result.steps_per_second
         figures[f"overhead{n}"] = overhead
-        print(f"sync, {n} worker{'s' * (n > 1)}:      {result.steps_per_second:8.0f} env steps/s   "
-              f"task compute median {task.median() * 1000:5.1f} ms   overhead per round: median "
-              f"{np.median(overhead) * 1000:5.1f} ms, mean {overhead.mean() * 1000:5.1f} ms")
+        print(
+            f"sync, {n} worker{'s' * (n > 1)}:      {result.steps_per_second:8.0f} env steps/s   "
+            f"task compute median {task.median() * 1000:5.1f} ms   overhead per round: median "
+            f"{np.median(overhead) * 1000:5.1f} ms, mean {overhead.mean() * 1000:5.1f} ms"
+        )
     floor = dask_round_trip(client, A2C(ENV, seed=0).get_parameters())
     figures["floor"] = floor
-    print(f"bare Dask round trip (scatter to both workers, a no-op task on each, gather): median "
-          f"{np.median(floor) * 1000:.1f} ms -- the plain-Dask reference for the overhead above")
+    print(
+        f"bare Dask round trip (scatter to both workers, a no-op task on each, gather): median "
+        f"{np.median(floor) * 1000:.1f} ms -- the plain-Dask reference for the overhead above"
+    )
     lean = dask_lean_round_trip(client, A2C(ENV, seed=0).get_parameters())
     figures["lean_floor"] = lean
-    print(f"bare Dask round, one graph with the parameters inside, direct gather: median "
-          f"{np.median(lean) * 1000:.1f} ms")
+    print(
+        f"bare Dask round, one graph with the parameters inside, direct gather: median {np.median(lean) * 1000:.1f} ms"
+    )
     ours = float(np.median(figures["overhead2"]))
-    print(f"TARGET overhead per sync round (default transport, 2 workers) < 12 ms: median {ours * 1000:.1f} ms "
-          f"-> {'met' if ours < 0.012 else 'NOT met'} (bare Dask round in the same run: "
-          f"{np.median(floor) * 1000:.1f} ms)")
+    print(
+        f"TARGET overhead per sync round (default transport, 2 workers) < 12 ms: median {ours * 1000:.1f} ms "
+        f"-> {'met' if ours < 0.012 else 'NOT met'} (bare Dask round in the same run: "
+        f"{np.median(floor) * 1000:.1f} ms)"
+    )
     speedup = figures[2] / figures[1]
-    print(f"2 workers / 1 worker: {speedup:.2f}x (efficiency {speedup / 2:.0%}); "
-          f"2 workers / single process: {figures[2] / figures['single']:.2f}x")
+    print(
+        f"2 workers / 1 worker: {speedup:.2f}x (efficiency {speedup / 2:.0%}); "
+        f"2 workers / single process: {figures[2] / figures['single']:.2f}x"
+    )
 
-    short = drlkit.distributed.train(A2C(ENV, seed=0), "sync", total_steps=rounds * 2 * fragment, n_workers=2,
-                                     local_steps=1, client=client)
+    short = drlkit.distributed.train(
+        A2C(ENV, seed=0), "sync", total_steps=rounds * 2 * fragment, n_workers=2, local_steps=1, client=client
+    )
     short_overhead = round_overheads(short)
-    print(f"short tasks (1 update, compute median {short.to_frame().compute_time.median() * 1000:.1f} ms), 2 workers: "
-          f"{short.steps_per_second:.0f} env steps/s, overhead per round median "
-          f"{np.median(short_overhead) * 1000:.1f} ms")
+    print(
+        f"short tasks (1 update, compute median {short.to_frame().compute_time.median() * 1000:.1f} ms), 2 workers: "
+        f"{short.steps_per_second:.0f} env steps/s, overhead per round median "
+        f"{np.median(short_overhead) * 1000:.1f} ms"
+    )
     figures.update(speedup=speedup, short_overhead=short_overhead)
     return figures
 
@@ -174,43 +196,69 @@ def solve(client, mode: str, straggler: bool, seed: int, budget: int) -> dict:
         return not (len(returns) == WINDOW and np.mean(returns) >= SOLVED)  # False stops training
 
     options = {"eta": 0.5} if mode == "async" else {}
-    result = drlkit.distributed.train(agent, mode, total_steps=budget, n_workers=2, client=client,
-                                      slowdown={1: 3.0} if straggler else None, on_update=solved, **options)
+    result = drlkit.distributed.train(
+        agent,
+        mode,
+        total_steps=budget,
+        n_workers=2,
+        client=client,
+        slowdown={1: 3.0} if straggler else None,
+        on_update=solved,
+        **options,
+    )
     frame = result.to_frame()
     applied = frame[frame.status == "applied"]
     done = not solved(result)
     return {
-        "mode": mode, "straggler": straggler, "seed": seed, "solved": done, "seconds": result.wall_time,
-        "steps": result.env_steps, "updates": result.updates, "update_rate": result.update_rate,
-        "staleness": applied.staleness.mean(), "eval": agent.evaluate(20).mean(),
+        "mode": mode,
+        "straggler": straggler,
+        "seed": seed,
+        "solved": done,
+        "seconds": result.wall_time,
+        "steps": result.env_steps,
+        "updates": result.updates,
+        "update_rate": result.update_rate,
+        "staleness": applied.staleness.mean(),
+        "eval": agent.evaluate(20).mean(),
     }
 
 
 def solve_table(client, seeds: int, budget: int) -> list[dict]:
-    print(f"\n== Time to solve {ENV} (last {WINDOW} training episodes >= {SOLVED:g}), PPO, 2 workers, "
-          f"budget {budget} steps")
-    print(f"{'mode':6} {'straggler':>9} {'seed':>4} {'solved':>6} {'seconds':>8} {'env steps':>9} {'updates':>7} "
-          f"{'upd/s':>6} {'stale':>5} {'eval':>6}")
+    print(
+        f"\n== Time to solve {ENV} (last {WINDOW} training episodes >= {SOLVED:g}), PPO, 2 workers, "
+        f"budget {budget} steps"
+    )
+    print(
+        f"{'mode':6} {'straggler':>9} {'seed':>4} {'solved':>6} {'seconds':>8} {'env steps':>9} {'updates':>7} "
+        f"{'upd/s':>6} {'stale':>5} {'eval':>6}"
+    )
     rows = []
     for straggler in (False, True):
         for mode in ("sync", "async"):
             for seed in range(seeds):
                 row = solve(client, mode, straggler, seed, budget)
                 rows.append(row)
-                print(f"{row['mode']:6} {'3x' if straggler else '-':>9} {seed:>4} "
-                      f"{'yes' if row['solved'] else 'NO':>6} "
-                      f"{row['seconds']:8.1f} {row['steps']:9d} {row['updates']:7d} {row['update_rate']:6.1f} "
-                      f"{row['staleness']:5.2f} {row['eval']:6.1f}")
+                print(
+                    f"{row['mode']:6} {'3x' if straggler else '-':>9} {seed:>4} "
+                    f"{'yes' if row['solved'] else 'NO':>6} "
+                    f"{row['seconds']:8.1f} {row['steps']:9d} {row['updates']:7d} {row['update_rate']:6.1f} "
+                    f"{row['staleness']:5.2f} {row['eval']:6.1f}"
+                )
     for straggler in (False, True):
         medians = {}
         for mode in ("sync", "async"):
             mine = [r for r in rows if r["mode"] == mode and r["straggler"] == straggler]
-            medians[mode] = (np.median([r["seconds"] for r in mine]), np.median([r["update_rate"] for r in mine]),
-                             all(r["solved"] for r in mine))
+            medians[mode] = (
+                np.median([r["seconds"] for r in mine]),
+                np.median([r["update_rate"] for r in mine]),
+                all(r["solved"] for r in mine),
+            )
         (s_sec, s_rate, s_ok), (a_sec, a_rate, a_ok) = medians["sync"], medians["async"]
-        print(f"{'with' if straggler else 'without'} straggler: median seconds to solve sync {s_sec:.1f}"
-              f"{'' if s_ok else ' (not all solved)'} vs async {a_sec:.1f}{'' if a_ok else ' (not all solved)'}; "
-              f"update rate async / sync = {a_rate / s_rate:.2f}x")
+        print(
+            f"{'with' if straggler else 'without'} straggler: median seconds to solve sync {s_sec:.1f}"
+            f"{'' if s_ok else ' (not all solved)'} vs async {a_sec:.1f}{'' if a_ok else ' (not all solved)'}; "
+            f"update rate async / sync = {a_rate / s_rate:.2f}x"
+        )
     return rows
 
 
@@ -231,9 +279,16 @@ def scale(slots_list: list[int], task_ms: float, max_batch: int, seconds_per_poi
         with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
             agent = A2C(ENV, seed=0)
             budget = int(n * seconds_per_point / (task_ms / 1000) * 40)
-            result = drlkit.distributed.train(agent, "async", total_steps=budget, n_workers=n, fragment_steps=40,
-                                              delays={s: task_ms / 1000 for s in range(n)}, max_batch=max_batch,
-                                              client=client)
+            result = drlkit.distributed.train(
+                agent,
+                "async",
+                total_steps=budget,
+                n_workers=n,
+                fragment_steps=40,
+                delays={s: task_ms / 1000 for s in range(n)},
+                max_batch=max_batch,
+                client=client,
+            )
         frame = result.to_frame()
         applied = frame[frame.status == "applied"]
         task_seconds = float((applied.compute_time + applied.delay_time).median())
@@ -258,30 +313,38 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    print(f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)")
+    print(
+        f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)"
+    )
     with drlkit.cluster(n_workers=2, quiet=True) if args.part != "scale" else contextlib.nullcontext() as client:
         if args.part != "scale":
             print("LocalCluster: 2 single-threaded worker processes on 127.0.0.1; the driver is this process")
         if args.part in ("all", "scaling"):
             figures = scaling(client, args.task_ms, args.rounds)
             overhead = np.median(figures["overhead2"]) * 1000
-            print(f"targets: overhead per sync round < 12 ms: {overhead:.1f} ms "
-                  f"({'met' if overhead < 12 else 'NOT met'}); 2 workers >= 1.7x one worker: {figures['speedup']:.2f}x "
-                  f"({'met' if figures['speedup'] >= 1.7 else 'NOT met'})")
+            print(
+                f"targets: overhead per sync round < 12 ms: {overhead:.1f} ms "
+                f"({'met' if overhead < 12 else 'NOT met'}); 2 workers >= 1.7x one worker: {figures['speedup']:.2f}x "
+                f"({'met' if figures['speedup'] >= 1.7 else 'NOT met'})"
+            )
         if args.part in ("all", "solve"):
             rows = solve_table(client, args.seeds, args.budget)
             sync_rate = np.median([r["update_rate"] for r in rows if r["mode"] == "sync" and r["straggler"]])
             async_rate = np.median([r["update_rate"] for r in rows if r["mode"] == "async" and r["straggler"]])
             ratio = async_rate / sync_rate if sync_rate > 0 else math.nan
-            print(f"target: async >= 1.5x the update rate of sync with a 3x straggler: {ratio:.2f}x "
-                  f"({'met' if ratio >= 1.5 else 'NOT met'})")
+            print(
+                f"target: async >= 1.5x the update rate of sync with a 3x straggler: {ratio:.2f}x "
+                f"({'met' if ratio >= 1.5 else 'NOT met'})"
+            )
     if args.part in ("all", "scale"):
         rows = scale(args.slots, args.scale_task_ms, args.max_batch, args.scale_seconds)
         at64 = [r["fraction"] for r in rows if r["slots"] == 64]
         if at64:
-            print(f"target: >= 90% of the ideal update rate at 64 slots: {at64[0]:.0%} "
-                  f"({'met' if at64[0] >= 0.9 else 'NOT met'})")
+            print(
+                f"target: >= 90% of the ideal update rate at 64 slots: {at64[0]:.0%} "
+                f"({'met' if at64[0] >= 0.9 else 'NOT met'})"
+            )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min)")
 
 

@@ -12,6 +12,7 @@ and the same exploration constant; measured in the same run:
     .venv/bin/python benchmarks/mcts.py --simulations 400 --games 10
     .venv/bin/python benchmarks/mcts.py --self-play-only --az-simulations 50 --az-games 192
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,9 @@ def main() -> None:
 
     def spiel_bot(seed):
         ev = mcts.RandomRolloutEvaluator(n_rollouts=1, random_state=np.random.RandomState(seed))
-        return mcts.MCTSBot(spiel_game, args.uct_c, args.simulations, ev, solve=False,
-                            random_state=np.random.RandomState(seed))
+        return mcts.MCTSBot(
+            spiel_game, args.uct_c, args.simulations, ev, solve=False, random_state=np.random.RandomState(seed)
+        )
 
     # simulations per second over the moves of a few random openings
     ours_t = theirs_t = 0.0
@@ -120,8 +122,9 @@ def self_play(args: argparse.Namespace) -> None:
         for n in (1, 2):
             az = AlphaZero("connect4", config, seed=args.seed)
             # about 20 moves per game early in training; the run stops after the fragment that passes the budget
-            result = drlkit.distributed.train(az, mode="rollouts", n_workers=n, client=client,
-                                              total_steps=20 * args.az_games)
+            result = drlkit.distributed.train(
+                az, mode="rollouts", n_workers=n, client=client, total_steps=20 * args.az_games
+            )
             rates[n] = az.games / result.wall_time
     print(f"AlphaZero self-play, Connect Four, {args.az_simulations} simulations/move, {per_batch} games per batch")
     print(f"in this process     : {local:6.2f} games/s (self-play + learning)")

@@ -14,6 +14,7 @@
 Single-threaded torch (one core). Figures from a busy machine are pessimistic; the ratio is
 comparable within a run.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -19,6 +19,7 @@ Protocol:
 * One torch thread everywhere; runs one after another in one process. d3rlpy datasets are
   built from the same arrays (``MDPDataset`` with terminals and timeouts); nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,11 +80,21 @@ def run_drlkit(name: str, data, steps: int, seed: int) -> tuple[float, float]:
     from drlkit.offline import BC, CQL
 
     if name == "BC":
-        agent = BC(ENV, data=data, seed=seed, batch_size=BATCH, learning_rate=LR, hidden_sizes=HIDDEN,
-                   log_interval=steps)
+        agent = BC(
+            ENV, data=data, seed=seed, batch_size=BATCH, learning_rate=LR, hidden_sizes=HIDDEN, log_interval=steps
+        )
     else:
-        agent = CQL(ENV, data=data, seed=seed, batch_size=BATCH, learning_rate=LR, hidden_sizes=HIDDEN,
-                    cql_alpha=ALPHA, target_update_interval=TARGET_EVERY, log_interval=steps)
+        agent = CQL(
+            ENV,
+            data=data,
+            seed=seed,
+            batch_size=BATCH,
+            learning_rate=LR,
+            hidden_sizes=HIDDEN,
+            cql_alpha=ALPHA,
+            target_update_interval=TARGET_EVERY,
+            log_interval=steps,
+        )
     start = time.perf_counter()
     agent.train(steps)
     rate = steps / (time.perf_counter() - start)
@@ -101,20 +112,36 @@ def run_d3rlpy(name: str, data, steps: int, seed: int) -> tuple[float, float]:
 
     d3rlpy.seed(seed)
     dataset = d3rlpy.dataset.MDPDataset(
-        observations=data.observations, actions=data.actions.reshape(-1, 1), rewards=data.rewards.reshape(-1, 1),
-        terminals=data.terminations.astype(np.float32), timeouts=data.truncations.astype(np.float32),
-        action_space=d3rlpy.ActionSpace.DISCRETE, action_size=2)
+        observations=data.observations,
+        actions=data.actions.reshape(-1, 1),
+        rewards=data.rewards.reshape(-1, 1),
+        terminals=data.terminations.astype(np.float32),
+        timeouts=data.truncations.astype(np.float32),
+        action_space=d3rlpy.ActionSpace.DISCRETE,
+        action_size=2,
+    )
     encoder = d3rlpy.models.VectorEncoderFactory(hidden_units=list(HIDDEN))
     if name == "BC":
         config = d3rlpy.algos.DiscreteBCConfig(batch_size=BATCH, learning_rate=LR, encoder_factory=encoder)
     else:
-        config = d3rlpy.algos.DiscreteCQLConfig(batch_size=BATCH, learning_rate=LR, encoder_factory=encoder,
-                                                alpha=ALPHA, target_update_interval=TARGET_EVERY)
+        config = d3rlpy.algos.DiscreteCQLConfig(
+            batch_size=BATCH,
+            learning_rate=LR,
+            encoder_factory=encoder,
+            alpha=ALPHA,
+            target_update_interval=TARGET_EVERY,
+        )
     algo = config.create(device="cpu:0")
     algo.build_with_dataset(dataset)
     start = time.perf_counter()
-    algo.fit(dataset, n_steps=steps, n_steps_per_epoch=steps, show_progress=False, save_interval=10**9,
-             logger_adapter=NoopAdapterFactory())
+    algo.fit(
+        dataset,
+        n_steps=steps,
+        n_steps_per_epoch=steps,
+        show_progress=False,
+        save_interval=10**9,
+        logger_adapter=NoopAdapterFactory(),
+    )
     rate = steps / (time.perf_counter() - start)
     return rate, evaluate(lambda obs: algo.predict(obs[None])[0])
 
@@ -142,13 +169,17 @@ def main() -> None:
 
     expert = behaviour_policy(ENV, "expert")
     random_return, expert_return = reference_returns(ENV, expert, episodes=10)
-    datasets = {q: collect(ENV, behaviour_policy(ENV, q), steps=args.dataset_steps, seed=0, quality=q)
-                for q in ("medium", "expert")}
+    datasets = {
+        q: collect(ENV, behaviour_policy(ENV, q), steps=args.dataset_steps, seed=0, quality=q)
+        for q in ("medium", "expert")
+    }
     libraries = {"drlkit": run_drlkit}
     if args.d3rlpy:
         libraries["d3rlpy"] = run_d3rlpy
-    print(f"\nlearning: {args.steps} gradient steps, batch {BATCH}, seeds {args.seeds}; "
-          f"random {random_return:.1f}, expert {expert_return:.1f}")
+    print(
+        f"\nlearning: {args.steps} gradient steps, batch {BATCH}, seeds {args.seeds}; "
+        f"random {random_return:.1f}, expert {expert_return:.1f}"
+    )
     print(f"{'algorithm':10s} {'dataset':8s} {'library':8s} {'grad steps/s':>13s} {'score (mean ± sd)':>20s}")
     table = {}
     for algo in ("BC", "CQL"):
@@ -158,8 +189,10 @@ def main() -> None:
                 rate = float(np.median([r for r, _ in results]))
                 scores = normalized_score([s for _, s in results], random_return, expert_return)
                 table[algo, quality, lib] = (rate, scores.mean())
-                print(f"{algo:10s} {quality:8s} {lib:8s} {rate:13,.0f} {scores.mean():12.1f} ± {scores.std():5.1f}",
-                      flush=True)
+                print(
+                    f"{algo:10s} {quality:8s} {lib:8s} {rate:13,.0f} {scores.mean():12.1f} ± {scores.std():5.1f}",
+                    flush=True,
+                )
     if args.d3rlpy:
         print("\nspeed ratio drlkit / d3rlpy (gradient steps/s) and score difference (drlkit - d3rlpy):")
         for algo in ("BC", "CQL"):

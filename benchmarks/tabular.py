@@ -17,6 +17,7 @@ relative to the plain gymnasium loop on the same environment::
     python benchmarks/tabular.py
     python benchmarks/tabular.py --runs 100 --episodes 500 --repeats 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,10 +68,11 @@ def main() -> None:
     parser.add_argument("--baseline-steps", type=int, default=100_000, help="steps of the gymnasium loop")
     args = parser.parse_args()
 
-    print(f"python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}, "
-          f"{os.cpu_count()} CPU(s), {platform.machine()}")
-    print(f"Q-learning, alpha=0.5, epsilon=0.1, gamma=1.0, {args.episodes} episodes per run; "
-          f"best of {args.repeats}\n")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}, "
+        f"{os.cpu_count()} CPU(s), {platform.machine()}"
+    )
+    print(f"Q-learning, alpha=0.5, epsilon=0.1, gamma=1.0, {args.episodes} episodes per run; best of {args.repeats}\n")
     header = f"{'environment':16s} {'method':28s} {'steps':>10s} {'seconds':>8s} {'steps/s':>11s} {'vs gym':>7s}"
     print(header)
     print("-" * len(header))

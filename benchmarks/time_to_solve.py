@@ -31,6 +31,7 @@ settings its documentation gives. Stable-Baselines3 (the optional ``bench`` extr
 CartPole-v1 hyperparameters in ``SB3_HYPERPARAMETERS``, for the rl-zoo's own
 number of steps (its linear schedules span that many steps).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,13 +62,31 @@ PENDULUM_BUDGET = 150_000  # PPO.pendulum_config() anneals its learning rate to 
 #: rl-zoo's tuned CartPole-v1 settings; the budget is rl-zoo's ``n_timesteps``.
 SB3_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
     "PPO": dict(
-        budget=100_000, n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
-        ent_coef=0.0, learning_rate=("linear", 1e-3), clip_range=("linear", 0.2),
+        budget=100_000,
+        n_envs=8,
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=20,
+        ent_coef=0.0,
+        learning_rate=("linear", 1e-3),
+        clip_range=("linear", 0.2),
     ),
     "DQN": dict(
-        budget=50_000, n_envs=1, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
-        gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
-        exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]},
+        budget=50_000,
+        n_envs=1,
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs={"net_arch": [256, 256]},
     ),
 }
 
@@ -213,13 +232,19 @@ def _result(library, algo, env_id, seed, budget, tracker, final_step, seconds) -
         steps, wall = last.step, last.train_seconds
     else:
         steps, wall = final_step, seconds
-    return RunResult(library, algo, env_id, seed, budget, tracker.solved, steps, wall, tracker.eval_seconds,
-                     list(tracker.checks))
+    return RunResult(
+        library, algo, env_id, seed, budget, tracker.solved, steps, wall, tracker.eval_seconds, list(tracker.checks)
+    )
 
 
 def run_drlkit(
-    algo: str, seed: int, budget: int, env_id: str = CARTPOLE, config: dict[str, Any] | None = None,
-    eval_interval: int = EVAL_INTERVAL, threshold: float | None = None,
+    algo: str,
+    seed: int,
+    budget: int,
+    env_id: str = CARTPOLE,
+    config: dict[str, Any] | None = None,
+    eval_interval: int = EVAL_INTERVAL,
+    threshold: float | None = None,
 ) -> RunResult:
     """Train one drlkit agent under the protocol (``config`` overrides its defaults)."""
     agent = _algorithm(algo)(env_id, seed=seed, **(config or {}))
@@ -237,8 +262,12 @@ def run_drlkit(
 
 
 def run_sb3(
-    algo: str, seed: int, budget_scale: float = 1.0, eval_interval: int = EVAL_INTERVAL,
-    threshold: float | None = None, budget: int | None = None,
+    algo: str,
+    seed: int,
+    budget_scale: float = 1.0,
+    eval_interval: int = EVAL_INTERVAL,
+    threshold: float | None = None,
+    budget: int | None = None,
 ) -> RunResult:
     """Train one Stable-Baselines3 agent on CartPole-v1 with its rl-zoo settings under the protocol."""
     try:
@@ -246,9 +275,7 @@ def run_sb3(
         from stable_baselines3.common.callbacks import BaseCallback
         from stable_baselines3.common.env_util import make_vec_env
     except ImportError:
-        raise SystemExit(
-            '--sb3 needs Stable-Baselines3: pip install -c constraints.txt -e ".[bench]"'
-        ) from None
+        raise SystemExit('--sb3 needs Stable-Baselines3: pip install -c constraints.txt -e ".[bench]"') from None
     settings = dict(SB3_HYPERPARAMETERS[algo])
     zoo_budget, n_envs = settings.pop("budget"), settings.pop("n_envs")
     budget = int(round(zoo_budget * budget_scale)) if budget is None else budget
@@ -327,9 +354,15 @@ def summarise(results: Sequence[RunResult]) -> list[Summary]:
         groups.setdefault((r.library, r.algo, r.env_id), []).append(r)
     return [
         Summary(
-            library, algo, env_id, len(rs), sum(r.solved for r in rs),
-            float(np.median([r.wall_seconds for r in rs])), float(np.mean([r.wall_seconds for r in rs])),
-            float(np.median([r.steps for r in rs])), max(r.budget for r in rs),
+            library,
+            algo,
+            env_id,
+            len(rs),
+            sum(r.solved for r in rs),
+            float(np.median([r.wall_seconds for r in rs])),
+            float(np.mean([r.wall_seconds for r in rs])),
+            float(np.median([r.steps for r in rs])),
+            max(r.budget for r in rs),
         )
         for (library, algo, env_id), rs in groups.items()
     ]
@@ -356,8 +389,10 @@ def target_report(summaries: Sequence[Summary], ratios: dict[str, float]) -> lis
             met = "met" if s.solved == s.runs else "NOT met"
             lines.append(f"target: PPO solves Pendulum-v1 (>= {THRESHOLDS[PENDULUM]:g}): {s.solved}/{s.runs} ({met})")
     for algo, ratio in ratios.items():
-        lines.append(f"target: {algo} at least 2x as fast as Stable-Baselines3: {ratio:.2f}x "
-                     f"({'met' if ratio >= 2 else 'NOT met'})")
+        lines.append(
+            f"target: {algo} at least 2x as fast as Stable-Baselines3: {ratio:.2f}x "
+            f"({'met' if ratio >= 2 else 'NOT met'})"
+        )
     return lines
 
 
@@ -372,10 +407,18 @@ def format_table(summaries: Sequence[Summary]) -> str:
     rows = []
     for s in summaries:
         mark = ">" if s.lower_bound else ""
-        rows.append((
-            s.env_id, s.library, s.algo, f"{s.solved}/{s.runs}", f"{mark}{s.median_wall:.1f}",
-            f"{mark}{s.mean_wall:.1f}", f"{mark}{s.median_steps:,.0f}", f"{s.budget:,}",
-        ))
+        rows.append(
+            (
+                s.env_id,
+                s.library,
+                s.algo,
+                f"{s.solved}/{s.runs}",
+                f"{mark}{s.median_wall:.1f}",
+                f"{mark}{s.mean_wall:.1f}",
+                f"{mark}{s.median_steps:,.0f}",
+                f"{s.budget:,}",
+            )
+        )
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in (header, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -400,15 +443,25 @@ def machine_info() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- CLI
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--algos", nargs="+", default=list(ALGOS), metavar="ALGO",
-                        help=f"algorithms to run (default: {' '.join(ALGOS)})")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--algos",
+        nargs="+",
+        default=list(ALGOS),
+        metavar="ALGO",
+        help=f"algorithms to run (default: {' '.join(ALGOS)})",
+    )
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per algorithm (default 5)")
-    parser.add_argument("--budget-scale", type=float, default=1.0,
-                        help="multiply every step budget by this (default 1.0)")
-    parser.add_argument("--sb3", action="store_true",
-                        help="also run Stable-Baselines3 PPO and DQN (rl-zoo settings) and print the speed-up")
+    parser.add_argument(
+        "--budget-scale", type=float, default=1.0, help="multiply every step budget by this (default 1.0)"
+    )
+    parser.add_argument(
+        "--sb3",
+        action="store_true",
+        help="also run Stable-Baselines3 PPO and DQN (rl-zoo settings) and print the speed-up",
+    )
     parser.add_argument("--pendulum", action="store_true", help="also run PPO on Pendulum-v1 (solved at -250)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every run and the summary to this file")
     args = parser.parse_args(argv)
@@ -442,14 +495,23 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
         budget = int(round(PENDULUM_BUDGET * args.budget_scale))
         config = _algorithm("PPO").pendulum_config()
         for seed in range(args.seeds):
-            plans.append((f"drlkit PPO {PENDULUM} seed {seed}",
-                          lambda s=seed, b=budget: run_drlkit("PPO", s, b, PENDULUM, config)))
+            plans.append(
+                (
+                    f"drlkit PPO {PENDULUM} seed {seed}",
+                    lambda s=seed, b=budget: run_drlkit("PPO", s, b, PENDULUM, config),
+                )
+            )
 
     info = machine_info()
-    print(f"{info['platform']}, Python {info['python']}, torch {info['torch']}, {info['cpu_count']} CPUs, "
-          f"load average {_load()}")
-    print(f"time to solve: {len(plans)} runs, one torch thread, evaluation every {EVAL_INTERVAL:,} steps "
-          f"({EVAL_EPISODES} deterministic episodes, excluded from the times)", flush=True)
+    print(
+        f"{info['platform']}, Python {info['python']}, torch {info['torch']}, {info['cpu_count']} CPUs, "
+        f"load average {_load()}"
+    )
+    print(
+        f"time to solve: {len(plans)} runs, one torch thread, evaluation every {EVAL_INTERVAL:,} steps "
+        f"({EVAL_EPISODES} deterministic episodes, excluded from the times)",
+        flush=True,
+    )
     results = []
     for label, run in plans:
         result = run()
@@ -469,8 +531,13 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
     print(f"load average at the end: {_load()}")
     if args.json:
         payload = {
-            "protocol": {"eval_interval": EVAL_INTERVAL, "eval_episodes": EVAL_EPISODES, "eval_seed": EVAL_SEED,
-                         "thresholds": THRESHOLDS, "budget_scale": args.budget_scale},
+            "protocol": {
+                "eval_interval": EVAL_INTERVAL,
+                "eval_episodes": EVAL_EPISODES,
+                "eval_seed": EVAL_SEED,
+                "thresholds": THRESHOLDS,
+                "budget_scale": args.budget_scale,
+            },
             "machine": machine_info(),
             "runs": [dataclasses.asdict(r) for r in results],
             "summary": [dataclasses.asdict(s) | {"lower_bound": s.lower_bound} for s in summaries],

@@ -1,4 +1,5 @@
 """drlkit: reinforcement learning and distributed reinforcement learning on Dask."""
+
 from . import distributed, loggers, offline, planning, shaping, tabular
 
 try:  # the multiagent extra (PettingZoo); without it the rest of drlkit works
@@ -14,7 +15,25 @@ from .search import AlphaZero, AlphaZeroConfig
 __version__ = "0.1.0"
 
 __all__ = [
-    "A2C", "AlphaZero", "AlphaZeroConfig", "DQN", "MDP", "PPO", "REINFORCE", "TRPO", "Agent", "History",
-    "cluster", "distributed", "load", "loggers", "make_env", "multiagent", "offline", "planning", "shaping",
-    "tabular", "__version__",
+    "A2C",
+    "AlphaZero",
+    "AlphaZeroConfig",
+    "DQN",
+    "MDP",
+    "PPO",
+    "REINFORCE",
+    "TRPO",
+    "Agent",
+    "History",
+    "cluster",
+    "distributed",
+    "load",
+    "loggers",
+    "make_env",
+    "multiagent",
+    "offline",
+    "planning",
+    "shaping",
+    "tabular",
+    "__version__",
 ]

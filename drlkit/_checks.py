@@ -4,6 +4,7 @@ Every public entry point validates its inputs with these helpers so that bad
 input fails early with a message that names the field, the value received and
 what is allowed -- never a deep traceback from numpy, torch or Dask.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,14 +18,38 @@ def _fmt(value: Any) -> str:
 
 
 @overload
-def check_number(name: str, value: Any, *, low: float | None = ..., high: float | None = ...,
-                 low_open: bool = ..., high_open: bool = ..., integer: Literal[True]) -> int: ...
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    integer: Literal[True],
+) -> int: ...
 @overload
-def check_number(name: str, value: Any, *, low: float | None = ..., high: float | None = ...,
-                 low_open: bool = ..., high_open: bool = ..., integer: Literal[False] = ...) -> float: ...
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    integer: Literal[False] = ...,
+) -> float: ...
 @overload
-def check_number(name: str, value: Any, *, low: float | None = ..., high: float | None = ...,
-                 low_open: bool = ..., high_open: bool = ..., integer: bool = ...) -> float | int: ...
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    integer: bool = ...,
+) -> float | int: ...
 def check_number(
     name: str,
     value: Any,

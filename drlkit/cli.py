@@ -26,6 +26,7 @@ A *run folder* (``train`` and each run of ``sweep`` write one) holds
 Bad input (an unknown algorithm, env id, hyperparameter or value) prints one line
 ``drlkit: error: ...`` on stderr and exits with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -140,6 +141,7 @@ def _int_at_least(name: str, low: int, high: int | None = None):
         if value < low or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {value}")
         return value
+
     return parse
 
 
@@ -167,8 +169,10 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
 
 
-PARQUET_HINT = ("history.parquet not written: pyarrow is not installed "
-                "(pip install -c constraints.txt -e \".[parquet]\", or pip install pyarrow)")
+PARQUET_HINT = (
+    "history.parquet not written: pyarrow is not installed "
+    '(pip install -c constraints.txt -e ".[parquet]", or pip install pyarrow)'
+)
 
 
 def write_history(folder: Path, history: Any) -> list[str]:
@@ -207,9 +211,12 @@ def write_run(folder: Path, agent: Any, config: dict[str, Any], result: Any = No
     write_json(folder / "config.json", config)
     write_history(folder, agent.history)
     agent.save(folder / "agent.pt")
-    summary: dict[str, Any] = {"total_steps": agent.total_steps, "wall_time": agent.wall_time,
-                               "episodes": len(agent.history.episode_returns),
-                               "final_return": final_return(agent.history)}
+    summary: dict[str, Any] = {
+        "total_steps": agent.total_steps,
+        "wall_time": agent.wall_time,
+        "episodes": len(agent.history.episode_returns),
+        "final_return": final_return(agent.history),
+    }
     if result is not None:
         result.to_frame().to_csv(folder / "distributed.csv", index=False)
         result.episode_frame().to_csv(folder / "distributed_episodes.csv", index=False)
@@ -250,8 +257,16 @@ def _default_out(algorithm: str, env: str, seed: int) -> Path:
 
 
 # ------------------------------------------------------------------ commands
-MODE_OPTION_NAMES = ("fragment_steps", "local_steps", "eta", "staleness_aware", "max_staleness",
-                     "backup_workers", "round_timeout", "worker_timeout")
+MODE_OPTION_NAMES = (
+    "fragment_steps",
+    "local_steps",
+    "eta",
+    "staleness_aware",
+    "max_staleness",
+    "backup_workers",
+    "round_timeout",
+    "worker_timeout",
+)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -265,8 +280,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = parse_settings(args.option, "--option")
     for key in options:
         if key not in MODE_OPTION_NAMES:
-            raise UsageError(f"--option {key!r} is not an option of distributed training; "
-                             f"valid: {', '.join(MODE_OPTION_NAMES)}")
+            raise UsageError(
+                f"--option {key!r} is not an option of distributed training; valid: {', '.join(MODE_OPTION_NAMES)}"
+            )
     if options and mode == "local":
         raise UsageError("--option applies to distributed modes only (give --mode)")
     if mode != "local":
@@ -275,8 +291,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         for key in options:
             users = [m for m, names in MODE_OPTIONS.items() if key in names]
             if users and mode not in users:
-                raise UsageError(f"--option {key!r} does not apply to mode {mode!r} (it is for "
-                                 f"{', '.join(map(repr, users))})")
+                raise UsageError(
+                    f"--option {key!r} does not apply to mode {mode!r} (it is for {', '.join(map(repr, users))})"
+                )
     settings = parse_settings(args.set)
     agent = build_agent(args.algorithm, args.env, args.seed, settings, progress=not args.quiet)
     name = type(agent).__name__
@@ -292,15 +309,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise
 
 
-def _train_into(args: argparse.Namespace, agent: Any, mode: str, settings: dict[str, Any], options: dict[str, Any],
-                out: Path) -> int:
+def _train_into(
+    args: argparse.Namespace, agent: Any, mode: str, settings: dict[str, Any], options: dict[str, Any], out: Path
+) -> int:
     from drlkit.loggers import CSVLogger
 
     name = type(agent).__name__
     out.mkdir(parents=True, exist_ok=True)
-    config = {"algorithm": name, "env": args.env, "seed": args.seed, "steps": args.steps, "mode": mode,
-              "workers": args.workers, "address": args.address, "settings": settings, "options": options,
-              "config": dict(agent.spec().config), "command": shlex.join(["drlkit", *sys.argv[1:]])}
+    config = {
+        "algorithm": name,
+        "env": args.env,
+        "seed": args.seed,
+        "steps": args.steps,
+        "mode": mode,
+        "workers": args.workers,
+        "address": args.address,
+        "settings": settings,
+        "options": options,
+        "config": dict(agent.spec().config),
+        "command": shlex.join(["drlkit", *sys.argv[1:]]),
+    }
     write_json(out / "config.json", config)
     callbacks: list[Any] = [CSVLogger(out / "history.csv")]
     if args.tensorboard:
@@ -321,20 +349,30 @@ def _train_into(args: argparse.Namespace, agent: Any, mode: str, settings: dict[
     write_run(out, agent, config, result)
     _note_missing_parquet()
     ret = final_return(agent.history)
-    print(f"{name} on {args.env}: {agent.total_steps} steps in {agent.wall_time:.1f} s, "
-          f"mean return of the last 20 episodes {ret:.1f}; run folder {out}")
+    print(
+        f"{name} on {args.env}: {agent.total_steps} steps in {agent.wall_time:.1f} s, "
+        f"mean return of the last 20 episodes {ret:.1f}; run folder {out}"
+    )
     return 0
 
 
-def _train_distributed(drlkit: Any, agent: Any, mode: str, args: argparse.Namespace, options: dict[str, Any],
-                       callbacks: list[Any]) -> Any:
+def _train_distributed(
+    drlkit: Any, agent: Any, mode: str, args: argparse.Namespace, options: dict[str, Any], callbacks: list[Any]
+) -> Any:
     from drlkit.distributed import DistributedTrainingError
 
     with drlkit.cluster(n_workers=args.workers or 2, address=args.address, quiet=args.quiet) as client:
         try:
-            return drlkit.distributed.train(agent, mode=mode, total_steps=args.steps, n_workers=args.workers,
-                                            client=client, callbacks=callbacks, progress=not args.quiet,
-                                            **options)
+            return drlkit.distributed.train(
+                agent,
+                mode=mode,
+                total_steps=args.steps,
+                n_workers=args.workers,
+                client=client,
+                callbacks=callbacks,
+                progress=not args.quiet,
+                **options,
+            )
         except (ValueError, TypeError) as exc:
             raise UsageError(str(exc).splitlines()[0]) from None
         except DistributedTrainingError as exc:
@@ -355,13 +393,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None
     returns = agent.evaluate(episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic)
-    report = {"episodes": args.episodes, "seed": args.seed, "deterministic": not args.stochastic,
-              "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
-              "returns": [float(r) for r in returns]}
+    report = {
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "deterministic": not args.stochastic,
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "returns": [float(r) for r in returns],
+    }
     if folder.is_dir():
         write_json(folder / "evaluation.json", report)
-    print(f"{type(agent).__name__} on {agent.env_spec} after {agent.total_steps} steps: "
-          f"return {report['mean_return']:.1f} ± {report['std_return']:.1f} over {args.episodes} episodes")
+    print(
+        f"{type(agent).__name__} on {agent.env_spec} after {agent.total_steps} steps: "
+        f"return {report['mean_return']:.1f} ± {report['std_return']:.1f} over {args.episodes} episodes"
+    )
     return 0
 
 
@@ -422,9 +467,13 @@ def sweep_task(item: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = agent.save(Path(tmp) / "agent.pt").read_bytes()
     returns: Any = agent.evaluate(episodes=item["eval_episodes"]) if item["eval_episodes"] else []
-    return {"history": agent.history.state_dict(), "checkpoint": checkpoint,
-            "total_steps": agent.total_steps, "wall_time": agent.wall_time,
-            "evaluation": [float(r) for r in returns]}
+    return {
+        "history": agent.history.state_dict(),
+        "checkpoint": checkpoint,
+        "total_steps": agent.total_steps,
+        "wall_time": agent.wall_time,
+        "evaluation": [float(r) for r in returns],
+    }
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -441,8 +490,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for seed in seeds:
             # Checked here, before anything is sent: a bad value fails fast with one line.
             agent = build_agent(args.algorithm, args.env, seed, settings)
-            items.append({"algorithm": type(agent).__name__, "env": args.env, "seed": seed, "settings": settings,
-                          "steps": args.steps, "eval_episodes": args.eval_episodes})
+            items.append(
+                {
+                    "algorithm": type(agent).__name__,
+                    "env": args.env,
+                    "seed": seed,
+                    "settings": settings,
+                    "steps": args.steps,
+                    "eval_episodes": args.eval_episodes,
+                }
+            )
             del agent
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -457,21 +514,39 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         tag = "-".join(f"{k}={v}" for k, v in sorted(item["settings"].items() - fixed.items())) or "default"
         folder = out / _safe(f"{tag}-seed{item['seed']}")
         folder.mkdir(parents=True, exist_ok=True)
-        config = {"algorithm": item["algorithm"], "env": item["env"], "seed": item["seed"], "steps": item["steps"],
-                  "mode": "local", "settings": item["settings"], "sweep": str(out),
-                  "command": shlex.join(["drlkit", *sys.argv[1:]])}
+        config = {
+            "algorithm": item["algorithm"],
+            "env": item["env"],
+            "seed": item["seed"],
+            "steps": item["steps"],
+            "mode": "local",
+            "settings": item["settings"],
+            "sweep": str(out),
+            "command": shlex.join(["drlkit", *sys.argv[1:]]),
+        }
         write_json(folder / "config.json", config)
         history = History.from_state_dict(res["history"])
         write_history(folder, history)
         (folder / "agent.pt").write_bytes(res["checkpoint"])
         evaluation = res["evaluation"]
-        summary = {"total_steps": res["total_steps"], "wall_time": res["wall_time"],
-                   "episodes": len(history.episode_returns), "final_return": final_return(history)}
+        summary = {
+            "total_steps": res["total_steps"],
+            "wall_time": res["wall_time"],
+            "episodes": len(history.episode_returns),
+            "final_return": final_return(history),
+        }
         if evaluation:
             summary["evaluation_mean"] = sum(evaluation) / len(evaluation)
         write_json(folder / "summary.json", summary)
-        rows.append({**item["settings"], "seed": item["seed"], "final_return": summary["final_return"],
-                     "evaluation_mean": summary.get("evaluation_mean", math.nan), "folder": folder.name})
+        rows.append(
+            {
+                **item["settings"],
+                "seed": item["seed"],
+                "final_return": summary["final_return"],
+                "evaluation_mean": summary.get("evaluation_mean", math.nan),
+                "folder": folder.name,
+            }
+        )
     import pandas as pd
 
     table = pd.DataFrame(rows)
@@ -491,8 +566,10 @@ def notebooks_dir() -> Path:
     here = Path(__file__).resolve().parent.parent / "notebooks"
     if here.is_dir():
         return here
-    raise UsageError("the tutorial notebooks are not installed with this copy of drlkit; "
-                     "clone the repository and run drlkit tutorials from it, or pass --dir")
+    raise UsageError(
+        "the tutorial notebooks are not installed with this copy of drlkit; "
+        "clone the repository and run drlkit tutorials from it, or pass --dir"
+    )
 
 
 def cmd_tutorials(args: argparse.Namespace) -> int:
@@ -506,8 +583,14 @@ def cmd_tutorials(args: argparse.Namespace) -> int:
         for notebook in sorted(source.glob("*.ipynb")):
             if not (root / notebook.name).exists():  # never overwrite a student's work
                 shutil.copy2(notebook, root / notebook.name)
-    command = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={args.port}",
-               f"--ServerApp.root_dir={root}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ip=127.0.0.1",
+        f"--port={args.port}",
+        f"--ServerApp.root_dir={root}",
+    ]
     if args.no_browser:
         command.append("--no-browser")
     if hasattr(os, "getuid") and os.getuid() == 0:
@@ -541,108 +624,186 @@ def build_parser() -> argparse.ArgumentParser:
     from drlkit.plotting.curves import BANDS
 
     algos = ", ".join(sorted(_algorithms()))
-    parser = _Parser(prog="drlkit", description="Reinforcement learning and distributed RL on Dask.",
-                     epilog="Run `drlkit COMMAND --help` for the options of a command.")
+    parser = _Parser(
+        prog="drlkit",
+        description="Reinforcement learning and distributed RL on Dask.",
+        epilog="Run `drlkit COMMAND --help` for the options of a command.",
+    )
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    train = commands.add_parser("train", help="train an agent locally or on a Dask cluster; writes a run folder",
-                                description="Train ALGO on ENV for --steps environment steps and write a run "
-                                            "folder (config.json, history.csv, agent.pt, distributed records).")
+    train = commands.add_parser(
+        "train",
+        help="train an agent locally or on a Dask cluster; writes a run folder",
+        description="Train ALGO on ENV for --steps environment steps and write a run "
+        "folder (config.json, history.csv, agent.pt, distributed records).",
+    )
     train.add_argument("algorithm", metavar="ALGO", help=f"algorithm: {algos} (case-insensitive)")
     train.add_argument("env", metavar="ENV", help="gymnasium environment id, e.g. CartPole-v1")
-    train.add_argument("--steps", type=_positive_int("--steps"), required=True,
-                       help="environment steps to train for (>= 1)")
+    train.add_argument(
+        "--steps", type=_positive_int("--steps"), required=True, help="environment steps to train for (>= 1)"
+    )
     from drlkit.distributed import MODES
 
-    train.add_argument("--mode", default=None, metavar="MODE",
-                       help=f"local (this process) or a distributed mode: {', '.join(MODES)} "
-                            "(default: local; sync when --workers or --address is given)")
-    train.add_argument("--workers", type=_positive_int("--workers"), default=None,
-                       help="worker slots; with no --address, a local Dask cluster of this many processes "
-                            "on 127.0.0.1 (default 2)")
+    train.add_argument(
+        "--mode",
+        default=None,
+        metavar="MODE",
+        help=f"local (this process) or a distributed mode: {', '.join(MODES)} "
+        "(default: local; sync when --workers or --address is given)",
+    )
+    train.add_argument(
+        "--workers",
+        type=_positive_int("--workers"),
+        default=None,
+        help="worker slots; with no --address, a local Dask cluster of this many processes on 127.0.0.1 (default 2)",
+    )
     train.add_argument("--address", default=None, help="scheduler of an existing Dask cluster, e.g. tcp://host:8786")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="a hyperparameter, e.g. --set learning_rate=1e-3 --set hidden_sizes=64,64 (repeatable)")
-    train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                       help=f"an option of distributed training: {', '.join(MODE_OPTION_NAMES)} (repeatable)")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a hyperparameter, e.g. --set learning_rate=1e-3 --set hidden_sizes=64,64 (repeatable)",
+    )
+    train.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"an option of distributed training: {', '.join(MODE_OPTION_NAMES)} (repeatable)",
+    )
     train.add_argument("--seed", type=_seed, default=0, help="seed of the agent (default 0)")
     train.add_argument("--out", default=None, help="run folder (default runs/ALGO-ENV-seedS-TIME)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    train.add_argument("--tensorboard", action="store_true",
-                       help="also write TensorBoard event files to OUT/tensorboard")
+    train.add_argument(
+        "--tensorboard", action="store_true", help="also write TensorBoard event files to OUT/tensorboard"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar or dashboard link")
     train.set_defaults(func=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate the trained agent of a run folder",
-                                   description="Load RUN/agent.pt, play fresh episodes, print the mean return "
-                                               "and write RUN/evaluation.json.")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate the trained agent of a run folder",
+        description="Load RUN/agent.pt, play fresh episodes, print the mean return and write RUN/evaluation.json.",
+    )
     evaluate.add_argument("run", metavar="RUN", help="run folder written by drlkit train (or a checkpoint file)")
-    evaluate.add_argument("--episodes", type=_positive_int("--episodes"), default=20,
-                          help="episodes to play (default 20)")
-    evaluate.add_argument("--seed", type=_seed, default=None, help="seed of the first episode (default: agent seed "
-                                                                   "+ 10000)")
+    evaluate.add_argument(
+        "--episodes", type=_positive_int("--episodes"), default=20, help="episodes to play (default 20)"
+    )
+    evaluate.add_argument(
+        "--seed", type=_seed, default=None, help="seed of the first episode (default: agent seed + 10000)"
+    )
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the greedy/mean one")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    plot = commands.add_parser("plot", help="learning curves of runs (mean ± band over seeds) to a PNG",
-                               description="Draw the episode returns of the runs in RUN... (run folders, or "
-                                           "folders holding them such as a sweep) against environment steps; "
-                                           "runs that differ only by seed form one curve, mean ± band.")
+    plot = commands.add_parser(
+        "plot",
+        help="learning curves of runs (mean ± band over seeds) to a PNG",
+        description="Draw the episode returns of the runs in RUN... (run folders, or "
+        "folders holding them such as a sweep) against environment steps; "
+        "runs that differ only by seed form one curve, mean ± band.",
+    )
     plot.add_argument("runs", nargs="+", metavar="RUN", help="run folders or folders that contain run folders")
     plot.add_argument("--out", default="curves.png", help="image file to write (default curves.png)")
     plot.add_argument("--x", choices=("step", "wall_time"), default="step", help="horizontal axis (default step)")
-    plot.add_argument("--band", choices=[b for b in BANDS if b is not None] + ["none"], default="std",
-                      help="what the shaded band shows over seeds (default std)")
-    plot.add_argument("--smooth", type=_positive_int("--smooth"), default=1,
-                      help="moving-average window over the resampled curve (default 1)")
-    plot.add_argument("--points", type=_int_at_least("--points", 2, 100_000), default=100,
-                      help="points each curve is resampled to, 2 to 100000 (default 100)")
-    plot.add_argument("--label-by", nargs="+", default=None, metavar="KEY",
-                      help="label curves by these settings only (default: algorithm, env, mode, settings)")
-    plot.add_argument("--dpi", type=_int_at_least("--dpi", 10, 1200), default=120,
-                      help="resolution of the PNG in dots per inch, 10 to 1200 (default 120)")
+    plot.add_argument(
+        "--band",
+        choices=[b for b in BANDS if b is not None] + ["none"],
+        default="std",
+        help="what the shaded band shows over seeds (default std)",
+    )
+    plot.add_argument(
+        "--smooth",
+        type=_positive_int("--smooth"),
+        default=1,
+        help="moving-average window over the resampled curve (default 1)",
+    )
+    plot.add_argument(
+        "--points",
+        type=_int_at_least("--points", 2, 100_000),
+        default=100,
+        help="points each curve is resampled to, 2 to 100000 (default 100)",
+    )
+    plot.add_argument(
+        "--label-by",
+        nargs="+",
+        default=None,
+        metavar="KEY",
+        help="label curves by these settings only (default: algorithm, env, mode, settings)",
+    )
+    plot.add_argument(
+        "--dpi",
+        type=_int_at_least("--dpi", 10, 1200),
+        default=120,
+        help="resolution of the PNG in dots per inch, 10 to 1200 (default 120)",
+    )
     plot.set_defaults(func=cmd_plot)
 
-    sweep = commands.add_parser("sweep", help="seeds x settings as parallel tasks on a Dask cluster",
-                                description="Train ALGO on ENV once per seed and grid combination, each run a "
-                                            "task on the cluster; writes one run folder per run and sweep.csv.")
+    sweep = commands.add_parser(
+        "sweep",
+        help="seeds x settings as parallel tasks on a Dask cluster",
+        description="Train ALGO on ENV once per seed and grid combination, each run a "
+        "task on the cluster; writes one run folder per run and sweep.csv.",
+    )
     sweep.add_argument("algorithm", metavar="ALGO", help=f"algorithm: {algos}")
     sweep.add_argument("env", metavar="ENV", help="gymnasium environment id")
     sweep.add_argument("--steps", type=_positive_int("--steps"), required=True, help="environment steps per run")
     sweep.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
-    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
-                       help="a hyperparameter and its values, e.g. --grid learning_rate=1e-3,3e-4 (repeatable; "
-                            "separate values with ';' when a value contains commas, e.g. hidden_sizes=64,64;32)")
-    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="a hyperparameter fixed for every run (repeatable)")
-    sweep.add_argument("--eval-episodes", type=int, default=10,
-                       help="evaluation episodes after training (default 10; 0: none)")
-    sweep.add_argument("--workers", type=_positive_int("--workers"), default=None,
-                       help="processes of the local Dask cluster on 127.0.0.1 (default 2; ignored with --address)")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a hyperparameter and its values, e.g. --grid learning_rate=1e-3,3e-4 (repeatable; "
+        "separate values with ';' when a value contains commas, e.g. hidden_sizes=64,64;32)",
+    )
+    sweep.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a hyperparameter fixed for every run (repeatable)",
+    )
+    sweep.add_argument(
+        "--eval-episodes", type=int, default=10, help="evaluation episodes after training (default 10; 0: none)"
+    )
+    sweep.add_argument(
+        "--workers",
+        type=_positive_int("--workers"),
+        default=None,
+        help="processes of the local Dask cluster on 127.0.0.1 (default 2; ignored with --address)",
+    )
     sweep.add_argument("--address", default=None, help="scheduler of an existing Dask cluster")
     sweep.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for all runs (default 3600)")
     sweep.add_argument("--out", required=True, help="folder for the runs and sweep.csv")
     sweep.add_argument("--quiet", action="store_true", help="do not print the dashboard link")
     sweep.set_defaults(func=cmd_sweep)
 
-    tutorials = commands.add_parser("tutorials", help="open the tutorial notebooks in JupyterLab (127.0.0.1)",
-                                    description="Start JupyterLab on 127.0.0.1 in the folder of the tutorial "
-                                                "notebooks (or a copy of them).")
+    tutorials = commands.add_parser(
+        "tutorials",
+        help="open the tutorial notebooks in JupyterLab (127.0.0.1)",
+        description="Start JupyterLab on 127.0.0.1 in the folder of the tutorial notebooks (or a copy of them).",
+    )
     tutorials.add_argument("--port", type=_positive_int("--port"), default=8888, help="port (default 8888)")
     tutorials.add_argument("--dir", default=None, help="notebook folder (default: this installation's notebooks/)")
-    tutorials.add_argument("--copy-to", default=None,
-                           help="copy the notebooks here first (existing files are kept) and open the copies")
+    tutorials.add_argument(
+        "--copy-to", default=None, help="copy the notebooks here first (existing files are kept) and open the copies"
+    )
     tutorials.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     tutorials.add_argument("--print-command", action="store_true", help="print the JupyterLab command and exit")
-    tutorials.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER_ARG",
-                           help="further arguments for jupyter lab, after --")
+    tutorials.add_argument(
+        "jupyter_args", nargs="*", metavar="-- JUPYTER_ARG", help="further arguments for jupyter lab, after --"
+    )
     tutorials.set_defaults(func=cmd_tutorials)
 
-    student = commands.add_parser("student-edition", help="write student editions of the notebooks",
-                                  description="Copy the notebooks with every cell tagged 'solution' removed, so "
-                                              "the stub cell tagged 'exercise' is what students fill in.")
+    student = commands.add_parser(
+        "student-edition",
+        help="write student editions of the notebooks",
+        description="Copy the notebooks with every cell tagged 'solution' removed, so "
+        "the stub cell tagged 'exercise' is what students fill in.",
+    )
     student.add_argument("--dir", default=None, help="teacher notebooks (default: this installation's notebooks/)")
     student.add_argument("--out", required=True, help="folder for the student editions")
     student.add_argument("--overwrite", action="store_true", help="replace existing files in --out")

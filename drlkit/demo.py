@@ -20,6 +20,7 @@ evaluates the greedy policy, and prints one line per mode:
 
 Open the dashboard link it prints to watch the workers while it trains.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,26 +58,43 @@ def _modes(text: str) -> list[str]:
     unknown = [m for m in modes if m not in MODES]
     if not modes or unknown:
         raise argparse.ArgumentTypeError(
-            f"mode must be one or more of {', '.join(MODES)} separated by commas; got {text!r}")
+            f"mode must be one or more of {', '.join(MODES)} separated by commas; got {text!r}"
+        )
     return list(dict.fromkeys(modes))  # in the given order, each once
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m drlkit.demo",
-        description="Train PPO on CartPole-v1 on a local Dask cluster, synchronously and asynchronously, "
-                    "and compare.",
+        description="Train PPO on CartPole-v1 on a local Dask cluster, synchronously and asynchronously, and compare.",
     )
-    parser.add_argument("--workers", type=_int_option("workers"), default=2,
-                        help="Dask worker processes (default: 2; each takes about 250 MB)")
-    parser.add_argument("--steps", type=_int_option("steps"), default=40_960,
-                        help="environment steps per mode, over all workers (default: 40960)")
-    parser.add_argument("--mode", type=_modes, default=["sync", "async"],
-                        help="training modes, comma-separated (default: sync,async)")
-    parser.add_argument("--fragment-steps", type=_int_option("fragment-steps"), default=256,
-                        help="environment steps per task (default: 256)")
-    parser.add_argument("--eval-episodes", type=_int_option("eval-episodes"), default=10,
-                        help="episodes of the final evaluation (default: 10)")
+    parser.add_argument(
+        "--workers",
+        type=_int_option("workers"),
+        default=2,
+        help="Dask worker processes (default: 2; each takes about 250 MB)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=_int_option("steps"),
+        default=40_960,
+        help="environment steps per mode, over all workers (default: 40960)",
+    )
+    parser.add_argument(
+        "--mode", type=_modes, default=["sync", "async"], help="training modes, comma-separated (default: sync,async)"
+    )
+    parser.add_argument(
+        "--fragment-steps",
+        type=_int_option("fragment-steps"),
+        default=256,
+        help="environment steps per task (default: 256)",
+    )
+    parser.add_argument(
+        "--eval-episodes",
+        type=_int_option("eval-episodes"),
+        default=10,
+        help="episodes of the final evaluation (default: 10)",
+    )
     parser.add_argument("--seed", type=_int_option("seed", low=0), default=0, help="random seed (default: 0)")
     return parser.parse_args(argv)
 
@@ -97,8 +115,14 @@ def summarize(result: Any, eval_return: float) -> dict[str, Any]:
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """The rows as a plain-text table with aligned columns."""
-    formats = {"mode": "{}", "updates": "{:d}", "env steps/s": "{:,.0f}", "mean staleness": "{:.2f}",
-               "eval return": "{:.1f}", "seconds": "{:.1f}"}
+    formats = {
+        "mode": "{}",
+        "updates": "{:d}",
+        "env steps/s": "{:,.0f}",
+        "mean staleness": "{:.2f}",
+        "eval return": "{:.1f}",
+        "seconds": "{:.1f}",
+    }
     cells = [[formats[c].format(row[c]) for c in COLUMNS] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(COLUMNS)]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(COLUMNS, widths)))]
@@ -118,18 +142,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
     show_progress = sys.stderr.isatty()
     started = time.perf_counter()
-    print(f"drlkit demo: PPO on {ENV_ID}, {args.steps:,} env steps per mode, modes {', '.join(args.mode)}, "
-          f"{args.workers} Dask worker process{'es' * (args.workers != 1)} on 127.0.0.1", flush=True)
+    print(
+        f"drlkit demo: PPO on {ENV_ID}, {args.steps:,} env steps per mode, modes {', '.join(args.mode)}, "
+        f"{args.workers} Dask worker process{'es' * (args.workers != 1)} on 127.0.0.1",
+        flush=True,
+    )
     with drlkit.cluster(n_workers=args.workers, quiet=True) as client:
-        print(f"Dask dashboard: {client.dashboard_link or 'not available'}  (open it to watch the workers)",
-              flush=True)
+        print(f"Dask dashboard: {client.dashboard_link or 'not available'}  (open it to watch the workers)", flush=True)
         untrained = PPO(ENV_ID, seed=args.seed, **PPO_CONFIG)
         print(f"untrained policy: eval return {untrained.evaluate(args.eval_episodes).mean():.1f}", flush=True)
         rows = []
         for mode in args.mode:
             agent = PPO(ENV_ID, seed=args.seed, **PPO_CONFIG)
-            result = drlkit.distributed.train(agent, mode, total_steps=args.steps, fragment_steps=args.fragment_steps,
-                                              progress=show_progress)
+            result = drlkit.distributed.train(
+                agent, mode, total_steps=args.steps, fragment_steps=args.fragment_steps, progress=show_progress
+            )
             eval_return = float(agent.evaluate(args.eval_episodes).mean())
             rows.append(summarize(result, eval_return))
             print(f"trained {mode}: {result.env_steps:,} env steps in {result.wall_time:.1f} s", flush=True)

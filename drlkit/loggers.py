@@ -18,6 +18,7 @@ Rows are flushed to disk at most every ``flush_every`` seconds and when :meth:`c
 algorithm (``policy_loss``, ``entropy``, ...) at the step of its update. It needs the ``tensorboard``
 package (``pip install drlkit[tensorboard]``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -61,7 +62,7 @@ class CSVLogger:
             self._writer.writerow(self._columns)
             # Rows from before this logger joined (a continued run) are written too.
             self._written = 0
-        rows = history._rows[self._written:]
+        rows = history._rows[self._written :]
         for row in rows:
             self._writer.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in row])
         self._written += len(rows)
@@ -104,8 +105,9 @@ class TensorBoardLogger:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise ImportError("TensorBoardLogger needs the tensorboard package: pip install 'drlkit[tensorboard]'"
-                              ) from None
+            raise ImportError(
+                "TensorBoardLogger needs the tensorboard package: pip install 'drlkit[tensorboard]'"
+            ) from None
         self.logdir = Path(logdir)
         self._writer: Any = SummaryWriter(str(self.logdir), flush_secs=max(1, int(self.flush_every)))
         self._written = 0
@@ -114,7 +116,7 @@ class TensorBoardLogger:
         history = agent.history
         columns = history.columns
         keys = [(i, name) for i, name in enumerate(columns) if name not in ("event", "step", "wall_time")]
-        rows = history._rows[self._written:]
+        rows = history._rows[self._written :]
         for row in rows:
             step = int(row[1])
             for i, name in keys:

@@ -29,6 +29,7 @@ shrinks at least by a factor :math:`\gamma` per sweep. With :math:`\gamma = 1`
 involved reach a terminal state; otherwise the values drift forever and the
 functions raise :class:`ConvergenceError` after ``max_iterations`` sweeps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -129,8 +130,7 @@ def policy_matrix(mdp: MDP, policy: Any) -> np.ndarray:
         return np.eye(A)[_deterministic_policy(mdp, arr, "policy")]
     if arr.shape != (S, A):
         raise ValueError(
-            f"policy must be an int array of shape ({S},) or probabilities of shape ({S}, {A}); "
-            f"got shape {arr.shape}"
+            f"policy must be an int array of shape ({S},) or probabilities of shape ({S}, {A}); got shape {arr.shape}"
         )
     if not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr).all():
         raise ValueError("policy probabilities must be finite numbers")

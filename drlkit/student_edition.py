@@ -15,6 +15,7 @@ edition (``drlkit student-edition --out DIR`` or ``make student-editions``):
 
 So the student's own definition, written in the stub cell, is the one every later cell uses.
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,8 +36,7 @@ def defined_names(source: str) -> set[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    return {node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
 def strip_definitions(source: str, names: set[str]) -> str:

@@ -6,6 +6,7 @@ Writes ``drlkit/offline/experts/cartpole_dqn_{medium,expert}.pt`` (drlkit checkp
 their replay buffer, a few tens of kB each). Medium: the first checkpoint whose greedy return over
 20 episodes lies in [100, 250]; expert: the first whose return is 500 (the maximum).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -9,6 +9,7 @@ the wall time, the peak memory and the slowest cells.
     python scripts/measure_notebooks.py                    # every notebook
     python scripts/measure_notebooks.py 05_sync_vs_async   # some of them
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,10 @@ def cell_seconds(nb) -> list[tuple[float, str]]:
         timing = cell.get("metadata", {}).get("execution", {})
         start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
         if cell.cell_type == "code" and start and end:
-            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            seconds = (
+                datetime.fromisoformat(end.replace("Z", "+00:00"))
+                - datetime.fromisoformat(start.replace("Z", "+00:00"))
+            ).total_seconds()
             out.append((seconds, cell.source.splitlines()[0] if cell.source else ""))
     return out
 

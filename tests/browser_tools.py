@@ -28,6 +28,7 @@ A typical test (``NN_topic.ipynb`` standing for a tutorial notebook)::
         assert move_slider(page, "gamma", 2) == "0.92"
         wait_for_image_change(page, before)
 """
+
 from __future__ import annotations
 
 import json
@@ -179,7 +180,9 @@ def start_lab(base_dir: Path) -> Lab:
     )
     port, token = _free_port(), secrets.token_hex(24)
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",

@@ -4,6 +4,7 @@ processes on 127.0.0.1, started from this venv and killed (with every child) at 
 >>> with cli_cluster(tmp_path, n_workers=2) as cl:      # doctest: +SKIP
 ...     with drlkit.cluster(address=cl.address) as client: ...
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,8 +44,13 @@ def _environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout: float = 60.0,
-                worker_environments: dict[int, tuple[str, dict[str, str]]] | None = None) -> Iterator[CLICluster]:
+def cli_cluster(
+    directory: Path,
+    n_workers: int = 2,
+    nanny: bool = True,
+    timeout: float = 60.0,
+    worker_environments: dict[int, tuple[str, dict[str, str]]] | None = None,
+) -> Iterator[CLICluster]:
     """Start a scheduler and ``n_workers`` single-threaded workers; yield their addresses and processes.
 
     ``worker_environments[i]`` gives worker ``i`` its own ``(python executable, environment overrides)``
@@ -60,22 +66,57 @@ def cli_cluster(directory: Path, n_workers: int = 2, nanny: bool = True, timeout
     ) -> subprocess.Popen:
         out = open(directory / log, "wb")
         # A new session per process: teardown kills the whole group (nanny and its worker child).
-        proc = subprocess.Popen([python, "-m", *args], cwd=directory, env={**env, **(overrides or {})}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [python, "-m", *args],
+            cwd=directory,
+            env={**env, **(overrides or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         out.close()
         processes.append(proc)
         return proc
 
     try:
-        scheduler = start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                           "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
-                          "scheduler.log")
+        scheduler = start(
+            [
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--dashboard-address",
+                "127.0.0.1:0",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            "scheduler.log",
+        )
         address = _wait_for_address(scheduler, scheduler_file, timeout, directory)
         workers = [
-            start(["distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                   "--nworkers", "1", "--no-dashboard", "--name", f"worker-{i}", "--local-directory",
-                   str(directory / f"worker-{i}"), "--death-timeout", "60", "--nanny" if nanny else "--no-nanny"],
-                  f"worker-{i}.log", *((worker_environments or {}).get(i) or (sys.executable, None)))
+            start(
+                [
+                    "distributed.cli.dask_worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                    "--no-dashboard",
+                    "--name",
+                    f"worker-{i}",
+                    "--local-directory",
+                    str(directory / f"worker-{i}"),
+                    "--death-timeout",
+                    "60",
+                    "--nanny" if nanny else "--no-nanny",
+                ],
+                f"worker-{i}.log",
+                *((worker_environments or {}).get(i) or (sys.executable, None)),
+            )
             for i in range(n_workers)
         ]
         cluster = CLICluster(address, scheduler, workers, directory)

@@ -8,6 +8,7 @@ Profiles (chosen with the environment variable ``DRLKIT_FUZZ``):
 * ``long`` -- ``make fuzz``: many more examples, still derandomized (so a failure
   found there reproduces with the same command), no deadline.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -76,8 +77,9 @@ def names_one_of(message: str, names: Iterable[str]) -> bool:
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
 
 
-def call_cleanly(fn: Callable[[], Any], names: Iterable[str], seconds: float = 20.0,
-                 extra: tuple[type[BaseException], ...] = ()) -> tuple[Any, BaseException | None]:
+def call_cleanly(
+    fn: Callable[[], Any], names: Iterable[str], seconds: float = 20.0, extra: tuple[type[BaseException], ...] = ()
+) -> tuple[Any, BaseException | None]:
     """Run ``fn`` under a time bound; it may return or raise a documented exception naming one of ``names``.
 
     Returns ``(result, None)`` or ``(None, exception)``; anything else fails the test with the

@@ -5,6 +5,7 @@ The first code cell of every notebook is its *parameters cell* (tagged
 insert a cell right after it that overrides some of its names, the way a reader
 would, and run the whole notebook in a fresh kernel.
 """
+
 from __future__ import annotations
 
 import ast

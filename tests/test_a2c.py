@@ -2,6 +2,7 @@
 
 The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
 columns, beating a random policy) is tested once for all in test_agent_contract.py."""
+
 import numpy as np
 import pytest
 
@@ -55,7 +56,7 @@ def test_gradient_norm_is_clipped():
     agent = A2C("CartPole-v1", seed=0, optimizer="sgd", learning_rate=1.0, max_grad_norm=0.1)
     before = agent.get_parameters()
     gradients, _ = agent.compute_gradients(agent.collect())
-    assert np.sqrt(sum((g ** 2).sum() for g in gradients.values())) > 0.1
+    assert np.sqrt(sum((g**2).sum() for g in gradients.values())) > 0.1
     agent.apply_gradients(gradients)
     moved = np.sqrt(sum(((agent.get_parameters()[k] - before[k]) ** 2).sum() for k in gradients))
     assert moved == pytest.approx(0.1, rel=1e-3)

@@ -1,4 +1,5 @@
 """Notebook 01 in JupyterLab: Run All succeeds and the γ slider redraws the value map."""
+
 import pytest
 
 from browser_tools import (

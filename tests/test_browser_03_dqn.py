@@ -1,4 +1,5 @@
 """Notebook 03 in JupyterLab: Run All works, the live curve shows, and the sliders redraw their figures."""
+
 import pytest
 
 from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
@@ -6,8 +7,15 @@ from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
 
-SMALL = dict(TRAIN_STEPS=2000, EVAL_EVERY=1000, EVAL_EPISODES=2, RECORD_EVERY=500, ABLATION_STEPS=1500,
-             ABLATION_SEEDS=1, LIVE_EVERY=0.5)
+SMALL = dict(
+    TRAIN_STEPS=2000,
+    EVAL_EVERY=1000,
+    EVAL_EPISODES=2,
+    RECORD_EVERY=500,
+    ABLATION_STEPS=1500,
+    ABLATION_SEEDS=1,
+    LIVE_EVERY=0.5,
+)
 
 
 def test_run_all_then_move_the_checkpoint_and_schedule_sliders(lab, page):

@@ -1,4 +1,5 @@
 """Notebook 04 in JupyterLab: Run All works and the sliders redraw their figures."""
+
 import pytest
 
 from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
@@ -6,8 +7,18 @@ from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
 
-SMALL = dict(TRAIN_STEPS=2000, SEEDS=1, GRADIENT_EPISODES=6, PPO_STEPS=2048, RECORD_EVERY=1000,
-             LEARNING_RATES=[1e-3, 3e-3], LR_STEPS=1024, TRPO_STEPS=1024, PENDULUM_STEPS=2048, LIVE_EVERY=0.5)
+SMALL = dict(
+    TRAIN_STEPS=2000,
+    SEEDS=1,
+    GRADIENT_EPISODES=6,
+    PPO_STEPS=2048,
+    RECORD_EVERY=1000,
+    LEARNING_RATES=[1e-3, 3e-3],
+    LR_STEPS=1024,
+    TRPO_STEPS=1024,
+    PENDULUM_STEPS=2048,
+    LIVE_EVERY=0.5,
+)
 
 
 def test_run_all_then_move_the_clip_range_and_checkpoint_sliders(lab, page):

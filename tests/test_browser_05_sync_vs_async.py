@@ -1,4 +1,5 @@
 """Notebook 05 in JupyterLab: Run All without errors, then use the scenario explorer as a student would."""
+
 import time
 
 import pytest

@@ -1,4 +1,5 @@
 """Notebook 06 in JupyterLab: Run All succeeds (cluster started and closed) and the sliders redraw the explorer."""
+
 import re
 
 import pytest

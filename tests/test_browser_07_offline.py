@@ -1,4 +1,5 @@
 """Notebook 07 in JupyterLab: Run All works (datasets collected on a local cluster) and the dataset slider redraws."""
+
 import pytest
 
 from browser_tools import (
@@ -14,8 +15,17 @@ from notebook_tools import NOTEBOOKS
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
-SMALL = dict(DATASET_STEPS=3_000, N_WORKERS=2, TRAIN_STEPS=400, EVAL_INTERVAL=200, EVAL_EPISODES=2, CQL_ALPHA=1.0,
-             PENDULUM_STEPS=1_000, PENDULUM_TRAIN_STEPS=100, SEED=0)
+SMALL = dict(
+    DATASET_STEPS=3_000,
+    N_WORKERS=2,
+    TRAIN_STEPS=400,
+    EVAL_INTERVAL=200,
+    EVAL_EPISODES=2,
+    CQL_ALPHA=1.0,
+    PENDULUM_STEPS=1_000,
+    PENDULUM_TRAIN_STEPS=100,
+    SEED=0,
+)
 
 
 def test_run_all_then_the_dataset_slider_switches_curves(lab, page):

@@ -1,4 +1,5 @@
 """Notebook 08 in JupyterLab: Run All works and the teacher's C and L sliders rerun policy shaping."""
+
 import pytest
 
 from browser_tools import (

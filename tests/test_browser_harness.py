@@ -5,6 +5,7 @@ and a progress line: not errors) and an ``interact`` FloatSlider redrawing a
 matplotlib plot, whose callback raises past a threshold. The bad notebook
 raises in its second cell.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -1,4 +1,5 @@
 """The `drlkit` command line, run as a user runs it: the installed console script in a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ SCRIPT = Path(sys.executable).with_name("drlkit")
 COMMANDS = ("train", "evaluate", "plot", "sweep", "tutorials", "student-edition")
 
 
-def drlkit_cli(*args: str, cwd: Path | None = None, timeout: float = 240,
-               path_first: Path | None = None) -> subprocess.CompletedProcess:
+def drlkit_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 240, path_first: Path | None = None
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     first = [str(path_first)] if path_first else []
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [*first, str(ROOT), env.get("PYTHONPATH")]))
@@ -54,24 +56,29 @@ def test_top_level_help_lists_every_command():
         assert command in done.stdout
 
 
-@pytest.mark.parametrize(("args", "names"), [
-    (["train", "PPOO", "CartPole-v1", "--steps", "10"], ["'PPOO'", "PPO"]),
-    (["train", "PPO", "CartPole-v9", "--steps", "10"], ["'CartPole-v9'", "CartPole-v1"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "lr=1e-3"], ["'lr'", "learning_rate"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "gamma=1.5"], ["gamma", "1.5", "[0, 1]"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "n_steps=many"], ["n_steps", "'many'"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "gamma"], ["--set", "key=value"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "0"], ["--steps", ">= 1"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "gossip"], ["--mode", "'gossip'", "async"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "sync", "--option", "eta=0.5"],
-     ["'eta'", "'sync'"]),
-    (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "sync", "--option", "speed=2"], ["'speed'"]),
-    (["train", "DQN", "Pendulum-v1", "--steps", "10"], ["DQN", "Discrete"]),
-    (["sweep", "PPO", "CartPole-v1", "--steps", "10", "--out", "x", "--grid", "gamma=0.9,7"], ["gamma", "7"]),
-    (["evaluate", "no/such/run"], ["no/such/run"]),
-    (["plot", "no/such/run"], ["no/such/run"]),
-    (["frobnicate"], ["frobnicate"]),
-])
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["train", "PPOO", "CartPole-v1", "--steps", "10"], ["'PPOO'", "PPO"]),
+        (["train", "PPO", "CartPole-v9", "--steps", "10"], ["'CartPole-v9'", "CartPole-v1"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "lr=1e-3"], ["'lr'", "learning_rate"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "gamma=1.5"], ["gamma", "1.5", "[0, 1]"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "n_steps=many"], ["n_steps", "'many'"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "gamma"], ["--set", "key=value"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "0"], ["--steps", ">= 1"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "gossip"], ["--mode", "'gossip'", "async"]),
+        (
+            ["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "sync", "--option", "eta=0.5"],
+            ["'eta'", "'sync'"],
+        ),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "sync", "--option", "speed=2"], ["'speed'"]),
+        (["train", "DQN", "Pendulum-v1", "--steps", "10"], ["DQN", "Discrete"]),
+        (["sweep", "PPO", "CartPole-v1", "--steps", "10", "--out", "x", "--grid", "gamma=0.9,7"], ["gamma", "7"]),
+        (["evaluate", "no/such/run"], ["no/such/run"]),
+        (["plot", "no/such/run"], ["no/such/run"]),
+        (["frobnicate"], ["frobnicate"]),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, names):
     done = drlkit_cli(*args, cwd=tmp_path)
     assert done.returncode == 2, (done.stdout, done.stderr)
@@ -86,8 +93,22 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, names):
 def test_train_writes_a_run_folder_that_evaluate_and_plot_read(tmp_path):
     runs = tmp_path / "runs"
     for seed in (0, 1):
-        done = drlkit_cli("train", "a2c", "CartPole-v1", "--steps", "1500", "--seed", str(seed), "--quiet",
-                          "--set", "hidden_sizes=32,32", "--set", "learning_rate=1e-3", "--out", str(runs / f"s{seed}"))
+        done = drlkit_cli(
+            "train",
+            "a2c",
+            "CartPole-v1",
+            "--steps",
+            "1500",
+            "--seed",
+            str(seed),
+            "--quiet",
+            "--set",
+            "hidden_sizes=32,32",
+            "--set",
+            "learning_rate=1e-3",
+            "--out",
+            str(runs / f"s{seed}"),
+        )
         assert done.returncode == 0, done.stderr
     folder = runs / "s0"
     config = json.loads((folder / "config.json").read_text())
@@ -139,7 +160,7 @@ def test_history_is_written_as_parquet_or_the_run_says_how_to_get_it(tmp_path):
     assert (tmp_path / "csv-only" / "history.csv").is_file()
     assert not (tmp_path / "csv-only" / "history.parquet").exists()
     notes = [line for line in done.stderr.splitlines() if "parquet" in line]
-    assert len(notes) == 1 and '.[parquet]' in notes[0] and "Traceback" not in done.stderr, done.stderr
+    assert len(notes) == 1 and ".[parquet]" in notes[0] and "Traceback" not in done.stderr, done.stderr
 
     pytest.importorskip("pyarrow", reason="the parquet extra: pip install -c constraints.txt -e '.[parquet]'")
     done = drlkit_cli(*train, "--out", str(tmp_path / "both"))
@@ -158,8 +179,24 @@ def test_history_is_written_as_parquet_or_the_run_says_how_to_get_it(tmp_path):
 def test_train_and_sweep_on_a_multi_process_cluster(tmp_path):
     with cli_cluster(tmp_path / "cluster", n_workers=2) as cluster:
         out = tmp_path / "dist"
-        done = drlkit_cli("train", "PPO", "CartPole-v1", "--steps", "3000", "--mode", "sync", "--workers", "2",
-                          "--address", cluster.address, "--option", "local_steps=1", "--out", str(out), "--quiet")
+        done = drlkit_cli(
+            "train",
+            "PPO",
+            "CartPole-v1",
+            "--steps",
+            "3000",
+            "--mode",
+            "sync",
+            "--workers",
+            "2",
+            "--address",
+            cluster.address,
+            "--option",
+            "local_steps=1",
+            "--out",
+            str(out),
+            "--quiet",
+        )
         assert done.returncode == 0, done.stderr
         tasks = pd.read_csv(out / "distributed.csv")
         applied = tasks[tasks.status == "applied"]
@@ -169,15 +206,34 @@ def test_train_and_sweep_on_a_multi_process_cluster(tmp_path):
         assert applied.env_steps.sum() >= 3000
         agent = drlkit.load(out / "agent.pt")
         history = pd.read_csv(out / "history.csv")
-        assert (history.event == "update").sum() == applied.sync_round.nunique() == agent.history.to_frame(
-        ).event.eq("update").sum()
+        assert (
+            (history.event == "update").sum()
+            == applied.sync_round.nunique()
+            == agent.history.to_frame().event.eq("update").sum()
+        )
         episodes = pd.read_csv(out / "distributed_episodes.csv")
         assert set(episodes.worker) == {0, 1}
 
         sweep = tmp_path / "sweep"
-        done = drlkit_cli("sweep", "A2C", "CartPole-v1", "--steps", "800", "--seeds", "3", "4",
-                          "--grid", "learning_rate=1e-3,2e-3", "--eval-episodes", "2",
-                          "--address", cluster.address, "--out", str(sweep), "--quiet")
+        done = drlkit_cli(
+            "sweep",
+            "A2C",
+            "CartPole-v1",
+            "--steps",
+            "800",
+            "--seeds",
+            "3",
+            "4",
+            "--grid",
+            "learning_rate=1e-3,2e-3",
+            "--eval-episodes",
+            "2",
+            "--address",
+            cluster.address,
+            "--out",
+            str(sweep),
+            "--quiet",
+        )
         assert done.returncode == 0, done.stderr
     table = pd.read_csv(sweep / "sweep.csv")
     assert len(table) == 4
@@ -189,8 +245,10 @@ def test_train_and_sweep_on_a_multi_process_cluster(tmp_path):
     local = drlkit.A2C("CartPole-v1", seed=4, learning_rate=2e-3)
     local.train(800)
     np.testing.assert_allclose(saved.history.episode_returns, local.history.episode_returns)
-    np.testing.assert_allclose(pd.read_csv(sweep / row.folder / "history.csv").query("event == 'episode'")
-                               .episode_return.to_numpy(), local.history.episode_returns)
+    np.testing.assert_allclose(
+        pd.read_csv(sweep / row.folder / "history.csv").query("event == 'episode'").episode_return.to_numpy(),
+        local.history.episode_returns,
+    )
 
 
 def test_tutorials_serves_the_notebooks_on_localhost(tmp_path):
@@ -204,9 +262,23 @@ def test_tutorials_serves_the_notebooks_on_localhost(tmp_path):
     token = "drlkit-cli-test"
     copy = tmp_path / "class"
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
-    proc = subprocess.Popen([str(SCRIPT), "tutorials", "--port", str(port), "--no-browser", "--copy-to", str(copy),
-                             "--", f"--IdentityProvider.token={token}"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(SCRIPT),
+            "tutorials",
+            "--port",
+            str(port),
+            "--no-browser",
+            "--copy-to",
+            str(copy),
+            "--",
+            f"--IdentityProvider.token={token}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         listing = None
@@ -254,10 +326,14 @@ def test_value_parsing():
     from drlkit.cli import UsageError, parse_grid, parse_settings
 
     assert parse_settings(["hidden_sizes=64,64", "activation=relu", "max_grad_norm=None", "x=true", "lr=3e-4"]) == {
-        "hidden_sizes": (64, 64), "activation": "relu", "max_grad_norm": None, "x": True, "lr": 3e-4}
+        "hidden_sizes": (64, 64),
+        "activation": "relu",
+        "max_grad_norm": None,
+        "x": True,
+        "lr": 3e-4,
+    }
     assert parse_grid(["a=1,2", "b=x"]) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
     assert parse_grid(["hidden_sizes=64,64;32"]) == [{"hidden_sizes": (64, 64)}, {"hidden_sizes": 32}]
     assert parse_grid([]) == [{}]
     with pytest.raises(UsageError, match="key=v1,v2"):
         parse_grid(["=1"])
-

@@ -1,4 +1,5 @@
 """drlkit.cluster(): local clusters bound to 127.0.0.1, existing clusters by address, clear errors."""
+
 from __future__ import annotations
 
 import asyncio
@@ -109,8 +110,10 @@ def test_without_any_client_the_error_says_how_to_start_one():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 2, out
-    assert all(line.startswith("RuntimeError: no Dask client is running") and "drlkit.cluster(n_workers=2)" in line
-               for line in lines)
+    assert all(
+        line.startswith("RuntimeError: no Dask client is running") and "drlkit.cluster(n_workers=2)" in line
+        for line in lines
+    )
 
 
 def test_unreachable_address_fails_quickly_naming_the_address():
@@ -192,13 +195,38 @@ def test_tls_security_passes_through(tmp_path):
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     c, k = str(cert), str(key)
-    security = Security(tls_ca_file=c, tls_client_cert=c, tls_client_key=k, tls_scheduler_cert=c,
-                        tls_scheduler_key=k, tls_worker_cert=c, tls_worker_key=k, require_encryption=True)
+    security = Security(
+        tls_ca_file=c,
+        tls_client_cert=c,
+        tls_client_key=k,
+        tls_scheduler_cert=c,
+        tls_scheduler_key=k,
+        tls_worker_cert=c,
+        tls_worker_key=k,
+        require_encryption=True,
+    )
     with drlkit.cluster(n_workers=1, security=security, quiet=True) as client:
         address = client.scheduler_info()["address"]
         assert address.startswith("tls://127.0.0.1:")
@@ -275,9 +303,15 @@ def test_the_dashboard_port_is_named_as_http_not_a_scheduler(cli):
     assert "MemoryError" not in message and "Unable to allocate" not in message, message
 
 
-@pytest.mark.parametrize("option, suggestion", [("n_worker", "n_workers"), ("memory_limt", "memory_limit"),
-                                                ("treads_per_worker", "threads_per_worker"),
-                                                ("dashbord_address", "dashboard_address")])
+@pytest.mark.parametrize(
+    "option, suggestion",
+    [
+        ("n_worker", "n_workers"),
+        ("memory_limt", "memory_limit"),
+        ("treads_per_worker", "threads_per_worker"),
+        ("dashbord_address", "dashboard_address"),
+    ],
+)
 def test_a_misspelled_option_is_named_with_a_suggestion_before_anything_starts(option, suggestion):
     me = psutil.Process()
     children = {p.pid for p in me.children(recursive=True)}

@@ -1,5 +1,6 @@
 """Real clusters that are not drlkit's own LocalCluster: a Dask cluster manager, and workers whose
 environment differs from the driver's (another torch, no drlkit), which must be named at once."""
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,13 @@ def _venv_without_drlkit(directory: Path) -> str:
             (theirs / entry.name).symlink_to(entry)
     python = str(directory / "bin" / "python")
     check = subprocess.run(
-        [python, "-c", "import distributed, torch; import drlkit"], check=False, capture_output=True, text=True,
-        cwd=directory, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120,
+        [python, "-c", "import distributed, torch; import drlkit"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        timeout=120,
     )
     assert "No module named 'drlkit'" in check.stderr, check.stderr[-500:]
     return python
@@ -61,8 +67,10 @@ def _venv_without_drlkit(directory: Path) -> str:
 def mixed(tmp_path_factory):
     """A scheduler with one worker like the driver, one with torch 1.0.0, one without drlkit."""
     base = tmp_path_factory.mktemp("mixed")
-    environments = {1: (sys.executable, _shadowing_torch_metadata(base / "fake-torch")),
-                    2: (_venv_without_drlkit(base / "venv"), {"PYTHONPATH": ""})}
+    environments = {
+        1: (sys.executable, _shadowing_torch_metadata(base / "fake-torch")),
+        2: (_venv_without_drlkit(base / "venv"), {"PYTHONPATH": ""}),
+    }
     with cli_cluster(base / "dask", n_workers=3, worker_environments=environments) as cluster:
         yield cluster
 
@@ -115,7 +123,8 @@ def test_train_names_the_package_and_both_versions_before_sending_work(mixed):
     with Client(mixed.address, set_as_default=False, timeout=30) as client:
         processed = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
         error, seconds = _bounded(
-            60, lambda: drlkit.distributed.train(A2C("CartPole-v1", seed=0), "sync", total_steps=400, client=client))
+            60, lambda: drlkit.distributed.train(A2C("CartPole-v1", seed=0), "sync", total_steps=400, client=client)
+        )
         assert isinstance(error, ClusterEnvironmentError), repr(error)
         _assert_names_both_problems(str(error), mixed)
         assert seconds < 15, f"took {seconds:.1f} s"
@@ -132,8 +141,13 @@ def test_train_through_a_subprocess_cluster_manager(tmp_path):
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        manager = SubprocessCluster(host="127.0.0.1", dashboard_address="127.0.0.1:0", n_workers=2,
-                                    threads_per_worker=1, worker_kwargs={"local_directory": str(tmp_path)})
+        manager = SubprocessCluster(
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            n_workers=2,
+            threads_per_worker=1,
+            worker_kwargs={"local_directory": str(tmp_path)},
+        )
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -147,8 +161,12 @@ def test_train_through_a_subprocess_cluster_manager(tmp_path):
             scheduler_pid = client.run_on_scheduler(os.getpid)
             assert os.getpid() not in worker_pids | {scheduler_pid}, "the manager must start separate processes"
             # Everything the manager started listens on loopback only.
-            listening = {c.laddr.ip for pid in worker_pids | {scheduler_pid}
-                         for c in psutil.Process(pid).net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+            listening = {
+                c.laddr.ip
+                for pid in worker_pids | {scheduler_pid}
+                for c in psutil.Process(pid).net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN
+            }
             assert listening == {"127.0.0.1"}, listening
 
             agent = A2C("CartPole-v1", seed=0)

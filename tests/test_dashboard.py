@@ -1,4 +1,5 @@
 """Dashboard links a student can open: plain on a laptop, through the hub's or the lab's proxy elsewhere."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -17,8 +18,9 @@ def _start_env(**extra: str) -> dict[str, str]:
     """The environment binder/start hands to the process it starts."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "DASK_DISTRIBUTED__DASHBOARD"))}
     env.update(extra)
-    out = subprocess.run(["bash", str(ROOT / "binder" / "start"), "env"], env=env, capture_output=True, text=True,
-                         timeout=60, check=True).stdout
+    out = subprocess.run(
+        ["bash", str(ROOT / "binder" / "start"), "env"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 

@@ -1,4 +1,5 @@
 """`python -m drlkit.demo`: the terminal demo trains on a local cluster and prints its comparison table."""
+
 import os
 import re
 import subprocess
@@ -17,9 +18,25 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_demo_trains_every_mode_and_prints_the_table():
     steps, fragment, workers = 1024, 128, 2
     completed = subprocess.run(
-        [sys.executable, "-m", "drlkit.demo", "--workers", str(workers), "--steps", str(steps),
-         "--fragment-steps", str(fragment), "--mode", "sync,async", "--eval-episodes", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "drlkit.demo",
+            "--workers",
+            str(workers),
+            "--steps",
+            str(steps),
+            "--fragment-steps",
+            str(fragment),
+            "--mode",
+            "sync,async",
+            "--eval-episodes",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -31,10 +48,15 @@ def test_the_demo_trains_every_mode_and_prints_the_table():
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["mode", "updates"])
     assert re.split(r"\s{2,}", lines[header].strip()) == list(COLUMNS)
     rows = {}
-    for line in lines[header + 1:header + 3]:
+    for line in lines[header + 1 : header + 3]:
         mode, updates, rate, staleness, eval_return, seconds = re.split(r"\s{2,}", line.strip())
-        rows[mode] = dict(updates=int(updates), rate=float(rate.replace(",", "")), staleness=float(staleness),
-                          eval_return=float(eval_return), seconds=float(seconds))
+        rows[mode] = dict(
+            updates=int(updates),
+            rate=float(rate.replace(",", "")),
+            staleness=float(staleness),
+            eval_return=float(eval_return),
+            seconds=float(seconds),
+        )
     assert list(rows) == ["sync", "async"]
     # Sync: one update per round of one fragment per worker; async: one per fragment.
     assert rows["sync"]["updates"] == steps // (fragment * workers)
@@ -70,10 +92,18 @@ def test_defaults_and_mode_lists():
 
 
 def test_the_table_aligns_its_columns():
-    rows = [dict(mode="sync", updates=4, **{"env steps/s": 2500.4, "mean staleness": 0.0, "eval return": 9.5,
-                                            "seconds": 1.25}),
-            dict(mode="rollouts", updates=1234, **{"env steps/s": 12.0, "mean staleness": 1.5,
-                                                   "eval return": 500.0, "seconds": 10.0})]
+    rows = [
+        dict(
+            mode="sync",
+            updates=4,
+            **{"env steps/s": 2500.4, "mean staleness": 0.0, "eval return": 9.5, "seconds": 1.25},
+        ),
+        dict(
+            mode="rollouts",
+            updates=1234,
+            **{"env steps/s": 12.0, "mean staleness": 1.5, "eval return": 500.0, "seconds": 10.0},
+        ),
+    ]
     lines = format_table(rows).splitlines()
     assert len({len(line) for line in lines}) == 1  # every line as wide as the header
     assert re.split(r"\s{2,}", lines[1].strip()) == ["sync", "4", "2,500", "0.00", "9.5", "1.2"]

@@ -4,6 +4,7 @@ Training must finish, every task must be accounted for, the agent must still
 learn; and when no worker is left, training stops with a clear error and the
 agent keeps the parameters of the last applied update.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,11 @@ def cluster(tmp_path_factory):
 def _assert_accounted_for(result: DistributedResult, agent: A2C, steps_before: int) -> None:
     frame = result.to_frame()
     counts = result.counts()
-    assert counts["submitted"] == len(frame) == (
-        counts["applied"] + counts["dropped"] + counts["cancelled"] + counts["lost"])
+    assert (
+        counts["submitted"]
+        == len(frame)
+        == (counts["applied"] + counts["dropped"] + counts["cancelled"] + counts["lost"])
+    )
     # Every result that arrived counts its steps once, on the agent and in the table.
     assert agent.total_steps - steps_before == frame.env_steps.sum() == result.env_steps
     assert result.env_steps >= result.options["total_steps"]
@@ -58,8 +62,9 @@ def test_async_survives_a_worker_killed_mid_task_and_still_learns(cluster):
             os.kill(pids[victim], signal.SIGKILL)
             killed.update(address=victim, time=result.rows[-1]["wall_time"])
 
-    result = train(agent, "async", total_steps=30_000, n_workers=2, local_steps=10, client=client,
-                   on_update=kill_the_other_worker)
+    result = train(
+        agent, "async", total_steps=30_000, n_workers=2, local_steps=10, client=client, on_update=kill_the_other_worker
+    )
     frame = result.to_frame()
     _assert_accounted_for(result, agent, 0)
     # The killed worker's task was run again elsewhere: by Dask (a "moved" result) or, when the
@@ -81,8 +86,16 @@ def test_sync_survives_kill_worker_at_and_still_learns(cluster):
     agent = A2C(ENV, seed=1)
     before = agent.evaluate(10).mean()
     # Slot 1 is three times slower, so it is mid-task whenever the driver waits in a round.
-    result = train(agent, "sync", total_steps=30_000, n_workers=2, local_steps=10, slowdown={1: 3.0},
-                   kill_worker_at=(1.0, 1), client=client)
+    result = train(
+        agent,
+        "sync",
+        total_steps=30_000,
+        n_workers=2,
+        local_steps=10,
+        slowdown={1: 3.0},
+        kill_worker_at=(1.0, 1),
+        client=client,
+    )
     frame = result.to_frame()
     _assert_accounted_for(result, agent, 0)
     assert result.counts()["cancelled"] == 0 and result.counts()["dropped"] == 0
@@ -101,8 +114,16 @@ def test_sync_survives_kill_worker_at_and_still_learns(cluster):
 def test_a_lone_worker_killed_and_restarted_by_its_nanny_finishes_the_run(tmp_path):
     with cluster_with_client(tmp_path, n_workers=1, nanny=True) as (cl, client):
         agent = A2C(ENV, seed=0)
-        result = train(agent, "sync", total_steps=400 * 40, n_workers=1, local_steps=5, client=client,
-                       kill_worker_at=(0.5, 0), worker_timeout=60)
+        result = train(
+            agent,
+            "sync",
+            total_steps=400 * 40,
+            n_workers=1,
+            local_steps=5,
+            client=client,
+            kill_worker_at=(0.5, 0),
+            worker_timeout=60,
+        )
         _assert_accounted_for(result, agent, 0)
         events = [e["event"] for e in result.events]
         assert events[:2] == ["killed", "worker left"] and "worker joined" in events
@@ -123,8 +144,17 @@ def test_when_every_worker_is_gone_training_stops_with_the_last_applied_update(t
             snapshots.append(result.agent.get_parameters())
 
         with pytest.raises(DistributedTrainingError, match="every Dask worker is gone") as caught:
-            train(agent, "async", total_steps=10_000_000, n_workers=1, local_steps=5, client=client,
-                  kill_worker_at=(1.0, 0), worker_timeout=2.0, on_update=keep)
+            train(
+                agent,
+                "async",
+                total_steps=10_000_000,
+                n_workers=1,
+                local_steps=5,
+                client=client,
+                kill_worker_at=(1.0, 0),
+                worker_timeout=2.0,
+                on_update=keep,
+            )
         result = caught.value.result
         assert result.agent is agent and len(snapshots) == result.updates >= 1
         assert f"update {result.updates}" in str(caught.value)

@@ -1,4 +1,5 @@
 """Distributed tabular Q-learning: merge maths, the round loop against an independent replay, convergence to Q*."""
+
 from __future__ import annotations
 
 import importlib
@@ -134,8 +135,15 @@ def test_rounds_replay_exactly_as_single_process_q_learning_then_numpy_mean(clie
     """Replay the algorithm on the driver with drlkit.tabular and np.mean: the same tables, bit for bit."""
     mdp, seed, K, episodes, merge_every = small_maze(), 7, 2, 12, 5
     result = distributed.q_learning(
-        mdp, n_workers=K, episodes=episodes, merge_every=merge_every, alpha=0.5, gamma=GAMMA,
-        epsilon=0.3, seed=seed, client=client,
+        mdp,
+        n_workers=K,
+        episodes=episodes,
+        merge_every=merge_every,
+        alpha=0.5,
+        gamma=GAMMA,
+        epsilon=0.3,
+        seed=seed,
+        client=client,
     )
 
     Q = np.zeros((mdp.n_states, mdp.n_actions))
@@ -146,7 +154,7 @@ def test_rounds_replay_exactly_as_single_process_q_learning_then_numpy_mean(clie
             for k in range(K)
         ]
         for k, run in enumerate(runs):
-            np.testing.assert_array_equal(result.worker_returns[k, first:first + n], run.returns)
+            np.testing.assert_array_equal(result.worker_returns[k, first : first + n], run.returns)
         Q = np.mean([run.Q for run in runs], axis=0)
     np.testing.assert_allclose(result.Q, Q, rtol=0, atol=1e-12)
     np.testing.assert_allclose(result.Q, result.worker_Q.mean(axis=0), rtol=0, atol=1e-12)
@@ -157,8 +165,15 @@ def test_visits_merge_in_the_loop_and_what_each_merge_records(client):
     mdp, K, episodes, merge_every = small_maze(), 3, 10, 4
     S, A = mdp.n_states, mdp.n_actions
     result = distributed.q_learning(
-        mdp, n_workers=K, episodes=episodes, merge_every=merge_every, merge="visits", gamma=GAMMA,
-        epsilon=0.5, seed=3, client=client,
+        mdp,
+        n_workers=K,
+        episodes=episodes,
+        merge_every=merge_every,
+        merge="visits",
+        gamma=GAMMA,
+        epsilon=0.5,
+        seed=3,
+        client=client,
     )
     # One visit per step: the last round's counts add up to its episode lengths.
     last_round = slice(8, 10)
@@ -191,8 +206,17 @@ def test_converges_to_value_iteration_on_a_deterministic_maze(client, merge):
     Q_star = value_iteration(mdp, GAMMA).Q
     # epsilon=1: Q-learning is off-policy, random behaviour tries every pair often.
     result = distributed.q_learning(
-        mdp, n_workers=2, episodes=150, merge_every=10, merge=merge, alpha=0.5, gamma=GAMMA,
-        epsilon=1.0, seed=0, Q_star=Q_star, client=client,
+        mdp,
+        n_workers=2,
+        episodes=150,
+        merge_every=10,
+        merge=merge,
+        alpha=0.5,
+        gamma=GAMMA,
+        epsilon=1.0,
+        seed=0,
+        Q_star=Q_star,
+        client=client,
     )
     assert np.abs(result.Q - Q_star).max() < 1e-3
     assert optimal_actions_taken(result.Q, Q_star).all()
@@ -208,9 +232,17 @@ def test_learns_an_optimal_policy_on_slippery_ice(client):
     mdp = gridworld(["S..", ".H.", "..G"], slip=0.2)
     planning = value_iteration(mdp, GAMMA)
     result = distributed.q_learning(
-        mdp, n_workers=2, episodes=1000, merge_every=50, merge="visits",
-        alpha=ExponentialDecay(0.5, 0.01, 0.995), gamma=GAMMA, epsilon=1.0, seed=0,
-        Q_star=planning.Q, client=client,
+        mdp,
+        n_workers=2,
+        episodes=1000,
+        merge_every=50,
+        merge="visits",
+        alpha=ExponentialDecay(0.5, 0.01, 0.995),
+        gamma=GAMMA,
+        epsilon=1.0,
+        seed=0,
+        Q_star=planning.Q,
+        client=client,
     )
     assert result.to_frame()["q_error"].iloc[-1] < 0.1
     greedy_values = policy_evaluation(mdp, result.greedy_policy(), GAMMA).V
@@ -292,8 +324,16 @@ def period_runs(client):
     Q_star = value_iteration(mdp, GAMMA).Q
     return {
         f"every {m}": distributed.q_learning(
-            mdp, n_workers=2, episodes=12, merge_every=m, merge="visits", gamma=GAMMA, epsilon=1.0, seed=0,
-            Q_star=Q_star, client=client,
+            mdp,
+            n_workers=2,
+            episodes=12,
+            merge_every=m,
+            merge="visits",
+            gamma=GAMMA,
+            epsilon=1.0,
+            seed=0,
+            Q_star=Q_star,
+            client=client,
         )
         for m in (3, 12)
     }
@@ -359,7 +399,14 @@ def test_explorer_sliders_pick_the_run_that_is_drawn(client, monkeypatch):
     monkeypatch.setattr(widget, "display", shown.append)
     mdp = small_maze()
     explorer = widget.explore_merges(
-        mdp, [1, 2], [2, 6], Q_star=value_iteration(mdp, GAMMA).Q, episodes=6, gamma=GAMMA, seed=0, client=client,
+        mdp,
+        [1, 2],
+        [2, 6],
+        Q_star=value_iteration(mdp, GAMMA).Q,
+        episodes=6,
+        gamma=GAMMA,
+        seed=0,
+        client=client,
     )
     assert set(explorer.results) == {(1, 2), (1, 6), (2, 2), (2, 6)}
     assert explorer.results[(1, 6)].config.n_workers == 1 and explorer.results[(1, 6)].config.merge_every == 6
@@ -401,11 +448,17 @@ def test_exercise_checks_accept_right_answers_and_explain_wrong_ones(capsys):
         (check_average_merge, lambda tables: tables.mean(axis=1), "averaging over the states (axis=1)"),
         (check_average_merge, lambda tables: tables.sum(axis=0), "divide by the number of workers K = 3"),
         (check_visit_weighted_merge, lambda tables, visits: tables.mean(axis=0), "plain average"),
-        (check_visit_weighted_merge, lambda tables, visits: np.nan_to_num((visits * tables).sum(0) / visits.sum(0)),
-         "no worker visited pair (state 0, action 1)"),
+        (
+            check_visit_weighted_merge,
+            lambda tables, visits: np.nan_to_num((visits * tables).sum(0) / visits.sum(0)),
+            "no worker visited pair (state 0, action 1)",
+        ),
         (check_bytes_per_run, lambda K, S, A, E, m: (E // m) * 2 * K * S * A * 8 + 16 * K * E, "ceil"),
-        (check_bytes_per_run, lambda K, S, A, E, m: math.ceil(E / m) * 2 * K * S * A * 8,
-         "the return and the length of every episode"),
+        (
+            check_bytes_per_run,
+            lambda K, S, A, E, m: math.ceil(E / m) * 2 * K * S * A * 8,
+            "the return and the length of every episode",
+        ),
     ]
     for check, answer, hint in wrong_answers:
         with np.errstate(invalid="ignore", divide="ignore"):

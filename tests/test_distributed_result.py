@@ -1,4 +1,5 @@
 """DistributedResult tables and the distributed plots, on a hand-made run record (no cluster)."""
+
 from __future__ import annotations
 
 import math
@@ -20,11 +21,24 @@ from drlkit.plotting import (  # noqa: E402
 
 def _row(updates, status, worker, version, staleness, steps, wall, compute, delay=0.0, submit=None):
     return {
-        "updates": updates, "status": status, "worker": worker, "address": f"tcp://127.0.0.1:{9000 + worker}",
-        "moved": False, "sync_round": -1, "version": version, "staleness": staleness,
-        "weight": 0.5 if status == "applied" else math.nan, "env_steps": steps, "n_episodes": 0,
-        "mean_return": math.nan, "submit_time": wall - compute - delay if submit is None else submit,
-        "wall_time": wall, "compute_time": compute, "delay_time": delay, "apply_time": 0.001, "loss": 1.0,
+        "updates": updates,
+        "status": status,
+        "worker": worker,
+        "address": f"tcp://127.0.0.1:{9000 + worker}",
+        "moved": False,
+        "sync_round": -1,
+        "version": version,
+        "staleness": staleness,
+        "weight": 0.5 if status == "applied" else math.nan,
+        "env_steps": steps,
+        "n_episodes": 0,
+        "mean_return": math.nan,
+        "submit_time": wall - compute - delay if submit is None else submit,
+        "wall_time": wall,
+        "compute_time": compute,
+        "delay_time": delay,
+        "apply_time": 0.001,
+        "loss": 1.0,
     }
 
 
@@ -37,16 +51,26 @@ def result():
         _row(3, "applied", 0, 1, 2, 100, 3.2, 0.8),
         _row(3, "cancelled", 1, 2, -1, 0, 3.3, math.nan, math.nan, submit=3.0),
     ]
-    episodes = [{"wall_time": t, "step": s, "episode_return": r, "episode_length": int(r), "worker": 0, "version": 0}
-                for t, s, r in [(0.5, 50, 10.0), (1.0, 100, 20.0), (2.0, 250, 30.0), (3.0, 400, 60.0)]]
-    return DistributedResult(agent=None, mode="async", n_workers=2, options={"total_steps": 400},
-                             metric_keys=("loss",), rows=rows, episodes=episodes, wall_time=4.0, env_steps=400)
+    episodes = [
+        {"wall_time": t, "step": s, "episode_return": r, "episode_length": int(r), "worker": 0, "version": 0}
+        for t, s, r in [(0.5, 50, 10.0), (1.0, 100, 20.0), (2.0, 250, 30.0), (3.0, 400, 60.0)]
+    ]
+    return DistributedResult(
+        agent=None,
+        mode="async",
+        n_workers=2,
+        options={"total_steps": 400},
+        metric_keys=("loss",),
+        rows=rows,
+        episodes=episodes,
+        wall_time=4.0,
+        env_steps=400,
+    )
 
 
 def test_counts_add_up_and_updates_come_from_the_rows(result):
     counts = result.counts()
-    assert counts == {"applied": 3, "dropped": 1, "cancelled": 1, "lost": 0, "submitted": 5, "moved": 0,
-                      "updates": 3}
+    assert counts == {"applied": 3, "dropped": 1, "cancelled": 1, "lost": 0, "submitted": 5, "moved": 0, "updates": 3}
     assert result.update_rate == pytest.approx(3 / 4.0)
     assert result.steps_per_second == pytest.approx(100.0)
     assert list(result.to_frame().columns[-1:]) == ["loss"]

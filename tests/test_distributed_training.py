@@ -5,6 +5,7 @@ this process -- the sync merge against the mean of independently computed
 worker parameters, one-worker async/a3c/rollouts against a sequential loop of
 the same hooks with the same seeds.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -213,8 +214,9 @@ def test_round_timeout_keeps_what_arrived_and_cancels_the_straggler(client):
     agent = A2C(ENV, seed=0)
     theta0 = agent.get_parameters()
     # Slot 1 always needs a second more than the round allows: every round keeps slot 0 alone.
-    result = train(agent, "sync", total_steps=3 * FRAGMENT, n_workers=2, round_timeout=0.2, delays={1: 1.0},
-                   client=client)
+    result = train(
+        agent, "sync", total_steps=3 * FRAGMENT, n_workers=2, round_timeout=0.2, delays={1: 1.0}, client=client
+    )
     frame = result.to_frame().sort_values(["sync_round", "worker"])
     assert frame.status.tolist() == ["applied", "cancelled"] * 3
     assert frame.worker.tolist() == [0, 1] * 3 and frame.sync_round.tolist() == [0, 0, 1, 1, 2, 2]
@@ -229,8 +231,9 @@ def test_round_timeout_keeps_what_arrived_and_cancels_the_straggler(client):
 @pytest.mark.cluster
 def test_backup_workers_keep_the_first_n_results_of_every_round(client):
     agent = A2C(ENV, seed=0)
-    result = train(agent, "sync", total_steps=3 * 2 * FRAGMENT, n_workers=2, backup_workers=1, delays={2: 0.3},
-                   client=client)
+    result = train(
+        agent, "sync", total_steps=3 * 2 * FRAGMENT, n_workers=2, backup_workers=1, delays={2: 0.3}, client=client
+    )
     frame = result.to_frame()
     assert result.updates == 3
     for round_index, rows in frame.groupby("sync_round"):
@@ -248,8 +251,17 @@ def test_backup_workers_keep_the_first_n_results_of_every_round(client):
 def test_async_staleness_drops_and_weights_are_accounted_for(client):
     agent = A2C(ENV, seed=1)
     # Slot 1 is a straggler: by the time its result arrives, slot 0 has moved the version on.
-    result = train(agent, "async", total_steps=40 * FRAGMENT, n_workers=2, eta=0.5, staleness_aware=True,
-                   max_staleness=0, delays={1: 0.4}, client=client)
+    result = train(
+        agent,
+        "async",
+        total_steps=40 * FRAGMENT,
+        n_workers=2,
+        eta=0.5,
+        staleness_aware=True,
+        max_staleness=0,
+        delays={1: 0.4},
+        client=client,
+    )
     frame = result.to_frame()
     applied, dropped = frame[frame.status == "applied"], frame[frame.status == "dropped"]
     assert len(dropped) >= 1 and (dropped.staleness >= 1).all() and (dropped.worker == 1).all()
@@ -278,8 +290,16 @@ def test_callbacks_run_after_every_update_and_can_stop_training(client):
         seen_updates.append(result.updates)
         return result.updates < 3
 
-    result = train(agent, "async", total_steps=100 * FRAGMENT, n_workers=2, local_steps=5, client=client,
-                   callbacks=[seen_agents.append, live.track("async")], on_update=on_update)
+    result = train(
+        agent,
+        "async",
+        total_steps=100 * FRAGMENT,
+        n_workers=2,
+        local_steps=5,
+        client=client,
+        callbacks=[seen_agents.append, live.track("async")],
+        on_update=on_update,
+    )
     assert seen_updates == [1, 2, 3] and result.updates == 3
     assert seen_agents == [agent] * 3
     # A live learning curve follows the agent's History, which gets the workers' episodes.

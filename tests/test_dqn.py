@@ -2,6 +2,7 @@
 
 The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
 columns, beating a random policy) is tested once for all in test_agent_contract.py."""
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -15,8 +16,15 @@ from agent_tools import (
     one_thread,  # noqa: F401  (autouse fixture)
 )
 
-SMALL = dict(hidden_sizes=(32,), learning_starts=200, train_freq=50, gradient_steps=10, batch_size=32,
-             buffer_size=2_000, exploration_steps=1_000)
+SMALL = dict(
+    hidden_sizes=(32,),
+    learning_starts=200,
+    train_freq=50,
+    gradient_steps=10,
+    batch_size=32,
+    buffer_size=2_000,
+    exploration_steps=1_000,
+)
 
 
 # ---------------------------------------------------------------- TD targets
@@ -66,8 +74,13 @@ def test_agent_targets_use_the_online_and_target_networks_as_configured(double_d
 
 # ------------------------------------------------------------ exploration
 def test_epsilon_decays_linearly_over_exploration_steps_then_stays():
-    agent = DQN("CartPole-v1", exploration_initial_eps=1.0, exploration_final_eps=0.1,
-                exploration_steps=1000, **{k: v for k, v in SMALL.items() if k != "exploration_steps"})
+    agent = DQN(
+        "CartPole-v1",
+        exploration_initial_eps=1.0,
+        exploration_final_eps=0.1,
+        exploration_steps=1000,
+        **{k: v for k, v in SMALL.items() if k != "exploration_steps"},
+    )
     assert agent.exploration_rate(0) == 1.0
     assert agent.exploration_rate(500) == pytest.approx(0.55)
     assert agent.exploration_rate(1000) == pytest.approx(0.1)
@@ -77,8 +90,12 @@ def test_epsilon_decays_linearly_over_exploration_steps_then_stays():
     # a second call continues the schedule instead of restarting it
     agent.train(600)
     assert agent.exploration_rate() == pytest.approx(0.1)
-    assert DQN("CartPole-v1", exploration_steps=0, **{k: v for k, v in SMALL.items()
-                                                       if k != "exploration_steps"}).exploration_rate() == 0.04
+    assert (
+        DQN(
+            "CartPole-v1", exploration_steps=0, **{k: v for k, v in SMALL.items() if k != "exploration_steps"}
+        ).exploration_rate()
+        == 0.04
+    )
 
 
 # ------------------------------------------------------------------ hooks
@@ -226,8 +243,13 @@ def test_continuous_actions_are_refused_with_a_suggestion():
 
 
 def test_exploration_rate_of_an_array_of_steps_is_the_schedule_elementwise():
-    agent = DQN("CartPole-v1", exploration_initial_eps=0.9, exploration_final_eps=0.05, exploration_steps=400,
-                **{k: v for k, v in SMALL.items() if k != "exploration_steps"})
+    agent = DQN(
+        "CartPole-v1",
+        exploration_initial_eps=0.9,
+        exploration_final_eps=0.05,
+        exploration_steps=400,
+        **{k: v for k, v in SMALL.items() if k != "exploration_steps"},
+    )
     steps = np.array([0, 1, 199, 400, 401, 10_000])
     np.testing.assert_array_equal(agent.exploration_rate(steps), [agent.exploration_rate(int(s)) for s in steps])
     assert isinstance(agent.exploration_rate(3), float)

@@ -2,6 +2,7 @@
 
 (The fuzz suite, tests/test_fuzz_*.py, checks the same properties over many generated inputs.)
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,8 +49,9 @@ def test_ambiguous_terminal_indices_warn_and_say_how_to_be_explicit():
         assert MDP(P, R, terminal=[2]).terminal.tolist() == [False, False, True]
 
 
-@pytest.mark.parametrize("terminal, kind", [("ab", TypeError), ([0.5], ValueError), ([3], ValueError),
-                                            ([1j], TypeError)])
+@pytest.mark.parametrize(
+    "terminal, kind", [("ab", TypeError), ([0.5], ValueError), ([3], ValueError), ([1j], TypeError)]
+)
 def test_bad_terminal_names_terminal(terminal, kind):
     P, R = chain(3)
     with pytest.raises(kind, match="terminal"):
@@ -202,15 +204,18 @@ def test_checkpoint_missing_entry_is_named(saved, tmp_path, entry):
         drlkit.load(path)
 
 
-@pytest.mark.parametrize("entry, value, expected", [
-    ("total_steps", "12", r"'total_steps' must be int; got '12' \(str\)"),
-    ("seed", -3, r"'seed' must be >= 0"),
-    ("config", [1], r"'config' must be dict"),
-    ("torch_rng", torch.zeros(3), r"'torch_rng' is damaged"),
-    ("np_rng", {"bit_generator": "nope"}, r"'np_rng' is damaged"),
-    ("history", {"log_keys": ["x"], "rows": []}, r"'history' logs \['x'\]"),
-    ("algorithm", "SAC", r"'algorithm' is 'SAC', which this drlkit does not know"),
-])
+@pytest.mark.parametrize(
+    "entry, value, expected",
+    [
+        ("total_steps", "12", r"'total_steps' must be int; got '12' \(str\)"),
+        ("seed", -3, r"'seed' must be >= 0"),
+        ("config", [1], r"'config' must be dict"),
+        ("torch_rng", torch.zeros(3), r"'torch_rng' is damaged"),
+        ("np_rng", {"bit_generator": "nope"}, r"'np_rng' is damaged"),
+        ("history", {"log_keys": ["x"], "rows": []}, r"'history' logs \['x'\]"),
+        ("algorithm", "SAC", r"'algorithm' is 'SAC', which this drlkit does not know"),
+    ],
+)
 def test_checkpoint_entries_of_the_wrong_type_are_named(saved, tmp_path, entry, value, expected):
     path = edited(saved, tmp_path, lambda s: s.update({entry: value}))
     with pytest.raises(CheckpointError, match=expected):
@@ -221,6 +226,7 @@ def test_checkpoint_with_a_string_tensor_entry(saved, tmp_path):
     def edit(state):
         net = next(iter(state["networks"].values()))
         net[next(iter(net))] = "weights"
+
     with pytest.raises(CheckpointError, match="must be a tensor; got str"):
         drlkit.load(edited(saved, tmp_path, edit))
 
@@ -244,8 +250,15 @@ def test_load_path_errors(tmp_path):
 
 
 def test_dqn_replay_state_of_the_wrong_shape_is_named(tmp_path):
-    agent = drlkit.DQN("CartPole-v1", buffer_size=64, batch_size=8, learning_starts=8, train_freq=8,
-                       gradient_steps=1, hidden_sizes=(8,))
+    agent = drlkit.DQN(
+        "CartPole-v1",
+        buffer_size=64,
+        batch_size=8,
+        learning_starts=8,
+        train_freq=8,
+        gradient_steps=1,
+        hidden_sizes=(8,),
+    )
     agent.train(16)
     path = agent.save(tmp_path / "dqn.pt")
     state = torch.load(path, weights_only=True)

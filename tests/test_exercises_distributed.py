@@ -1,4 +1,5 @@
 """The checks of notebook 05's exercises accept right answers and name the mistake in wrong ones."""
+
 import numpy as np
 import pytest
 
@@ -132,8 +133,9 @@ def test_staleness_names_the_mistake(fn, hint, capsys):
 
 def recorded_run(mode, versions, staleness, statuses, max_staleness=None):
     """A DistributedResult whose records are written out by hand (no cluster involved)."""
-    result = DistributedResult(agent=None, mode=mode, n_workers=3, options={"max_staleness": max_staleness},
-                               metric_keys=())
+    result = DistributedResult(
+        agent=None, mode=mode, n_workers=3, options={"max_staleness": max_staleness}, metric_keys=()
+    )
     for version, tau, status in zip(versions, staleness, statuses):
         result.rows.append({"status": status, "worker": 0, "version": version, "staleness": tau})
     return result
@@ -142,8 +144,13 @@ def recorded_run(mode, versions, staleness, statuses, max_staleness=None):
 def test_staleness_is_also_checked_against_a_run_with_drops(capsys):
     # The server goes to version 1, 2, stays at 2 (the third result, 2 updates stale, is dropped), 3, 4.
     # A cancelled task (staleness -1, never applied) must be ignored.
-    run = recorded_run("async", [0, 0, 0, 1, 2, 2], [0, 1, 2, 1, 1, -1],
-                       ["applied", "applied", "dropped", "applied", "applied", "cancelled"], max_staleness=1)
+    run = recorded_run(
+        "async",
+        [0, 0, 0, 1, 2, 2],
+        [0, 1, 2, 1, 1, -1],
+        ["applied", "applied", "dropped", "applied", "applied", "cancelled"],
+        max_staleness=1,
+    )
     ok, out = verdict(check_staleness, staleness_right, capsys, result=run)
     assert ok and "5 results of the async run" in out
 

@@ -1,4 +1,5 @@
 """The DQN exercise checks accept right answers and name the mistake in wrong ones."""
+
 import numpy as np
 import pytest
 import torch
@@ -20,9 +21,11 @@ def right_td_target(rewards, terminated, next_q, gamma):
 def test_td_target_right_answers_pass(capsys):
     ok, out = run(check_td_target, right_td_target, capsys)
     assert ok and out.startswith("Correct!")
+
     # the library's torch implementation is accepted too (tensors in, tensor out)
     def via_library(rewards, terminated, next_q, gamma):
         return library_td_target(torch.as_tensor(rewards), torch.as_tensor(terminated), torch.as_tensor(next_q), gamma)
+
     assert run(check_td_target, via_library, capsys)[0]
 
 
@@ -55,6 +58,7 @@ def test_an_answer_fitted_to_the_first_batch_fails(capsys):
 def test_unimplemented_stub_and_non_function(capsys):
     def stub(rewards, terminated, next_q, gamma):
         raise NotImplementedError
+
     ok, out = run(check_td_target, stub, capsys)
     assert not ok and "NotImplementedError" in out
     ok, out = run(check_td_target, 3.0, capsys)
@@ -70,9 +74,11 @@ def right_double(rewards, terminated, next_q_online, next_q_target, gamma):
 def test_double_dqn_right_answer_passes(capsys):
     ok, out = run(check_double_dqn_target, right_double, capsys)
     assert ok and out.startswith("Correct!")
+
     def via_library(r, d, qo, qt, g):
         t = torch.as_tensor
         return library_td_target(t(r), t(d), t(qt), g, next_q_online=t(qo))
+
     assert run(check_double_dqn_target, via_library, capsys)[0]
 
 

@@ -1,4 +1,5 @@
 """Exercise checks of notebook 01: right answers pass, typical wrong answers get a specific message."""
+
 import re
 
 import numpy as np
@@ -75,8 +76,10 @@ def test_right_greedy_policy_passes_even_with_other_tie_breaking(capsys):
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda mdp, V, gamma: (mdp.R + gamma * mdp.P @ V).argmin(axis=1),
-         r"picks action \d \(\w+\) in state \d+ but that has Q=.* < best Q=.* \(action \d, \w+\)"),
+        (
+            lambda mdp, V, gamma: (mdp.R + gamma * mdp.P @ V).argmin(axis=1),
+            r"picks action \d \(\w+\) in state \d+ but that has Q=.* < best Q=.* \(action \d, \w+\)",
+        ),
         (lambda mdp, V, gamma: mdp.R.argmax(axis=1), "maximises R\\[s, a\\] only"),
         (lambda mdp, V, gamma: mdp.R + gamma * mdp.P @ V, r"shape \(16,\).*argmax"),
         (lambda mdp, V, gamma: greedy(mdp, V, gamma).astype(float), "integer actions"),

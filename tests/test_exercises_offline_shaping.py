@@ -1,4 +1,5 @@
 """The exercise checks of notebooks 07 and 08 accept the reference and name the usual mistakes."""
+
 import numpy as np
 import torch
 

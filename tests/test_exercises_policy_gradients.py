@@ -1,4 +1,5 @@
 """The checks of notebook 04's exercises accept right answers and name the mistake in wrong ones."""
+
 from __future__ import annotations
 
 import re
@@ -39,11 +40,12 @@ def test_returns_to_go_right_answers_pass(capsys):
     [
         (lambda r, g: np.cumsum(r[::-1])[::-1], "forget the discount"),
         (lambda r, g: np.full(len(r), returns_to_go(r, g)[0]), "G_0"),
-        (lambda r, g: np.array([sum(g ** (t - k) * r[k] for k in range(t + 1)) for t in range(len(r))]),
-         "before"),
+        (lambda r, g: np.array([sum(g ** (t - k) * r[k] for k in range(t + 1)) for t in range(len(r))]), "before"),
         (lambda r, g: np.append(returns_to_go(r, g)[1:], 0.0), "includes the reward r_t"),
-        (lambda r, g: np.array([sum(g ** k * r[k] for k in range(t, len(r))) for t in range(len(r))]),
-         r"gamma\*\*\(k - t\)"),
+        (
+            lambda r, g: np.array([sum(g**k * r[k] for k in range(t, len(r))) for t in range(len(r))]),
+            r"gamma\*\*\(k - t\)",
+        ),
         (lambda r, g: returns_to_go(r, g)[::-1], "reverse order"),
         (lambda r, g: returns_to_go(r, g).sum(), "single number"),
         (lambda r, g: returns_to_go(r, g)[:-1], r"shape \(\d,\); expected"),
@@ -115,6 +117,7 @@ def _gae_variant(mask_delta=True, mask_trace=True, trace=None, post=None):
             running = delta + decay * (alive if mask_trace else 1.0) * running
             out[t] = running
         return out if post is None else post(out, values)
+
     return fn
 
 

@@ -1,4 +1,5 @@
 """Exercise checks of notebook 02: right answers pass, typical wrong answers get a specific message."""
+
 import re
 
 import numpy as np

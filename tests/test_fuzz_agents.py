@@ -5,6 +5,7 @@ and the exercise checks.
 Every call is bounded in time and may only return or raise a documented exception whose
 message names the argument (for checkpoints: the file and the entry).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,19 +37,36 @@ from drlkit.agents import ALGORITHMS
 # Small settings so that building (and, for checkpoints, briefly training) an agent is cheap.
 SMALL = {
     "A2C": {"num_envs": 2, "n_steps": 4, "hidden_sizes": (8,)},
-    "DQN": {"buffer_size": 64, "batch_size": 8, "learning_starts": 8, "train_freq": 8, "gradient_steps": 1,
-            "hidden_sizes": (8,)},
+    "DQN": {
+        "buffer_size": 64,
+        "batch_size": 8,
+        "learning_starts": 8,
+        "train_freq": 8,
+        "gradient_steps": 1,
+        "hidden_sizes": (8,),
+    },
     "PPO": {"num_envs": 2, "n_steps": 8, "batch_size": 8, "n_epochs": 1, "hidden_sizes": (8,)},
     "REINFORCE": {"num_envs": 2, "n_steps": 16, "hidden_sizes": (8,)},
-    "TRPO": {"num_envs": 2, "n_steps": 8, "batch_size": 8, "cg_iters": 2, "backtrack_iters": 2, "value_epochs": 1,
-                 "hidden_sizes": (8,)},
+    "TRPO": {
+        "num_envs": 2,
+        "n_steps": 8,
+        "batch_size": 8,
+        "cg_iters": 2,
+        "backtrack_iters": 2,
+        "value_epochs": 1,
+        "hidden_sizes": (8,),
+    },
 }
 TYPOS = ["lr", "learning_rat", "n_env", "hidden", "gama", "seed", "env", "buffer"]
 
 
 def bad_value():
-    return st.one_of(junk(), st.integers(-3, 0), st.sampled_from([10**12, 10**6, 1.5, -0.5, 2.0, 1e-300]),
-                     st.lists(st.integers(-2, 10**7), max_size=3).map(tuple))
+    return st.one_of(
+        junk(),
+        st.integers(-3, 0),
+        st.sampled_from([10**12, 10**6, 1.5, -0.5, 2.0, 1e-300]),
+        st.lists(st.integers(-2, 10**7), max_size=3).map(tuple),
+    )
 
 
 @fuzz_settings(60)
@@ -61,12 +79,31 @@ def test_agent_configs(algorithm, data):
     fields = [f.name for f in dataclasses.fields(cls.Config)]
     keys = data.draw(st.lists(st.sampled_from(fields + TYPOS), min_size=1, max_size=2, unique=True))
     config = {**SMALL[algorithm], **{k: data.draw(bad_value(), label=k) for k in keys}}
-    env = data.draw(st.one_of(st.just("CartPole-v1"), st.just("CartPole-v1"), junk(),
-                              st.sampled_from(["CartPol-v1", "FrozenLake-v1", "MountainCarContinuous-v0"])),
-                    label="env")
-    names = [*keys, "env", "batch_size", "buffer_size", "n_steps", "num_envs", "learning_starts",
-             "exploration_initial_eps", "exploration_final_eps", "observations", "action space", "actions",
-             "hidden_sizes", *([env] if isinstance(env, str) and env else [])]
+    env = data.draw(
+        st.one_of(
+            st.just("CartPole-v1"),
+            st.just("CartPole-v1"),
+            junk(),
+            st.sampled_from(["CartPol-v1", "FrozenLake-v1", "MountainCarContinuous-v0"]),
+        ),
+        label="env",
+    )
+    names = [
+        *keys,
+        "env",
+        "batch_size",
+        "buffer_size",
+        "n_steps",
+        "num_envs",
+        "learning_starts",
+        "exploration_initial_eps",
+        "exploration_final_eps",
+        "observations",
+        "action space",
+        "actions",
+        "hidden_sizes",
+        *([env] if isinstance(env, str) and env else []),
+    ]
     agent, error = call_cleanly(lambda: cls(env, seed=0, **config), names, seconds=30)
     if error is None:
         assert agent.evaluate(1, max_episode_steps=5).shape == (1,)
@@ -83,8 +120,11 @@ def agents():
 @given(
     which=st.sampled_from(["discrete", "continuous"]),
     obs=st.one_of(
-        hnp.arrays(np.float64, st.sampled_from([(4,), (3,), (2, 4), (2, 3), (0, 4), (4, 1), ()]),
-                   elements=st.one_of(st.floats(-5, 5), st.sampled_from([np.nan, np.inf, -np.inf, 1e39]))),
+        hnp.arrays(
+            np.float64,
+            st.sampled_from([(4,), (3,), (2, 4), (2, 3), (0, 4), (4, 1), ()]),
+            elements=st.one_of(st.floats(-5, 5), st.sampled_from([np.nan, np.inf, -np.inf, 1e39])),
+        ),
         junk(),
         st.lists(st.floats(-1, 1), min_size=3, max_size=4),
     ),
@@ -92,8 +132,9 @@ def agents():
 )
 def test_act(agents, which, obs, deterministic):
     agent = agents[which]
-    action, error = call_cleanly(lambda: agent.act(obs, deterministic=deterministic), ["obs", "deterministic"],
-                                 seconds=10)
+    action, error = call_cleanly(
+        lambda: agent.act(obs, deterministic=deterministic), ["obs", "deterministic"], seconds=10
+    )
     if error is None:
         assert agent.action_space.contains(action) or np.ndim(action) >= 1
 
@@ -102,12 +143,19 @@ def test_act(agents, which, obs, deterministic):
 @given(
     which=st.sampled_from(["discrete", "continuous"]),
     args=perturbed(
-        good={"episodes": st.integers(1, 2), "seed": st.none() | st.integers(0, 2**40),
-              "deterministic": st.booleans(), "max_episode_steps": st.integers(1, 30)},
+        good={
+            "episodes": st.integers(1, 2),
+            "seed": st.none() | st.integers(0, 2**40),
+            "deterministic": st.booleans(),
+            "max_episode_steps": st.integers(1, 30),
+        },
         # (10**6 episodes or steps are legal, just long: left out.)
-        bad={"episodes": bad_value().filter(lambda v: not isinstance(v, int) or v != 10**6),
-             "seed": bad_value(), "deterministic": junk(),
-             "max_episode_steps": bad_value().filter(lambda v: not isinstance(v, int) or v < 10**6)},
+        bad={
+            "episodes": bad_value().filter(lambda v: not isinstance(v, int) or v != 10**6),
+            "seed": bad_value(),
+            "deterministic": junk(),
+            "max_episode_steps": bad_value().filter(lambda v: not isinstance(v, int) or v < 10**6),
+        },
     ),
 )
 def test_evaluate(agents, which, args):
@@ -133,8 +181,16 @@ def checkpoints(tmp_path_factory):
 
 
 def _mutations():
-    leaf = st.one_of(junk(), st.integers(-5, 10**6), st.just(torch.zeros(3)), st.just(torch.zeros(2, 64)),
-                     st.just({}), st.just([]), st.just("CartPole-v1"), st.just("Acrobot-v1"))
+    leaf = st.one_of(
+        junk(),
+        st.integers(-5, 10**6),
+        st.just(torch.zeros(3)),
+        st.just(torch.zeros(2, 64)),
+        st.just({}),
+        st.just([]),
+        st.just("CartPole-v1"),
+        st.just("Acrobot-v1"),
+    )
     return st.lists(
         st.tuples(
             st.sampled_from(["delete", "set", "set_nested", "format", "truncate", "flip", "garbage", "env"]),
@@ -216,8 +272,12 @@ TRAIN_OPTIONS = {
     "max_staleness": bad_value(),
     "backup_workers": bad_value(),
     "round_timeout": bad_value(),
-    "delays": st.one_of(junk(), st.dictionaries(st.one_of(st.integers(-1, 3), st.text(max_size=1)),
-                                                st.floats(-1, 5, allow_nan=False), max_size=2)),
+    "delays": st.one_of(
+        junk(),
+        st.dictionaries(
+            st.one_of(st.integers(-1, 3), st.text(max_size=1)), st.floats(-1, 5, allow_nan=False), max_size=2
+        ),
+    ),
     "slowdown": st.one_of(junk(), st.dictionaries(st.integers(-1, 3), st.floats(0, 5), max_size=2)),
     "kill_worker_at": st.one_of(junk(), st.tuples(st.floats(-1, 3), st.integers(-1, 3))),
     "seed": bad_value(),
@@ -230,9 +290,12 @@ NO_CLIENT = "no Dask client is running"
 
 
 @fuzz_settings(80)
-@given(args=perturbed(good={"total_steps": st.integers(1, 64), "n_workers": st.integers(1, 2)},
-                      bad=TRAIN_OPTIONS, max_bad=1),
-       algorithm=st.sampled_from(["PPO", "DQN"]))
+@given(
+    args=perturbed(
+        good={"total_steps": st.integers(1, 64), "n_workers": st.integers(1, 2)}, bad=TRAIN_OPTIONS, max_bad=1
+    ),
+    algorithm=st.sampled_from(["PPO", "DQN"]),
+)
 def test_distributed_train_options(agents, args, algorithm):
     kwargs, bad = args
     agent = agents["discrete"] if algorithm == "PPO" else _dqn()
@@ -279,16 +342,21 @@ def _returns(value):
 def _raises(error):
     def student(*args, **kwargs):
         raise error
+
     return student
 
 
 STUDENT_FUNCTIONS = st.one_of(
     junk(),
     junk().map(_returns),
-    hnp.arrays(np.float64, st.sampled_from([(), (1,), (3,), (4,), (4, 2), (16,), (3, 2, 2)]),
-               elements=st.one_of(st.floats(-3, 3), st.sampled_from([np.nan, np.inf]))).map(_returns),
-    st.sampled_from([ValueError("bad"), ZeroDivisionError(), NotImplementedError(), KeyError(1), RecursionError()])
-    .map(_raises),
+    hnp.arrays(
+        np.float64,
+        st.sampled_from([(), (1,), (3,), (4,), (4, 2), (16,), (3, 2, 2)]),
+        elements=st.one_of(st.floats(-3, 3), st.sampled_from([np.nan, np.inf])),
+    ).map(_returns),
+    st.sampled_from([ValueError("bad"), ZeroDivisionError(), NotImplementedError(), KeyError(1), RecursionError()]).map(
+        _raises
+    ),
     st.just(functools.partial(lambda *a, **k: None)),
     st.just(lambda: 0),
     st.just(lambda *a: a[0] if a else None),

@@ -1,4 +1,5 @@
 """The PettingZoo AEC adapter of drlkit's games, checked by PettingZoo's own API test."""
+
 import numpy as np
 import pytest
 from pettingzoo.test import api_test

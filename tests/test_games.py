@@ -1,4 +1,5 @@
 """Rules of the search games, checked against exhaustive enumeration and hand-made positions."""
+
 import itertools
 import pickle
 
@@ -61,18 +62,21 @@ def test_connect_four_position_counts_match_known_sequence():
     assert [len(layer) for layer in layers] == [1, 7, 49, 238, 1120, 4263]
 
 
-@pytest.mark.parametrize("board,winner", [
-    # horizontal, bottom row
-    ([".......", ".......", ".......", ".......", "OOO....", "XXXX..."], 1),
-    # vertical in column 6
-    ([".......", ".......", "......O", "...X..O", "...X..O", "...XX.O"], -1),
-    # diagonal rising to the right
-    ([".......", ".......", "...X...", "..XO...", ".XOO...", "XOOXX.."], 1),
-    # diagonal falling to the right
-    ([".......", ".......", "X......", "OX.....", "OOX....", "XXOX..O"], 1),
-    # no line yet
-    ([".......", ".......", ".......", ".......", ".......", "XXX.OO."], None),
-])
+@pytest.mark.parametrize(
+    "board,winner",
+    [
+        # horizontal, bottom row
+        ([".......", ".......", ".......", ".......", "OOO....", "XXXX..."], 1),
+        # vertical in column 6
+        ([".......", ".......", "......O", "...X..O", "...X..O", "...XX.O"], -1),
+        # diagonal rising to the right
+        ([".......", ".......", "...X...", "..XO...", ".XOO...", "XOOXX.."], 1),
+        # diagonal falling to the right
+        ([".......", ".......", "X......", "OX.....", "OOX....", "XXOX..O"], 1),
+        # no line yet
+        ([".......", ".......", ".......", ".......", ".......", "XXX.OO."], None),
+    ],
+)
 def test_connect_four_known_positions(board, winner):
     game = ConnectFour()
     arr = np.array([[{"X": 1, "O": -1, ".": 0}[ch] for ch in row] for row in board])
@@ -108,13 +112,16 @@ def test_states_are_immutable_and_games_pickle():
     assert isinstance(pickle.loads(pickle.dumps(game)), ConnectFour)
 
 
-@pytest.mark.parametrize("board,message", [
-    (np.zeros((3, 4)), r"shape \(3, 3\)"),
-    ([[0, 0, 2], [0, 0, 0], [0, 0, 0]], "values must be -1, 0 or 1"),
-    ([[1, 1, 0], [0, 0, 0], [0, 0, 0]], "impossible board: 2 stones of \\+1 and 0 of -1"),
-    ([[1, 1, 1], [-1, -1, -1], [1, 0, 0]], "both players have a winning line"),
-    ([[1, 1, 1], [-1, -1, 0], [-1, 0, 0]], "winner would have moved out of turn"),
-])
+@pytest.mark.parametrize(
+    "board,message",
+    [
+        (np.zeros((3, 4)), r"shape \(3, 3\)"),
+        ([[0, 0, 2], [0, 0, 0], [0, 0, 0]], "values must be -1, 0 or 1"),
+        ([[1, 1, 0], [0, 0, 0], [0, 0, 0]], "impossible board: 2 stones of \\+1 and 0 of -1"),
+        ([[1, 1, 1], [-1, -1, -1], [1, 0, 0]], "both players have a winning line"),
+        ([[1, 1, 1], [-1, -1, 0], [-1, 0, 0]], "winner would have moved out of turn"),
+    ],
+)
 def test_malformed_tictactoe_boards_are_rejected(board, message):
     with pytest.raises(ValueError, match=message):
         TicTacToe().from_board(board)

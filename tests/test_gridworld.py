@@ -1,4 +1,5 @@
 """Gridworld MDPs from text maps: dynamics, equivalence with gymnasium, map validation."""
+
 import gymnasium as gym
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """LiveCurve: the data it holds, its labels, throttled redraws and harmless use outside a notebook."""
+
 import numpy as np
 import pytest
 
@@ -8,13 +9,12 @@ from drlkit.plotting.live import LiveCurve, moving_average
 
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
-SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16,
-             buffer_size=1_000)
+SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16, buffer_size=1_000)
 
 
 def test_moving_average_matches_a_direct_computation():
     values = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0])
-    expected = [np.mean(values[max(0, i - 2): i + 1]) for i in range(len(values))]
+    expected = [np.mean(values[max(0, i - 2) : i + 1]) for i in range(len(values))]
     np.testing.assert_allclose(moving_average(values, 3), expected)
     np.testing.assert_allclose(moving_average(values, 1), values)
     np.testing.assert_allclose(moving_average(values, 100), np.cumsum(values) / np.arange(1, 8))
@@ -27,7 +27,7 @@ def test_callback_holds_the_agents_episodes():
     live = LiveCurve(every=0.0)
     agent = DQN("CartPole-v1", seed=0, **SMALL)
     agent.train(600, callbacks=live)
-    (label, (x, y)), = live.curves.items()
+    ((label, (x, y)),) = live.curves.items()
     assert label == "DQN seed 0"
     np.testing.assert_array_equal(x, agent.history.episode_steps)
     np.testing.assert_array_equal(y, agent.history.episode_returns)

@@ -1,4 +1,5 @@
 """Experiment logging callbacks: the files written while training runs hold exactly the agent's History."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,7 @@ def test_csv_logger_in_distributed_training(tmp_path):
     agent = drlkit.PPO("CartPole-v1", seed=0)
     with drlkit.cluster(n_workers=2, quiet=True) as client:
         with CSVLogger(tmp_path / "history.csv", flush_every=0) as logger:
-            result = drlkit.distributed.train(agent, mode="async", total_steps=3000, client=client,
-                                              callbacks=logger)
+            result = drlkit.distributed.train(agent, mode="async", total_steps=3000, client=client, callbacks=logger)
     _assert_csv_is_history(tmp_path / "history.csv", agent)
     csv = pd.read_csv(tmp_path / "history.csv")
     assert (csv.event == "update").sum() == result.counts()["applied"] > 1

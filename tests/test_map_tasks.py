@@ -31,6 +31,7 @@ def test_a_failing_task_names_its_input(client):
 
 def test_a_task_that_outlives_the_timeout_raises(client):
     import time
+
     with pytest.raises(TimeoutError, match="timeout=0.2"):
         map_tasks(time.sleep, [5.0], client=client, timeout=0.2)
 

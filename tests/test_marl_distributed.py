@@ -1,4 +1,5 @@
 """The multi-agent learners on Dask through the one engine: drlkit.distributed.train, sync and async."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,9 @@ from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.cluster
 
-SMALL = dict(env_kwargs=dict(n_agents=2, size=4, max_steps=10), num_envs=2, n_steps=10, batch_size=20,
-             hidden_sizes=(16,))
+SMALL = dict(
+    env_kwargs=dict(n_agents=2, size=4, max_steps=10), num_envs=2, n_steps=10, batch_size=20, hidden_sizes=(16,)
+)
 
 
 @pytest.fixture(scope="module")

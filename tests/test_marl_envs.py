@@ -1,4 +1,5 @@
 """drlkit's PettingZoo environments: PettingZoo's own API test, game payoffs, gridworld rules, bad input."""
+
 import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test

@@ -3,6 +3,7 @@
 The agent contract (determinism, save/load, bad hyperparameters, History columns) runs in
 tests/test_agent_contract.py through the cases in tests/agent_tools.py.
 """
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -17,8 +18,9 @@ from drlkit.multiagent.reference import spread_team_returns
 
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 
-GRID = dict(env_kwargs=dict(n_agents=2, size=4, max_steps=10), num_envs=2, n_steps=10, batch_size=20,
-            hidden_sizes=(16,))
+GRID = dict(
+    env_kwargs=dict(n_agents=2, size=4, max_steps=10), num_envs=2, n_steps=10, batch_size=20, hidden_sizes=(16,)
+)
 SPREAD = dict(N=3, max_cycles=25, continuous_actions=False)
 
 
@@ -137,4 +139,4 @@ def test_mappo_critic_reads_the_agent_id_and_the_global_state():
     np.testing.assert_array_equal(rows[:, :2], np.eye(2))
     np.testing.assert_array_equal(rows[0, 2:], team.envs[0].state())
     # What the critic network is given during collection: columns obs_dim: of each agent's feature row.
-    np.testing.assert_array_equal(team._features[0][:, team.info.obs_dim:], rows)
+    np.testing.assert_array_equal(team._features[0][:, team.info.obs_dim :], rows)

@@ -1,4 +1,5 @@
 """Matrix games: exact equilibria against hand-solved values, independent Q-learners, learning dynamics."""
+
 from fractions import Fraction as F
 
 import numpy as np
@@ -27,8 +28,7 @@ def test_prisoners_dilemma_has_only_mutual_defection():
 
 def test_stag_hunt_two_pure_and_one_mixed():
     # Mixed: the other hunts stag with q so that 4q = 3q + 3(1-q)  ->  q = 3/4.
-    assert strategies("stag_hunt") == {((1, 0), (1, 0)), ((0, 1), (0, 1)),
-                                       ((F(3, 4), F(1, 4)), (F(3, 4), F(1, 4)))}
+    assert strategies("stag_hunt") == {((1, 0), (1, 0)), ((0, 1), (0, 1)), ((F(3, 4), F(1, 4)), (F(3, 4), F(1, 4)))}
 
 
 def test_coordination_mixed_equilibrium_is_one_third():
@@ -107,8 +107,10 @@ def test_q_learning_update_matches_a_hand_computation():
     assert result.Q[0, 0, i] == pytest.approx(expected) and result.Q[0, 1, j] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("kwargs, field", [({"alpha": 0}, "alpha"), ({"epsilon": 2}, "epsilon"),
-                                           ({"runs": 0}, "runs"), ({"steps": 1.5}, "steps")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"alpha": 0}, "alpha"), ({"epsilon": 2}, "epsilon"), ({"runs": 0}, "runs"), ({"steps": 1.5}, "steps")],
+)
 def test_q_learning_bad_arguments_name_the_field(kwargs, field):
     with pytest.raises((TypeError, ValueError), match=field):
         independent_q_learning("coordination", **kwargs)
@@ -136,8 +138,9 @@ def test_gradient_ascent_converges_in_the_dilemma_and_cycles_in_matching_pennies
 
 def test_simplex_projection_against_brute_force():
     rng = np.random.default_rng(0)
-    grid = np.array([[a, b, 1 - a - b] for a in np.linspace(0, 1, 101) for b in np.linspace(0, 1, 101)
-                     if a + b <= 1 + 1e-12])
+    grid = np.array(
+        [[a, b, 1 - a - b] for a in np.linspace(0, 1, 101) for b in np.linspace(0, 1, 101) if a + b <= 1 + 1e-12]
+    )
     for v in rng.normal(size=(5, 3)):
         p = project_simplex(v)
         assert p.min() >= 0 and p.sum() == pytest.approx(1)
@@ -157,8 +160,9 @@ def test_iql_update_moves_only_each_players_own_action_towards_its_own_reward():
 
 
 def test_q_trace_and_the_payoffs_it_chases():
-    result = independent_q_learning("matching_pennies", steps=200, runs=10, alpha=0.2, epsilon=0.2, seed=0,
-                                    trace_runs=2)
+    result = independent_q_learning(
+        "matching_pennies", steps=200, runs=10, alpha=0.2, epsilon=0.2, seed=0, trace_runs=2
+    )
     assert result.Q_trace.shape == (201, 2, 2, 2)
     np.testing.assert_array_equal(result.Q_trace[-1], result.Q[:2])
     pi = result.policies()

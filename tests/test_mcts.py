@@ -1,4 +1,5 @@
 """UCT against the exact tic-tac-toe solver and hand-made positions."""
+
 import math
 
 import numpy as np
@@ -33,10 +34,13 @@ def test_uct_never_loses_to_the_exact_solver(uct_side):
         assert result == 0  # perfect play by the solver cannot be beaten either
 
 
-@pytest.mark.parametrize("board", [
-    [[1, 1, 0], [-1, -1, 0], [0, 0, 0]],   # X wins at once (cell 2)
-    [[1, 0, 0], [0, 0, 0], [0, -1, 0]],    # X has a forced win by a fork (value +1)
-])
+@pytest.mark.parametrize(
+    "board",
+    [
+        [[1, 1, 0], [-1, -1, 0], [0, 0, 0]],  # X wins at once (cell 2)
+        [[1, 0, 0], [0, 0, 0], [0, -1, 0]],  # X has a forced win by a fork (value +1)
+    ],
+)
 def test_uct_finds_forced_tictactoe_wins(board):
     game = TicTacToe()
     solver = Solver(game)
@@ -81,6 +85,7 @@ def test_backups_are_consistent():
             for child in node.children.values():
                 assert -child.N <= child.W <= child.N
                 check(child)
+
     check(uct.root)
     assert np.nanmax(np.abs(uct.root_values())) <= 1
 
@@ -152,7 +157,7 @@ def test_dirichlet_noise_and_temperature():
     assert (P[P > 0] >= 0.75 / 8 - 1e-12).all()  # but kept (1 - eps) of it
     counts = np.array([1, 3, 0, 4])
     assert visit_policy(counts, 1.0) == pytest.approx(counts / 8)
-    assert visit_policy(counts, 0.5) == pytest.approx(counts ** 2 / 26)
+    assert visit_policy(counts, 0.5) == pytest.approx(counts**2 / 26)
     assert visit_policy(counts, 0).tolist() == [0, 0, 0, 1]
     with pytest.raises(ValueError, match="temperature must be in"):
         visit_policy(counts, -1)

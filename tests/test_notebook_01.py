@@ -1,4 +1,5 @@
 """Notebook 01 (MDPs and dynamic programming) runs headless and shows what it claims."""
+
 import re
 
 import pytest

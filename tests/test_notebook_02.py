@@ -1,4 +1,5 @@
 """Notebook 02 (Q-learning and SARSA) runs headless with a small budget and shows what it claims."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """Notebook 03 (DQN) runs headless on a small budget and shows what it claims."""
+
 import re
 
 import pytest
@@ -17,8 +18,15 @@ from notebook_tools import (
 pytestmark = pytest.mark.notebook
 
 PATH = NOTEBOOKS / "03_dqn.ipynb"
-SMALL = dict(TRAIN_STEPS=3000, EVAL_EVERY=1000, EVAL_EPISODES=3, RECORD_EVERY=1000, ABLATION_STEPS=1500,
-             ABLATION_SEEDS=2, LIVE_EVERY=0.5)
+SMALL = dict(
+    TRAIN_STEPS=3000,
+    EVAL_EVERY=1000,
+    EVAL_EPISODES=3,
+    RECORD_EVERY=1000,
+    ABLATION_STEPS=1500,
+    ABLATION_SEEDS=2,
+    LIVE_EVERY=0.5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +38,9 @@ def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
     nb = read_committed_clean(PATH)
     assert set(SMALL) == parameter_names(nb)
     # One stub per exercise, each followed by a reference solution and its check.
-    assert_exercises_set_up(nb, {"td_target": "td_target", "double_dqn_target": "double_dqn_target",
-                                 "epsilon_schedule": "epsilon"})
+    assert_exercises_set_up(
+        nb, {"td_target": "td_target", "double_dqn_target": "double_dqn_target", "epsilon_schedule": "epsilon"}
+    )
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(executed):
@@ -51,8 +60,11 @@ def test_injected_budgets_are_used(executed):
     assert checks == list(range(SMALL["EVAL_EVERY"], steps + 1, SMALL["EVAL_EVERY"]))
     assert steps == SMALL["TRAIN_STEPS"] or mean_return >= 475
     for variant in ("DQN", "no replay", "no target network"):
-        assert re.search(rf"{variant}: greedy return after {SMALL['ABLATION_STEPS']:,} steps\s+[0-9.]+ \(per seed: "
-                         rf"\d+, \d+\)", text), variant
+        assert re.search(
+            rf"{variant}: greedy return after {SMALL['ABLATION_STEPS']:,} steps\s+[0-9.]+ \(per seed: "
+            rf"\d+, \d+\)",
+            text,
+        ), variant
 
 
 def test_replay_demo_shows_the_ring_buffer_wrapping(executed):

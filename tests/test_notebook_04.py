@@ -1,4 +1,5 @@
 """Notebook 04 (policy gradients) runs headless on a small budget and shows what it claims."""
+
 import math
 import re
 
@@ -18,8 +19,18 @@ from notebook_tools import (
 pytestmark = pytest.mark.notebook
 
 PATH = NOTEBOOKS / "04_policy_gradients.ipynb"
-SMALL = dict(TRAIN_STEPS=3000, SEEDS=2, GRADIENT_EPISODES=12, PPO_STEPS=3000, RECORD_EVERY=1000,
-             LEARNING_RATES=[1e-3, 3e-3], LR_STEPS=1536, TRPO_STEPS=2048, PENDULUM_STEPS=4096, LIVE_EVERY=0.5)
+SMALL = dict(
+    TRAIN_STEPS=3000,
+    SEEDS=2,
+    GRADIENT_EPISODES=12,
+    PPO_STEPS=3000,
+    RECORD_EVERY=1000,
+    LEARNING_RATES=[1e-3, 3e-3],
+    LR_STEPS=1536,
+    TRPO_STEPS=2048,
+    PENDULUM_STEPS=4096,
+    LIVE_EVERY=0.5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +65,12 @@ def test_injected_budgets_are_used(executed):
 
 def test_baseline_reduces_the_measured_gradient_variance(executed):
     text = output_text(executed)
-    variances = {name: float(value) for name, value in
-                 re.findall(r"^\s*(total return|reward-to-go|reward-to-go - baseline): variance\s+([0-9.e+-]+)",
-                            text, flags=re.M)}
+    variances = {
+        name: float(value)
+        for name, value in re.findall(
+            r"^\s*(total return|reward-to-go|reward-to-go - baseline): variance\s+([0-9.e+-]+)", text, flags=re.M
+        )
+    }
     assert set(variances) == {"total return", "reward-to-go", "reward-to-go - baseline"}
     assert variances["reward-to-go - baseline"] < variances["total return"]
 

@@ -1,4 +1,5 @@
 """Notebook 05 (sync vs async on Dask) runs headless with a small budget and shows what it claims."""
+
 import re
 
 import pytest
@@ -24,11 +25,18 @@ def summary(label: str, text: str) -> dict[str, float]:
     """The numbers of the one-line summary run_live printed for ``label``."""
     match = re.search(
         rf"^{re.escape(label)}: (\d+) updates, ([\d,]+) env steps in [\d.]+ s \([\d,]+ env steps/s\), "
-        rf"mean staleness ([\d.]+), (\d+) dropped", text, re.MULTILINE)
+        rf"mean staleness ([\d.]+), (\d+) dropped",
+        text,
+        re.MULTILINE,
+    )
     assert match, f"no summary line for {label!r}"
     updates, steps, staleness, dropped = match.groups()
-    return {"updates": int(updates), "env_steps": int(steps.replace(",", "")), "staleness": float(staleness),
-            "dropped": int(dropped)}
+    return {
+        "updates": int(updates),
+        "env_steps": int(steps.replace(",", "")),
+        "staleness": float(staleness),
+        "dropped": int(dropped),
+    }
 
 
 def test_no_cell_raised(executed):

@@ -1,4 +1,5 @@
 """Notebook 06 (distributed Q-learning) runs headless on a small budget and shows what it claims."""
+
 import re
 
 import nbformat
@@ -9,9 +10,7 @@ from notebook_tools import NOTEBOOKS, count_images, execute_notebook, output_tex
 pytestmark = [pytest.mark.notebook, pytest.mark.cluster]
 
 PATH = NOTEBOOKS / "06_distributed_q_learning.ipynb"
-SMALL = dict(
-    EPISODES=40, MERGE_PERIODS=[4, 40], WIDGET_EPISODES=20, WIDGET_WORKERS=[1, 2], WIDGET_PERIODS=[5, 20]
-)
+SMALL = dict(EPISODES=40, MERGE_PERIODS=[4, 40], WIDGET_EPISODES=20, WIDGET_WORKERS=[1, 2], WIDGET_PERIODS=[5, 20])
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Notebook 07 (offline RL) runs headless on a small budget and shows what it claims."""
+
 import re
 
 import pytest
@@ -18,8 +19,17 @@ from notebook_tools import (
 pytestmark = pytest.mark.notebook
 
 PATH = NOTEBOOKS / "07_offline_rl.ipynb"
-SMALL = dict(DATASET_STEPS=4_000, N_WORKERS=2, TRAIN_STEPS=600, EVAL_INTERVAL=300, EVAL_EPISODES=3, CQL_ALPHA=1.0,
-             PENDULUM_STEPS=2_000, PENDULUM_TRAIN_STEPS=200, SEED=0)
+SMALL = dict(
+    DATASET_STEPS=4_000,
+    N_WORKERS=2,
+    TRAIN_STEPS=600,
+    EVAL_INTERVAL=300,
+    EVAL_EPISODES=3,
+    CQL_ALPHA=1.0,
+    PENDULUM_STEPS=2_000,
+    PENDULUM_TRAIN_STEPS=200,
+    SEED=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +54,10 @@ def test_runs_without_errors_and_the_exercises_pass(executed):
 
 def test_the_overestimation_table_shows_naive_dqn_above_cql(executed):
     text = output_text(executed)
-    gaps = {name: float(m) for name, m in re.findall(r"^(naive DQN|CQL)\s+predicted.*overestimation\s+(-?[0-9.]+)",
-                                                     text, flags=re.M)}
+    gaps = {
+        name: float(m)
+        for name, m in re.findall(r"^(naive DQN|CQL)\s+predicted.*overestimation\s+(-?[0-9.]+)", text, flags=re.M)
+    }
     assert set(gaps) == {"naive DQN", "CQL"}
     assert gaps["naive DQN"] > gaps["CQL"]
 

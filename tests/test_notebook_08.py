@@ -1,4 +1,5 @@
 """Notebook 08 (shaping) runs headless on a small budget and shows what it claims."""
+
 import re
 
 import pytest
@@ -18,8 +19,7 @@ from notebook_tools import (
 pytestmark = pytest.mark.notebook
 
 PATH = NOTEBOOKS / "08_shaping.ipynb"
-SMALL = dict(RUNS=40, EPISODES=15, GAMMA=0.95, MAX_STEPS=150, N_RANDOM_MDPS=10, BONUS=0.5, TEACHER_EPISODES=12,
-             SEED=0)
+SMALL = dict(RUNS=40, EPISODES=15, GAMMA=0.95, MAX_STEPS=150, N_RANDOM_MDPS=10, BONUS=0.5, TEACHER_EPISODES=12, SEED=0)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,11 @@ def test_runs_without_errors_and_shows_its_claims(executed):
     assert "never reaches G" in text
     a, b = re.search(r"shaping rewards (-?[0-9.]+) = -Φ\(s0\) = (-?[0-9.]+)", text).groups()
     assert a == b
-    speeds = dict(re.findall(r"^(no teacher|C=0.95, L=0.5|C=0.2, L=0.5 \(misleading\))\s+mean steps.*?([0-9.]+)$",
-                             text, flags=re.M))
+    speeds = dict(
+        re.findall(
+            r"^(no teacher|C=0.95, L=0.5|C=0.2, L=0.5 \(misleading\))\s+mean steps.*?([0-9.]+)$", text, flags=re.M
+        )
+    )
     assert float(speeds["C=0.95, L=0.5"]) < float(speeds["no teacher"]) < float(speeds["C=0.2, L=0.5 (misleading)"])
 
 

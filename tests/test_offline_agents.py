@@ -1,4 +1,5 @@
 """Offline agents: the losses against hand computations, learning thresholds, checkpoints, bad input."""
+
 import numpy as np
 import pytest
 import torch
@@ -143,9 +144,15 @@ def test_continuous_actions_are_refused_by_the_q_learners():
         OfflineDQN("Pendulum-v1")
 
 
-@pytest.mark.parametrize("kwargs, field", [({"cql_alpha": -1.0}, "cql_alpha"), ({"batch_size": 0}, "batch_size"),
-                                           ({"target_update_interval": 0}, "target_update_interval"),
-                                           ({"n_shards": 4, "batch_size": 2}, "batch_size")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"cql_alpha": -1.0}, "cql_alpha"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"target_update_interval": 0}, "target_update_interval"),
+        ({"n_shards": 4, "batch_size": 2}, "batch_size"),
+    ],
+)
 def test_bad_hyperparameters_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         CQL("CartPole-v1", **kwargs)

@@ -1,4 +1,5 @@
 """Offline datasets: collection, Minari round trip, episodes, shards and every bad-input case."""
+
 import numpy as np
 import pytest
 
@@ -31,8 +32,14 @@ def test_collect_records_consistent_episodes_and_how_it_was_made():
         np.testing.assert_array_equal(data.observations[episode][1:], data.next_observations[episode][:-1])
     assert data.terminations[:-1].sum() == data.n_episodes - 1 and data.truncations[-1]
     assert data.episode_returns().sum() == pytest.approx(data.rewards.sum())
-    assert data.metadata == {"env_id": "CartPole-v1", "policy": "random", "seed": 3, "steps": 600,
-                             "epsilon": 0.0, "quality": "random"}
+    assert data.metadata == {
+        "env_id": "CartPole-v1",
+        "policy": "random",
+        "seed": 3,
+        "steps": 600,
+        "epsilon": 0.0,
+        "quality": "random",
+    }
     # Same seed, same data; another seed, other data.
     again = collect("CartPole-v1", "random", steps=600, seed=3)
     np.testing.assert_array_equal(again.observations, data.observations)
@@ -62,6 +69,7 @@ def test_minari_round_trip_is_exact(minari_root, env_id):
     assert loaded.metadata["ref_min_score"] == -1.0 and loaded.metadata["ref_max_score"] == 2.0
     # Minari itself reads it as a valid dataset.
     import minari
+
     m = minari.load_dataset(f"test/{env_id.lower()}/random-v0")
     assert m.total_steps == 450 and m.total_episodes == data.n_episodes
 
@@ -126,8 +134,9 @@ def test_a_dataset_from_another_environment_is_refused():
 def test_an_empty_dataset_is_refused():
     space = drlkit.make_env("CartPole-v1")
     with pytest.raises(DatasetError, match="empty"):
-        OfflineDataset.from_arrays(np.zeros((0, 4)), [], [], [], [], observation_space=space.observation_space,
-                                   action_space=space.action_space)
+        OfflineDataset.from_arrays(
+            np.zeros((0, 4)), [], [], [], [], observation_space=space.observation_space, action_space=space.action_space
+        )
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -136,8 +145,16 @@ def test_non_finite_rewards_are_refused(bad):
     rewards = data.rewards.copy()
     rewards[7] = bad
     with pytest.raises(DatasetError, match=r"rewards must be finite.*index 7"):
-        OfflineDataset(data.observations, data.actions, rewards, data.next_observations, data.terminations,
-                       data.truncations, data.observation_space, data.action_space)
+        OfflineDataset(
+            data.observations,
+            data.actions,
+            rewards,
+            data.next_observations,
+            data.terminations,
+            data.truncations,
+            data.observation_space,
+            data.action_space,
+        )
 
 
 def test_a_truncated_episode_without_next_observations_is_refused():
@@ -145,21 +162,38 @@ def test_a_truncated_episode_without_next_observations_is_refused():
     trunc = np.zeros(30, dtype=bool)
     trunc[9] = True
     with pytest.raises(DatasetError, match="transition 9 is truncated but next_observations were not given"):
-        OfflineDataset.from_arrays(data.observations, data.actions, data.rewards, np.zeros(30, bool), trunc,
-                                   observation_space=data.observation_space, action_space=data.action_space)
+        OfflineDataset.from_arrays(
+            data.observations,
+            data.actions,
+            data.rewards,
+            np.zeros(30, bool),
+            trunc,
+            observation_space=data.observation_space,
+            action_space=data.action_space,
+        )
     # With every episode terminated, next observations can be derived.
     term = np.zeros(30, dtype=bool)
     term[[9, 29]] = True
-    ok = OfflineDataset.from_arrays(data.observations, data.actions, data.rewards, term, np.zeros(30, bool),
-                                    observation_space=data.observation_space, action_space=data.action_space)
+    ok = OfflineDataset.from_arrays(
+        data.observations,
+        data.actions,
+        data.rewards,
+        term,
+        np.zeros(30, bool),
+        observation_space=data.observation_space,
+        action_space=data.action_space,
+    )
     np.testing.assert_array_equal(ok.next_observations[:9], data.observations[1:10])
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("actions", np.full(30, 2), r"actions must be in \[0, 1\]"),
-    ("observations", np.zeros((30, 3)), r"observations must have shape \(30, 4\)"),
-    ("terminations", np.zeros(29, bool), r"terminations must have shape \(30,\)"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("actions", np.full(30, 2), r"actions must be in \[0, 1\]"),
+        ("observations", np.zeros((30, 3)), r"observations must have shape \(30, 4\)"),
+        ("terminations", np.zeros(29, bool), r"terminations must have shape \(30,\)"),
+    ],
+)
 def test_malformed_arrays_name_the_field(field, value, message):
     data = collect("CartPole-v1", "random", steps=30, seed=0)
     arrays = {name: getattr(data, name) for name in FIELDS}
@@ -168,8 +202,10 @@ def test_malformed_arrays_name_the_field(field, value, message):
         OfflineDataset(**arrays, observation_space=data.observation_space, action_space=data.action_space)
 
 
-@pytest.mark.parametrize("kwargs, field", [({"steps": 0}, "steps"), ({"steps": 5, "epsilon": 1.5}, "epsilon"),
-                                           ({"steps": 5, "seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"steps": 0}, "steps"), ({"steps": 5, "epsilon": 1.5}, "epsilon"), ({"steps": 5, "seed": -1}, "seed")],
+)
 def test_collect_options_are_checked(kwargs, field):
     with pytest.raises(ValueError, match=field):
         collect("CartPole-v1", "random", **kwargs)

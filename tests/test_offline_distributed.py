@@ -1,4 +1,5 @@
 """Offline RL on a real local Dask cluster: parallel dataset collection and data-parallel training."""
+
 import numpy as np
 import pytest
 
@@ -37,8 +38,14 @@ def test_a_policy_defined_in_a_notebook_is_refused_before_the_cluster_is_used(cl
 def test_sync_grad_trains_on_shards_that_stay_on_the_workers(client, tmp_path):
     data = collect("CartPole-v1", behaviour_policy("CartPole-v1", "medium"), steps=3_000, seed=0)
     save_dataset(data, "test/cartpole/medium-v0", root=tmp_path)
-    agent = CQL("CartPole-v1", seed=0, dataset_id="test/cartpole/medium-v0", dataset_root=str(tmp_path),
-                n_shards=2, log_interval=1)
+    agent = CQL(
+        "CartPole-v1",
+        seed=0,
+        dataset_id="test/cartpole/medium-v0",
+        dataset_root=str(tmp_path),
+        n_shards=2,
+        log_interval=1,
+    )
     before = agent.get_parameters()
     result = drlkit.distributed.train(agent, mode="sync_grad", n_workers=2, total_steps=30, client=client)
     # One gradient step per round of two workers, each applied once by the driver.

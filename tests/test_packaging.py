@@ -5,6 +5,7 @@ install goes through it), environment.yml and binder/environment.yml are the
 conda-forge equivalents for conda users and Binder, and `.ci/run` runs what the
 README tells contributors to run.
 """
+
 from __future__ import annotations
 
 import json
@@ -193,8 +194,9 @@ def test_binder_installs_drlkit_and_the_lab_settings():
     lines = [line.strip() for line in post_build.read_text().splitlines()]
     commands = [line for line in lines if line and not line.startswith("#")]
     assert any(re.search(r"pip install .*--no-deps.* -e \.$", c) for c in commands), commands
-    assert any(re.search(r"pip install .*--constraint constraints\.txt -e \"\.\[multiagent,offline\]\"$", c)
-               for c in commands), commands
+    assert any(
+        re.search(r"pip install .*--constraint constraints\.txt -e \"\.\[multiagent,offline\]\"$", c) for c in commands
+    ), commands
     assert any(c.startswith("cp binder/overrides.json ") for c in commands), commands
 
 
@@ -251,7 +253,10 @@ def test_repo2docker_builds_binder_from_the_binder_directory():
     assert repo2docker, "repo2docker is missing: it comes with the test extra (`make setup`)"
     result = subprocess.run(
         [repo2docker, "--no-build", "--debug", "--user-id", "1000", "--user-name", "jovyan", "."],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dockerfile = result.stdout + result.stderr

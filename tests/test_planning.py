@@ -1,4 +1,5 @@
 """Planning against independent answers: hand-solved MDPs, exact linear solves, random policies."""
+
 import numpy as np
 import pytest
 
@@ -210,13 +211,22 @@ def test_result_type_and_terminal_rows():
         (lambda m: value_iteration(m, gamma=-0.1), ValueError, "gamma"),
         (lambda m: value_iteration(m, 0.9, tol=0), ValueError, "tol must be in"),
         (lambda m: value_iteration(m, 0.9, max_iterations=0), ValueError, "max_iterations"),
-        (lambda m: policy_evaluation(m, np.zeros(15, int), 0.9), ValueError,
-         r"policy must be .*\(16,\).*got shape \(15,\)"),
+        (
+            lambda m: policy_evaluation(m, np.zeros(15, int), 0.9),
+            ValueError,
+            r"policy must be .*\(16,\).*got shape \(15,\)",
+        ),
         (lambda m: policy_evaluation(m, np.full(16, 4), 0.9), ValueError, r"policy actions must be in \[0, 3\]"),
-        (lambda m: policy_evaluation(m, np.full((16, 4), 0.3), 0.9), ValueError,
-         r"policy rows must sum to 1; policy\[0\] sums to 1.2"),
-        (lambda m: policy_evaluation(m, np.full((16, 3), 1 / 3), 0.9), ValueError,
-         r"policy must be .*\(16, 4\).*got shape \(16, 3\)"),
+        (
+            lambda m: policy_evaluation(m, np.full((16, 4), 0.3), 0.9),
+            ValueError,
+            r"policy rows must sum to 1; policy\[0\] sums to 1.2",
+        ),
+        (
+            lambda m: policy_evaluation(m, np.full((16, 3), 1 / 3), 0.9),
+            ValueError,
+            r"policy must be .*\(16, 4\).*got shape \(16, 3\)",
+        ),
         (lambda m: policy_evaluation(m, np.zeros(16), 0.9), ValueError, "policy must hold integer actions"),
         (lambda m: policy_iteration(m, 0.9, initial_policy=[0] * 3), ValueError, "initial_policy"),
         (lambda m: value_iteration("FrozenLake-v1", 0.9), TypeError, "mdp must be a drlkit.MDP"),

@@ -1,4 +1,5 @@
 """Figures and widgets of the DQN notebook: ε schedule, greedy episodes, Q-network snapshots."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -20,8 +21,15 @@ from drlkit.widgets.dqn import explore_epsilon_schedule, explore_q_values  # noq
 
 from agent_tools import one_thread  # noqa: E402,F401  (autouse fixture)
 
-SMALL = dict(hidden_sizes=(16,), learning_starts=100, train_freq=50, gradient_steps=2, batch_size=16,
-             buffer_size=1_000, exploration_steps=400)
+SMALL = dict(
+    hidden_sizes=(16,),
+    learning_starts=100,
+    train_freq=50,
+    gradient_steps=2,
+    batch_size=16,
+    buffer_size=1_000,
+    exploration_steps=400,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +39,9 @@ def close_figures():
 
 
 def test_epsilon_schedule_agrees_with_the_agent_and_the_exercise():
-    agent = DQN("CartPole-v1", exploration_initial_eps=0.9, exploration_final_eps=0.05,
-                **{k: v for k, v in SMALL.items()})
+    agent = DQN(
+        "CartPole-v1", exploration_initial_eps=0.9, exploration_final_eps=0.05, **{k: v for k, v in SMALL.items()}
+    )
     steps = np.array([0, 1, 100, 399, 400, 401, 5000])
     expected = [agent.exploration_rate(int(s)) for s in steps]
     np.testing.assert_allclose(epsilon_schedule(steps, 0.9, 0.05, 400), expected)

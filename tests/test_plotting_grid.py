@@ -1,4 +1,5 @@
 """Grid plots and the gridworld widget: the artists they draw, not their pixels."""
+
 import matplotlib
 
 matplotlib.use("Agg")

@@ -16,8 +16,7 @@ def close_figures():
 
 
 def test_score_bars_show_every_algorithm_and_quality():
-    scores = pd.DataFrame({"random": [1.0, 5.0], "medium": [20.0, 21.0], "expert": [100.0, 60.0]},
-                          index=["BC", "CQL"])
+    scores = pd.DataFrame({"random": [1.0, 5.0], "medium": [20.0, 21.0], "expert": [100.0, 60.0]}, index=["BC", "CQL"])
     ax = plot_normalized_scores(scores)
     heights = [p.get_height() for p in ax.patches]
     assert heights == [1.0, 20.0, 100.0, 5.0, 21.0, 60.0]
@@ -28,8 +27,10 @@ def test_score_bars_show_every_algorithm_and_quality():
 
 
 def test_overestimation_bars_pair_prediction_and_truth():
-    results = {"naive DQN": {"q_predicted": 1000.0, "true_return": 5.0},
-               "CQL": {"q_predicted": 20.0, "true_return": 40.0}}
+    results = {
+        "naive DQN": {"q_predicted": 1000.0, "true_return": 5.0},
+        "CQL": {"q_predicted": 20.0, "true_return": 40.0},
+    }
     ax = plot_q_overestimation(results)
     assert [p.get_height() for p in ax.patches] == [1000.0, 20.0, 5.0, 40.0]
     assert ax.get_yscale() == "symlog"  # a 200x overestimate needs a log scale to show the truth

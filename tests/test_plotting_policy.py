@@ -1,4 +1,5 @@
 """Plots and computations of notebook 04 (drlkit.plotting.policy) and their widgets."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -110,8 +111,9 @@ def test_recorder_rejects_agents_without_a_categorical_policy():
 def test_action_probability_plot_shows_the_chosen_record():
     steps = np.array([0, 100, 200])
     probabilities = np.array([[[0.5, 0.5], [0.5, 0.5]], [[0.3, 0.7], [0.6, 0.4]], [[0.1, 0.9], [0.8, 0.2]]])
-    bars_ax, lines_ax = plot_action_probabilities(steps, probabilities, index=1, state_labels=["a", "b"],
-                                                  action_labels=["left", "right"])
+    bars_ax, lines_ax = plot_action_probabilities(
+        steps, probabilities, index=1, state_labels=["a", "b"], action_labels=["left", "right"]
+    )
     heights = [patch.get_height() for patch in bars_ax.patches]
     assert heights == [0.3, 0.6, 0.7, 0.4]  # action 0 for both states, then action 1
     assert "100" in bars_ax.get_title()
@@ -137,10 +139,12 @@ def test_gradient_estimates_agree_where_the_weights_coincide():
     assert estimates["total return"].shape == (5, n_params)
     np.testing.assert_allclose(estimates["total return"], estimates["reward-to-go"], rtol=1e-6, atol=1e-6)
     # A constant baseline c scales every weight 1 -> 1 - c.
-    scaled = gradient_estimates(policy, "CartPole-v1", episodes=5, gamma=0.0, seed=3,
-                                baseline=lambda obs: np.full(len(obs), 0.25))
-    np.testing.assert_allclose(scaled["reward-to-go - baseline"], 0.75 * estimates["reward-to-go"], rtol=1e-5,
-                               atol=1e-5)  # float32 gradients
+    scaled = gradient_estimates(
+        policy, "CartPole-v1", episodes=5, gamma=0.0, seed=3, baseline=lambda obs: np.full(len(obs), 0.25)
+    )
+    np.testing.assert_allclose(
+        scaled["reward-to-go - baseline"], 0.75 * estimates["reward-to-go"], rtol=1e-5, atol=1e-5
+    )  # float32 gradients
 
 
 def test_gradient_estimate_of_one_episode_matches_a_direct_computation():
@@ -241,14 +245,14 @@ def test_natural_direction_kl_matches_its_quadratic_model(trpo_directions):
     agent, d = trpo_directions
     alphas = np.array([0.01, 0.02, 0.04])
     kl, _ = trust_region_profile(agent.policy, d["obs"], d["actions"], d["advantages"], d["natural"], alphas)
-    np.testing.assert_allclose(kl, 0.5 * alphas ** 2 * d["curvature"], rtol=0.1)
+    np.testing.assert_allclose(kl, 0.5 * alphas**2 * d["curvature"], rtol=0.1)
     with pytest.raises(ValueError, match="direction"):
         trust_region_profile(agent.policy, d["obs"], d["actions"], d["advantages"], d["natural"][:1], alphas)
 
 
 def test_trust_region_plot_shades_up_to_the_largest_allowed_step():
     alphas = np.linspace(0, 1, 11)
-    kl = 0.1 * alphas ** 2
+    kl = 0.1 * alphas**2
     ax = plot_trust_region(alphas, kl, alphas, max_kl=0.025, kl_model=kl)
     assert "0.5" in ax.get_title()  # 0.1 * 0.5^2 = 0.025 is the largest step inside
     with pytest.raises(ValueError, match="max_kl"):

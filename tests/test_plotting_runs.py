@@ -1,4 +1,5 @@
 """Learning curves of saved runs: resampling onto a shared grid, and the drawn mean ± band."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -13,10 +14,13 @@ from drlkit.plotting.runs import plot_runs, resample_returns
 
 
 def _history(steps, returns):
-    rows = [{"event": "episode", "step": s, "wall_time": s / 100, "episode_return": r, "episode_length": 1}
-            for s, r in zip(steps, returns)]
-    rows.insert(1, {"event": "update", "step": steps[0], "wall_time": 0.0, "episode_return": np.nan,
-                    "episode_length": -1})
+    rows = [
+        {"event": "episode", "step": s, "wall_time": s / 100, "episode_return": r, "episode_length": 1}
+        for s, r in zip(steps, returns)
+    ]
+    rows.insert(
+        1, {"event": "update", "step": steps[0], "wall_time": 0.0, "episode_return": np.nan, "episode_length": -1}
+    )
     return pd.DataFrame(rows)
 
 

@@ -1,4 +1,5 @@
 """Policy distributions and networks; continuous (Box) actions for every policy-gradient agent."""
+
 import math
 
 import gymnasium as gym
@@ -31,8 +32,9 @@ def test_categorical_matches_torch_distributions():
     ours, reference = Categorical(logits), TorchCategorical(logits=logits)
     torch.testing.assert_close(ours.log_prob(actions), reference.log_prob(actions))
     torch.testing.assert_close(ours.entropy(), reference.entropy())
-    torch.testing.assert_close(ours.kl(Categorical(other_logits)),
-                               kl_divergence(reference, TorchCategorical(logits=other_logits)))
+    torch.testing.assert_close(
+        ours.kl(Categorical(other_logits)), kl_divergence(reference, TorchCategorical(logits=other_logits))
+    )
     torch.testing.assert_close(ours.mode(), logits.argmax(-1))
 
 

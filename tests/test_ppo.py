@@ -2,6 +2,7 @@
 
 The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
 columns, beating a random policy) is tested once for all in test_agent_contract.py."""
+
 import numpy as np
 import pytest
 
@@ -51,8 +52,10 @@ def test_compute_and_apply_gradients_equal_one_full_batch_update():
     fragment = learner.collect()
     gradients, metrics = worker.compute_gradients(fragment)
     assert set(gradients) == set(worker.get_parameters())
-    assert all(isinstance(g, np.ndarray) and g.shape == p.shape
-               for g, p in zip(gradients.values(), worker.get_parameters().values()))
+    assert all(
+        isinstance(g, np.ndarray) and g.shape == p.shape
+        for g, p in zip(gradients.values(), worker.get_parameters().values())
+    )
     assert metrics["clip_fraction"] == 0.0  # the ratio is exactly 1 at the collecting parameters
     worker.apply_gradients(gradients)
     learner.learn_from(fragment)  # one epoch, one minibatch = the whole fragment
@@ -71,8 +74,17 @@ def test_learn_from_a_fragment_collected_elsewhere():
 
 
 def test_linear_annealing_of_learning_rate_and_clip_range():
-    agent = PPO("CartPole-v1", seed=0, n_steps=16, num_envs=4, batch_size=64, n_epochs=1,
-                learning_rate=1e-3, clip_range=0.2, anneal_steps=640)
+    agent = PPO(
+        "CartPole-v1",
+        seed=0,
+        n_steps=16,
+        num_envs=4,
+        batch_size=64,
+        n_epochs=1,
+        learning_rate=1e-3,
+        clip_range=0.2,
+        anneal_steps=640,
+    )
     agent.train(1_000)
     frame = agent.history.to_frame().query("event == 'update'")
     remaining = np.clip(1 - frame["step"].to_numpy() / 640, 0, None)
@@ -92,12 +104,26 @@ def test_value_clipping_only_increases_the_value_loss():
     assert clipped["policy_loss"] == unclipped["policy_loss"]
 
 
-@pytest.mark.parametrize("env, config", [
-    ("CartPole-v1", dict(n_steps=16, num_envs=4, batch_size=32, n_epochs=2)),
-    ("CartPole-v1", dict(n_steps=32, num_envs=2, batch_size=64, n_epochs=3, anneal_steps=1_500, ent_coef=0.01,
-                         clip_range_vf=0.2, normalize_advantage=False)),
-    ("Pendulum-v1", dict(n_steps=64, num_envs=2, batch_size=32, n_epochs=2, log_std_init=-0.5, gamma=0.9)),
-])
+@pytest.mark.parametrize(
+    "env, config",
+    [
+        ("CartPole-v1", dict(n_steps=16, num_envs=4, batch_size=32, n_epochs=2)),
+        (
+            "CartPole-v1",
+            dict(
+                n_steps=32,
+                num_envs=2,
+                batch_size=64,
+                n_epochs=3,
+                anneal_steps=1_500,
+                ent_coef=0.01,
+                clip_range_vf=0.2,
+                normalize_advantage=False,
+            ),
+        ),
+        ("Pendulum-v1", dict(n_steps=64, num_envs=2, batch_size=32, n_epochs=2, log_std_init=-0.5, gamma=0.9)),
+    ],
+)
 def test_single_file_ppo_is_the_same_algorithm_as_the_agent(env, config):
     """The one-screen version (drlkit.agents.ppo_single_file) logs the same History, number for number."""
     from drlkit.agents.ppo_single_file import train_ppo

@@ -1,4 +1,5 @@
 """The README's API example is real code: run it as written."""
+
 import os
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The README's offline RL and shaping example runs as written (in a temporary directory)."""
+
 import re
 from pathlib import Path
 

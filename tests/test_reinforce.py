@@ -2,6 +2,7 @@
 
 The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
 columns, beating a random policy) is tested once for all in test_agent_contract.py."""
+
 import numpy as np
 import torch
 
@@ -25,10 +26,14 @@ def test_without_baseline_there_is_no_critic():
 def _single_step_fragment(obs, action, reward, done):
     """A one-env fragment of two steps built by hand."""
     data = {
-        "obs": np.array(obs, dtype=np.float32)[:, None], "actions": np.array(action)[:, None],
-        "log_probs": np.zeros((2, 1), np.float32), "values": np.zeros((2, 1), np.float32),
-        "rewards": np.array(reward, dtype=np.float32)[:, None], "dones": np.array(done)[:, None],
-        "bootstrap_values": np.zeros((2, 1), np.float32), "last_values": np.zeros(1, np.float32),
+        "obs": np.array(obs, dtype=np.float32)[:, None],
+        "actions": np.array(action)[:, None],
+        "log_probs": np.zeros((2, 1), np.float32),
+        "values": np.zeros((2, 1), np.float32),
+        "rewards": np.array(reward, dtype=np.float32)[:, None],
+        "dones": np.array(done)[:, None],
+        "bootstrap_values": np.zeros((2, 1), np.float32),
+        "last_values": np.zeros(1, np.float32),
     }
     return Fragment(data, 2)
 

@@ -1,4 +1,5 @@
 """The replay ring buffer: wrapping, sampling only filled rows, unpacking, checkpoints."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,5 @@
 """Rollout collection and advantage estimation shared by REINFORCE, A2C, PPO and TRPO."""
+
 import pickle
 
 import gymnasium as gym
@@ -58,8 +59,15 @@ def _gae_by_definition(gamma, lam):
 def _gae(gamma, lam):
     dones = _column(np.logical_or(TERMINATED, TRUNCATED))
     bootstrap = _column([FINAL_STATE_VALUE if tr and not te else 0.0 for te, tr in zip(TERMINATED, TRUNCATED)])
-    return compute_gae(_column(REWARDS), _column(VALUES), dones, bootstrap.astype(np.float32),
-                       np.array([LAST_VALUE], dtype=np.float32), gamma, lam)
+    return compute_gae(
+        _column(REWARDS),
+        _column(VALUES),
+        dones,
+        bootstrap.astype(np.float32),
+        np.array([LAST_VALUE], dtype=np.float32),
+        gamma,
+        lam,
+    )
 
 
 @pytest.mark.parametrize("gamma, lam", [(0.99, 0.95), (0.9, 0.0), (0.8, 1.0), (1.0, 0.5)])
@@ -90,8 +98,15 @@ def test_gae_columns_are_independent_environments():
     last = rng.normal(size=N).astype(np.float32)
     together, _ = compute_gae(rewards, values, dones, bootstrap, last, 0.95, 0.9)
     for n in range(N):
-        alone, _ = compute_gae(rewards[:, n:n + 1], values[:, n:n + 1], dones[:, n:n + 1],
-                               bootstrap[:, n:n + 1], last[n:n + 1], 0.95, 0.9)
+        alone, _ = compute_gae(
+            rewards[:, n : n + 1],
+            values[:, n : n + 1],
+            dones[:, n : n + 1],
+            bootstrap[:, n : n + 1],
+            last[n : n + 1],
+            0.95,
+            0.9,
+        )
         np.testing.assert_allclose(together[:, n], alone[:, 0], rtol=1e-6)
 
 
@@ -99,8 +114,13 @@ def test_monte_carlo_returns_and_complete_mask():
     gamma = 0.5
     dones = _column(np.logical_or(TERMINATED, TRUNCATED))
     returns, complete = monte_carlo_returns(_column(REWARDS), dones, gamma)
-    expected = [1.0 + 0.5 * 0.5 + 0.25 * -1.0, 0.5 + 0.5 * -1.0, -1.0,  # episode A
-                2.0 + 0.5 * 1.0, 1.0]                                   # episode B: truncation ends the sum
+    expected = [
+        1.0 + 0.5 * 0.5 + 0.25 * -1.0,
+        0.5 + 0.5 * -1.0,
+        -1.0,  # episode A
+        2.0 + 0.5 * 1.0,
+        1.0,
+    ]  # episode B: truncation ends the sum
     np.testing.assert_allclose(returns[:5, 0], expected, rtol=1e-6)
     # Episode C has not ended: its steps have no Monte-Carlo return yet.
     assert complete[:, 0].tolist() == [True] * 5 + [False] * 2

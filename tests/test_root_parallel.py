@@ -1,4 +1,5 @@
 """Root-parallel UCT on a real local Dask cluster."""
+
 import numpy as np
 import pytest
 
@@ -16,12 +17,15 @@ def test_root_parallel_sums_independent_trees_and_finds_the_win():
         counts = root_parallel_search(game, state, n_trees=2, n_simulations=800, seed=0, client=client)
         many = root_parallel_searches(game, [other, state], n_trees=2, n_simulations=800, seed=0, client=client)
     # many positions in one round: position i is searched as root_parallel_search(..., seed=seed + i) would
-    assert many[1].tolist() == sum(uct_visit_counts(("tictactoe", state.board.tobytes(), 1, 800, s, float(np.sqrt(2))))
-                                   for s in (1, 1001)).tolist()
+    assert (
+        many[1].tolist()
+        == sum(
+            uct_visit_counts(("tictactoe", state.board.tobytes(), 1, 800, s, float(np.sqrt(2)))) for s in (1, 1001)
+        ).tolist()
+    )
     assert many[0].sum() == 1600 and many[0][4] == 0
     # the same two trees computed on the driver (same seeds) add up to the same counts
-    local = sum(uct_visit_counts(("tictactoe", state.board.tobytes(), 1, 800, s, float(np.sqrt(2))))
-                for s in (0, 1000))
+    local = sum(uct_visit_counts(("tictactoe", state.board.tobytes(), 1, 800, s, float(np.sqrt(2)))) for s in (0, 1000))
     assert counts.tolist() == local.tolist()
     assert counts.sum() == 1600
     assert int(np.argmax(counts)) in Solver(game).optimal_actions(state)

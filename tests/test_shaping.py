@@ -1,5 +1,6 @@
 """Reward shaping (potential-based invariance, the cycle counterexample, the gymnasium wrapper) and
 policy shaping with a simulated teacher."""
+
 import numpy as np
 import pytest
 
@@ -157,9 +158,16 @@ def test_the_simulated_teacher_is_as_consistent_as_asked():
     assert res.correct.sum() / res.feedback.sum() == pytest.approx(0.7, abs=0.03)
 
 
-@pytest.mark.parametrize("kwargs, field", [({"consistency": 1.5}, "consistency"), ({"likelihood": -0.1}, "likelihood"),
-                                           ({"assumed_consistency": 1.0}, "assumed_consistency"),
-                                           ({"temperature": 0}, "temperature"), ({"runs": 0}, "runs")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"consistency": 1.5}, "consistency"),
+        ({"likelihood": -0.1}, "likelihood"),
+        ({"assumed_consistency": 1.0}, "assumed_consistency"),
+        ({"temperature": 0}, "temperature"),
+        ({"runs": 0}, "runs"),
+    ],
+)
 def test_policy_shaping_checks_its_arguments(kwargs, field):
     with pytest.raises(ValueError, match=field):
         policy_shaping(gridworld(MAP), **kwargs)

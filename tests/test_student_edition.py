@@ -1,5 +1,6 @@
 """Student editions: solutions tagged in every notebook, taken out by `drlkit student-edition`; each check tells a
 student with the stub what is missing, and passes the teacher's reference solution."""
+
 from __future__ import annotations
 
 import ast
@@ -113,23 +114,28 @@ def test_each_check_tells_a_student_with_the_stub_what_is_missing_and_passes_the
 
 def test_the_command_writes_student_editions_and_never_overwrites(tmp_path):
     script = Path(sys.executable).with_name("drlkit")
-    done = subprocess.run([str(script), "student-edition", "--out", str(tmp_path)], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [str(script), "student-edition", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert {p.name for p in tmp_path.glob("*.ipynb")} == {p.name for p in PATHS}
     for path in PATHS:
         written = nbformat.read(tmp_path / path.name, as_version=4)
         expected, _ = student_edition(nbformat.read(path, as_version=4))
         assert [c.source for c in written.cells] == [c.source for c in expected.cells]
-    again = subprocess.run([str(script), "student-edition", "--out", str(tmp_path)], capture_output=True, text=True,
-                           timeout=120)
+    again = subprocess.run(
+        [str(script), "student-edition", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 2 and "--overwrite" in again.stderr and len(again.stderr.splitlines()) == 1
 
 
 SMALL = {
     "01_mdps": dict(MAP="4x4", TOL=1e-6),
-    "02_q_learning": "test_notebook_02", "03_dqn": "test_notebook_03", "04_policy_gradients": "test_notebook_04",
-    "05_sync_vs_async": "test_notebook_05", "06_distributed_q_learning": "test_notebook_06",
+    "02_q_learning": "test_notebook_02",
+    "03_dqn": "test_notebook_03",
+    "04_policy_gradients": "test_notebook_04",
+    "05_sync_vs_async": "test_notebook_05",
+    "06_distributed_q_learning": "test_notebook_06",
     "09_multi_agent": "test_notebook_09",
     "10_mcts_self_play": "test_notebook_10",
 }
@@ -154,17 +160,24 @@ def test_every_student_edition_runs_up_to_each_exercise(path, tmp_path):
 
     nb = with_parameters(path, **_small_parameters(path.stem))
     student, _ = student_edition(nb)
-    last_check = max((i for i, c in enumerate(student.cells) if c.cell_type == "code" and CHECK_CALL.search(c.source)),
-                     default=None)
+    last_check = max(
+        (i for i, c in enumerate(student.cells) if c.cell_type == "code" and CHECK_CALL.search(c.source)), default=None
+    )
     if last_check is None:
         pytest.skip(f"{path.name} has no exercises")
-    student.cells = student.cells[:last_check + 1]
+    student.cells = student.cells[: last_check + 1]
     (tmp_path / path.name).write_text(nbformat.writes(student))
-    client = NotebookClient(student, timeout=240, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        student, timeout=240, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
     client.execute()
-    errors = [(i, o) for i, c in enumerate(student.cells) if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        (i, o)
+        for i, c in enumerate(student.cells)
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     first_stub = min(i for i, c in enumerate(student.cells) if EXERCISE in _tags(c))
     assert all(i > first_stub for i, _ in errors), "the notebook fails before its first exercise"
     if errors:
@@ -174,5 +187,6 @@ def test_every_student_edition_runs_up_to_each_exercise(path, tmp_path):
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             assert "Not yet" in text or "NotImplementedError" in text, (path.name, cell.source, text)
             # The check itself never raises; a later line of the same cell may use the stub (NotImplementedError).
-            assert all(o.get("ename") == "NotImplementedError" for o in cell.outputs
-                       if o.get("output_type") == "error"), (path.name, cell.source)
+            assert all(
+                o.get("ename") == "NotImplementedError" for o in cell.outputs if o.get("output_type") == "error"
+            ), (path.name, cell.source)

@@ -3,6 +3,7 @@
 Reference values come from a value iteration written here, independently of
 drlkit.planning and of the learners.
 """
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -104,8 +105,17 @@ def test_q_learning_converges_to_value_iteration_q_on_a_deterministic_mdp(vector
     mdp = random_deterministic_mdp()
     Q_star = optimal_q(mdp, gamma=0.9)
     # Purely random behaviour (epsilon=1): Q-learning is off-policy, it still learns Q*.
-    result = q_learning(mdp, episodes=2000, gamma=0.9, epsilon=1.0, alpha=0.5, max_steps_per_episode=30,
-                        runs=3, seed=0, vectorised=vectorised)
+    result = q_learning(
+        mdp,
+        episodes=2000,
+        gamma=0.9,
+        epsilon=1.0,
+        alpha=0.5,
+        max_steps_per_episode=30,
+        runs=3,
+        seed=0,
+        vectorised=vectorised,
+    )
     live = ~mdp.terminal  # a terminal state's row is never used
     assert np.abs(result.Q - Q_star)[:, live].max() < 1e-6
     assert (result.greedy_policy()[:, live] == Q_star.argmax(axis=1)[live]).all()
@@ -125,8 +135,7 @@ def test_q_learning_finds_the_optimal_policy_on_a_slippery_grid():
     mdp, free = slippery_grid_with_exploring_starts()
     Q_star = optimal_q(mdp, gamma=0.9)
     optimal_actions = Q_star >= Q_star.max(axis=1, keepdims=True) - 1e-9  # (S, A), ties allowed
-    result = q_learning(mdp, episodes=4000, gamma=0.9, epsilon=0.3, alpha=LinearDecay(0.5, 0.01, 3000),
-                        runs=20, seed=0)
+    result = q_learning(mdp, episodes=4000, gamma=0.9, epsilon=0.3, alpha=LinearDecay(0.5, 0.01, 3000), runs=20, seed=0)
     policies = result.greedy_policy()  # (runs, S)
     optimal_everywhere = [optimal_actions[np.arange(mdp.n_states), p][free].all() for p in policies]
     assert np.mean(optimal_everywhere) >= 0.9

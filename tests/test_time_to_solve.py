@@ -4,6 +4,7 @@ No timing thresholds: the checks are on the bookkeeping (evaluation time kept
 out of the training time, stopping at the first check that meets the threshold),
 on tiny budgets.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -54,8 +55,12 @@ def scripted_evaluation(clock: FakeClock, means: list[float], seconds: float):
 # ------------------------------------------------------------ SolveTracker
 def test_tracker_counts_training_time_only_and_stops_at_first_passing_check():
     clock = FakeClock()
-    tracker = tts.SolveTracker(scripted_evaluation(clock, [100.0, 300.0, 480.0, 500.0], seconds=10.0),
-                               threshold=475.0, eval_interval=5000, clock=clock)
+    tracker = tts.SolveTracker(
+        scripted_evaluation(clock, [100.0, 300.0, 480.0, 500.0], seconds=10.0),
+        threshold=475.0,
+        eval_interval=5000,
+        clock=clock,
+    )
     tracker.start()
     keep_going = []
     for step in range(1000, 30_001, 1000):  # one update per 1000 steps, 1 s each
@@ -74,8 +79,9 @@ def test_tracker_counts_training_time_only_and_stops_at_first_passing_check():
 
 def test_tracker_checks_at_the_first_update_past_each_multiple():
     clock = FakeClock()
-    tracker = tts.SolveTracker(scripted_evaluation(clock, [0.0] * 10, 1.0), threshold=475.0,
-                               eval_interval=5000, clock=clock)
+    tracker = tts.SolveTracker(
+        scripted_evaluation(clock, [0.0] * 10, 1.0), threshold=475.0, eval_interval=5000, clock=clock
+    )
     tracker.start()
     for step in range(3000, 30_001, 3000):
         assert tracker(step) is True
@@ -85,8 +91,9 @@ def test_tracker_checks_at_the_first_update_past_each_multiple():
 
 def test_finish_runs_a_check_only_when_one_is_due():
     clock = FakeClock()
-    tracker = tts.SolveTracker(scripted_evaluation(clock, [490.0], 1.0), threshold=475.0,
-                               eval_interval=5000, clock=clock)
+    tracker = tts.SolveTracker(
+        scripted_evaluation(clock, [490.0], 1.0), threshold=475.0, eval_interval=5000, clock=clock
+    )
     tracker.start()
     tracker(4000)
     tracker.finish(4999)
@@ -195,8 +202,11 @@ def test_summary_counts_unsolved_runs_at_their_budget():
 
 
 def test_cli_rejects_unknown_algorithms_and_bad_numbers(capsys):
-    for argv, field in ([["--algos", "PPO", "SAC"]], "SAC"), ([["--seeds", "0"]], "--seeds"), (
-            [["--budget-scale", "-1"]], "--budget-scale"):
+    for argv, field in (
+        ([["--algos", "PPO", "SAC"]], "SAC"),
+        ([["--seeds", "0"]], "--seeds"),
+        ([["--budget-scale", "-1"]], "--budget-scale"),
+    ):
         with pytest.raises(SystemExit):
             tts.parse_args(*argv)
         assert field in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 The contract every algorithm shares (determinism, save/load, bad hyperparameters, History
 columns, beating a random policy) is tested once for all in test_agent_contract.py."""
+
 import copy
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Notebook 05's widgets, live plot, tables and the schedule model."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -44,8 +45,10 @@ def recorded_run(mode="async", rows=(), episodes=(), wall_time=2.0, env_steps=0,
         row = dict.fromkeys(ROW_COLUMNS, float("nan"))
         row.update(updates=applied, status=status, worker=0, moved=False, version=version, staleness=staleness)
         result.rows.append(row)
-    result.episodes = [{"wall_time": 0.1 * i, "step": 10 * i, "episode_return": r, "episode_length": int(r),
-                        "worker": 0, "version": 0} for i, r in enumerate(episodes)]
+    result.episodes = [
+        {"wall_time": 0.1 * i, "step": 10 * i, "episode_return": r, "episode_length": int(r), "worker": 0, "version": 0}
+        for i, r in enumerate(episodes)
+    ]
     result.wall_time, result.env_steps = wall_time, env_steps
     return result
 
@@ -119,9 +122,12 @@ def test_plot_schedule_draws_one_bar_per_task():
 
 # ----------------------------------------------------------- tables, plots
 def test_run_table_summarises_each_run():
-    async_run = recorded_run(rows=[("applied", 0, 0), ("applied", 0, 1), ("dropped", 0, 2), ("applied", 1, 1),
-                                   ("cancelled", 3, -1)],
-                             episodes=[10.0] * 5 + [30.0, 50.0], wall_time=2.0, env_steps=1000)
+    async_run = recorded_run(
+        rows=[("applied", 0, 0), ("applied", 0, 1), ("dropped", 0, 2), ("applied", 1, 1), ("cancelled", 3, -1)],
+        episodes=[10.0] * 5 + [30.0, 50.0],
+        wall_time=2.0,
+        env_steps=1000,
+    )
     table = run_table({"a": async_run}, window=2)
     assert list(table.columns) == list(TABLE_COLUMNS)
     row = table.loc["a"]
@@ -179,8 +185,7 @@ def test_the_explorer_turns_its_widgets_into_train_options():
     explorer = explore_scenarios(make_agent, total_steps=2048, fragment_steps=128, n_workers=2, max_workers=4)
     explorer.mode.value = "sync"
     explorer.slowdown.value = 3.0
-    assert explorer.scenario() == {"n_workers": 2, "total_steps": 2048, "fragment_steps": 128,
-                                   "slowdown": {0: 3.0}}
+    assert explorer.scenario() == {"n_workers": 2, "total_steps": 2048, "fragment_steps": 128, "slowdown": {0: 3.0}}
     assert explorer.label() == "#1 sync 2w straggler ×3"
     assert explorer.eta.disabled and explorer.max_staleness.disabled
     assert len({t["version"] for t in explorer.schedule()}) == 4  # the preview follows the widgets
@@ -191,8 +196,15 @@ def test_the_explorer_turns_its_widgets_into_train_options():
     explorer.staleness_aware.value = True
     explorer.max_staleness.value = 2
     assert not explorer.eta.disabled
-    assert explorer.scenario() == {"n_workers": 3, "total_steps": 2048, "fragment_steps": 128,
-                                   "slowdown": {0: 3.0}, "eta": 0.5, "staleness_aware": True, "max_staleness": 2}
+    assert explorer.scenario() == {
+        "n_workers": 3,
+        "total_steps": 2048,
+        "fragment_steps": 128,
+        "slowdown": {0: 3.0},
+        "eta": 0.5,
+        "staleness_aware": True,
+        "max_staleness": 2,
+    }
     assert explorer.label() == "#1 async 3w straggler ×3 η=0.5/τ cap 2"
     assert all(t["staleness"] <= 2 for t in explorer.schedule() if t["status"] == "applied")
 
@@ -288,8 +300,10 @@ def test_moved_pieces_are_the_same_objects_under_their_old_names():
 
 
 def test_run_table_is_the_summary_table_of_the_results():
-    runs = {"a": recorded_run(rows=[("applied", 0, 0), ("applied", 1, 2)], env_steps=100),
-            "b": recorded_run("sync", rows=[("applied", 0, 0)], env_steps=50)}
+    runs = {
+        "a": recorded_run(rows=[("applied", 0, 0), ("applied", 1, 2)], env_steps=100),
+        "b": recorded_run("sync", rows=[("applied", 0, 0)], env_steps=50),
+    }
     table = DistributedResult.summary_table(runs, window=5)
     assert table.equals(run_table(runs, window=5))
     assert list(table.columns) == list(TABLE_COLUMNS) and list(table.index) == ["a", "b"]

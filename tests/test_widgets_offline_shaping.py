@@ -1,4 +1,5 @@
 """The widgets of notebooks 07 and 08 redraw for their sliders (the figures come from tested plotting functions)."""
+
 import matplotlib
 
 matplotlib.use("Agg")

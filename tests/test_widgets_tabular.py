@@ -1,4 +1,5 @@
 """The ε/α comparison widget reruns the learners when a slider moves."""
+
 import matplotlib
 
 matplotlib.use("Agg")

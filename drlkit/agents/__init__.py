@@ -1,4 +1,5 @@
 """Deep RL agents: one file per algorithm on top of the shared base (drlkit.agents.base)."""
+
 from .a2c import A2C
 from .base import ALGORITHMS, Agent, AgentConfig, AgentSpec, Fragment, load
 from .dqn import DQN
@@ -8,6 +9,16 @@ from .reinforce import REINFORCE
 from .trpo import TRPO
 
 __all__ = [
-    "A2C", "ALGORITHMS", "DQN", "PPO", "REINFORCE", "TRPO",
-    "Agent", "AgentConfig", "AgentSpec", "Fragment", "History", "load",
+    "A2C",
+    "ALGORITHMS",
+    "DQN",
+    "PPO",
+    "REINFORCE",
+    "TRPO",
+    "Agent",
+    "AgentConfig",
+    "AgentSpec",
+    "Fragment",
+    "History",
+    "load",
 ]

@@ -25,6 +25,7 @@ fragment split in equal parts is the mean of the parts' gradients: averaging
 :meth:`A2C.compute_gradients` over Dask workers is exactly A2C on the union of
 their rollouts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -104,7 +105,9 @@ class A2C(OnPolicyAgent):
         if c.ent_coef > 0:  # otherwise the entropy is only logged, and backward skips it
             loss = loss - c.ent_coef * entropy
         metrics = {
-            "policy_loss": policy_loss.item(), "value_loss": value_loss.item(), "entropy": entropy.item(),
+            "policy_loss": policy_loss.item(),
+            "value_loss": value_loss.item(),
+            "entropy": entropy.item(),
             "explained_variance": explained_variance(d["values"].ravel(), returns.numpy()),
         }
         return loss, metrics

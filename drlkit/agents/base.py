@@ -15,6 +15,7 @@ An algorithm is one file that subclasses :class:`Agent` and fills in
 Construction is ``Algo(env, seed=0, **config)``; training ``agent.train(total_steps)``
 continues where the previous call stopped.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,8 +44,13 @@ ALGORITHMS: dict[str, type[Agent]] = {}
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 
 # Names other libraries and papers use for the same hyperparameters.
-_ALIASES = {"lr": "learning_rate", "discount": "gamma", "n_envs": "num_envs",
-            "net_arch": "hidden_sizes", "lambda_": "gae_lambda"}
+_ALIASES = {
+    "lr": "learning_rate",
+    "discount": "gamma",
+    "n_envs": "num_envs",
+    "net_arch": "hidden_sizes",
+    "lambda_": "gae_lambda",
+}
 
 _Config = TypeVar("_Config", bound="AgentConfig")
 
@@ -208,8 +214,9 @@ class Agent:
         elif isinstance(callbacks, Iterable) and not isinstance(callbacks, (str, bytes, dict)):
             callbacks = list(callbacks)
         else:
-            raise TypeError(f"callbacks must be a callable taking the agent, or a list of them; "
-                            f"got {type(callbacks).__name__}")
+            raise TypeError(
+                f"callbacks must be a callable taking the agent, or a list of them; got {type(callbacks).__name__}"
+            )
         for cb in callbacks:
             if not callable(cb):
                 raise TypeError(f"callbacks must be callables taking the agent; got {type(cb).__name__}")
@@ -346,7 +353,9 @@ class Agent:
         self._check_named_arrays("parameter", params, {key: value.shape for key, value in own.items()})
         for net_name, net in self.networks().items():
             prefix = net_name + "."
-            state = {k[len(prefix):]: torch.as_tensor(np.asarray(v)) for k, v in params.items() if k.startswith(prefix)}
+            state = {
+                k[len(prefix) :]: torch.as_tensor(np.asarray(v)) for k, v in params.items() if k.startswith(prefix)
+            }
             net.load_state_dict(state)
 
     def spec(self) -> AgentSpec:
@@ -403,12 +412,11 @@ class Agent:
                 f"{self.action_space}"
             )
         if not isinstance(self.observation_space, gym.spaces.Box) or len(self.observation_space.shape) != 1:
-            raise ValueError(
-                f"{name} needs flat Box observations (a vector); this env has {self.observation_space}"
-            )
+            raise ValueError(f"{name} needs flat Box observations (a vector); this env has {self.observation_space}")
 
-    def record_episode(self, episode_return: float, episode_length: int, timer: Timer,
-                       agent_returns: np.ndarray | None = None) -> None:
+    def record_episode(
+        self, episode_return: float, episode_length: int, timer: Timer, agent_returns: np.ndarray | None = None
+    ) -> None:
         """History hook: book a finished episode at ``self.total_steps``. Called by ``train`` and by the
         distributed engine for every episode a worker finished; subclasses customise ``_record_episode``.
         ``agent_returns`` (shape ``(n_agents,)``) comes only from multi-agent learners."""
@@ -579,16 +587,23 @@ def load(path: str | Path, env: Any = None) -> Agent:
     if isinstance(config.get("hidden_sizes"), list):
         config["hidden_sizes"] = tuple(config["hidden_sizes"])
     if not isinstance(env, str) and not callable(env):
-        raise TypeError(f"env must be a gymnasium env id (str) or a callable that makes an env; "
-                        f"got {type(env).__name__}")
+        raise TypeError(
+            f"env must be a gymnasium env id (str) or a callable that makes an env; got {type(env).__name__}"
+        )
     try:
         agent = ALGORITHMS[name](env, seed=state["seed"], **config)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot rebuild the {saved_for}: {exc}") from None
     loading_into = _describe(agent)
     with _entry(path, "networks"):
-        _check_tensors(path, "networks", state["networks"], {k: v.state_dict() for k, v in agent.networks().items()},
-                       saved_for, loading_into)
+        _check_tensors(
+            path,
+            "networks",
+            state["networks"],
+            {k: v.state_dict() for k, v in agent.networks().items()},
+            saved_for,
+            loading_into,
+        )
         for net_name, net in agent.networks().items():
             net.load_state_dict(state["networks"][net_name])
     with _entry(path, "optimizers"):
@@ -604,13 +619,13 @@ def load(path: str | Path, env: Any = None) -> Agent:
         expected = list(agent.history.log_keys)  # LOG_KEYS plus any per-instance columns (multi-agent returns)
         if list(history.get("log_keys", [])) != expected:
             raise CheckpointError(
-                f"{path}: checkpoint entry 'history' logs {history.get('log_keys')!r}; a {name} logs "
-                f"{expected}"
+                f"{path}: checkpoint entry 'history' logs {history.get('log_keys')!r}; a {name} logs {expected}"
             )
         agent.history = History.from_state_dict(history)
         width = len(agent.history.columns)
         if not isinstance(history.get("rows"), list) or any(
-                not isinstance(r, (list, tuple)) or len(r) != width for r in history["rows"]):
+            not isinstance(r, (list, tuple)) or len(r) != width for r in history["rows"]
+        ):
             raise CheckpointError(f"{path}: checkpoint entry 'history' must hold rows of {width} fields")
     with _entry(path, "torch_rng"):
         agent.torch_rng.set_state(state["torch_rng"])
@@ -641,9 +656,11 @@ def _short(value: Any) -> str:
 
 def _describe(agent: Agent) -> str:
     env = env_id_of(agent.env_spec) or getattr(agent.env_spec, "__name__", "a callable env")
-    return (f"{type(agent).__name__} on {env} (observations {_space_str(agent.observation_space)}, "
-            f"actions {_space_str(agent.action_space)}, "
-            f"hidden_sizes {tuple(agent.config.hidden_sizes)})")
+    return (
+        f"{type(agent).__name__} on {env} (observations {_space_str(agent.observation_space)}, "
+        f"actions {_space_str(agent.action_space)}, "
+        f"hidden_sizes {tuple(agent.config.hidden_sizes)})"
+    )
 
 
 def _space_str(space: Any) -> str:
@@ -656,35 +673,44 @@ def _space_str(space: Any) -> str:
 def _saved_for(state: dict[str, Any]) -> str:
     spaces = state.get("spaces") if isinstance(state.get("spaces"), dict) else {}
     where = state["env_id"] or "a callable env"
-    detail = (f"observations {spaces.get('observation')}, actions {spaces.get('action')}, " if spaces else "")
+    detail = f"observations {spaces.get('observation')}, actions {spaces.get('action')}, " if spaces else ""
     hidden = state["config"].get("hidden_sizes")
     hidden = tuple(hidden) if isinstance(hidden, (list, tuple)) else hidden
     return f"{state['algorithm']} on {where} ({detail}hidden_sizes {hidden})"
 
 
-def _check_tensors(path: Path, entry: str, saved: Any, own: dict[str, dict[str, torch.Tensor]],
-                   saved_for: str, loading_into: str) -> None:
+def _check_tensors(
+    path: Path, entry: str, saved: Any, own: dict[str, dict[str, torch.Tensor]], saved_for: str, loading_into: str
+) -> None:
     """Every network of ``own`` is in ``saved`` with tensors of the same names and shapes."""
     for net_name, params in own.items():
         theirs = saved.get(net_name)
         if not isinstance(theirs, dict):
-            raise CheckpointError(f"{path}: checkpoint entry {entry!r} has no {net_name!r} network "
-                                  f"(found {sorted(map(str, saved))})")
+            raise CheckpointError(
+                f"{path}: checkpoint entry {entry!r} has no {net_name!r} network (found {sorted(map(str, saved))})"
+            )
         missing, extra = params.keys() - theirs.keys(), theirs.keys() - params.keys()
         for key, value in theirs.items():
             if not isinstance(value, torch.Tensor):
-                raise CheckpointError(f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] must be a tensor; "
-                                      f"got {type(value).__name__}")
+                raise CheckpointError(
+                    f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] must be a tensor; "
+                    f"got {type(value).__name__}"
+                )
         for key, value in theirs.items():
             if value.is_floating_point() and not torch.isfinite(value).all():
-                raise CheckpointError(f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] holds NaN or "
-                                      "infinite weights (the file is damaged, or training diverged before saving)")
+                raise CheckpointError(
+                    f"{path}: checkpoint entry {entry}[{net_name!r}][{key!r}] holds NaN or "
+                    "infinite weights (the file is damaged, or training diverged before saving)"
+                )
         mismatched = [k for k in params.keys() & theirs.keys() if tuple(params[k].shape) != tuple(theirs[k].shape)]
         if missing or extra or mismatched:
-            what = (f"parameter {net_name}.{mismatched[0]} has shape {tuple(theirs[mismatched[0]].shape)} in the "
-                    f"file and {tuple(params[mismatched[0]].shape)} in the agent" if mismatched else
-                    f"network {net_name!r} has layers {sorted(theirs)[:4]} in the file and {sorted(params)[:4]} "
-                    "in the agent")
+            what = (
+                f"parameter {net_name}.{mismatched[0]} has shape {tuple(theirs[mismatched[0]].shape)} in the "
+                f"file and {tuple(params[mismatched[0]].shape)} in the agent"
+                if mismatched
+                else f"network {net_name!r} has layers {sorted(theirs)[:4]} in the file and {sorted(params)[:4]} "
+                "in the agent"
+            )
             raise CheckpointError(
                 f"{path} was saved for {saved_for} and is being loaded into {loading_into}: {what}. "
                 "Load it with the env and hidden_sizes it was saved with"
@@ -749,8 +775,11 @@ def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int, activation: str 
     sizes = [in_dim, *hidden_sizes]
     n_params = sum((a + 1) * b for a, b in zip(sizes, [*sizes[1:], out_dim]))
     # Parameters, their gradients and two Adam moments: 4 float32 copies.
-    check_memory(f"hidden_sizes = {tuple(hidden_sizes)} ({n_params:,} parameters per network)", n_params * 16,
-                 "use smaller layers, e.g. hidden_sizes=(64, 64)")
+    check_memory(
+        f"hidden_sizes = {tuple(hidden_sizes)} ({n_params:,} parameters per network)",
+        n_params * 16,
+        "use smaller layers, e.g. hidden_sizes=(64, 64)",
+    )
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
     layers.append(nn.Linear(sizes[-1], out_dim))

@@ -55,6 +55,7 @@ worker follows the learner's ε if its ``total_steps`` is set to the learner's).
 >>> agent.evaluate(20).mean()              # mean return of 20 greedy episodes (500 at most)  # doctest: +SKIP
 500.0
 """
+
 from __future__ import annotations
 
 import copy
@@ -295,8 +296,13 @@ class DQN(Agent):
                     self._episode_lengths[i] = 0
             obs = next_obs
         self._obs = obs
-        data: dict[str, np.ndarray] = {"obs": obs_buf, "actions": actions_buf, "rewards": rewards_buf,
-                "next_obs": next_obs_buf, "terminated": terminated_buf}
+        data: dict[str, np.ndarray] = {
+            "obs": obs_buf,
+            "actions": actions_buf,
+            "rewards": rewards_buf,
+            "next_obs": next_obs_buf,
+            "terminated": terminated_buf,
+        }
         return Fragment(data, horizon * n_envs, finished_returns, finished_lengths)
 
     # ---------------------------------------------------------- learning
@@ -327,8 +333,7 @@ class DQN(Agent):
             loss, q_mean = self._gradient_step()
             loss_sum += loss
             q_sum += q_mean
-        return {"loss": float(loss_sum) / n, "q_mean": float(q_sum) / n,
-                "exploration_rate": self.exploration_rate()}
+        return {"loss": float(loss_sum) / n, "q_mean": float(q_sum) / n, "exploration_rate": self.exploration_rate()}
 
     def _gradient_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One Adam step on the Huber loss of a replay minibatch; returns (loss, mean Q(s, a))."""

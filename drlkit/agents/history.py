@@ -16,6 +16,7 @@ column                    meaning
                           e.g. ``policy_loss``, ``value_loss``, ``entropy``
 ========================  ===================================================
 """
+
 from __future__ import annotations
 
 import math

@@ -30,6 +30,7 @@ key                     shape                  meaning
 ``last_values``         ``(N,)``               :math:`V(s_T)`, the state after the last step
 ======================  =====================  ==================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -102,8 +103,11 @@ class OnPolicyAgent(Agent):
         # A rollout holds n_steps x num_envs observations, actions, rewards, values and log-probabilities
         # (float32): refuse one zero too many before the first rollout tries to allocate it.
         obs_size = int(np.prod(self.observation_space.shape or (1,)))
-        check_memory(f"n_steps x num_envs = {c.n_steps} x {c.num_envs} (one rollout)",
-                     4.0 * c.n_steps * c.num_envs * (obs_size + 8), "use a smaller n_steps or num_envs")
+        check_memory(
+            f"n_steps x num_envs = {c.n_steps} x {c.num_envs} (one rollout)",
+            4.0 * c.n_steps * c.num_envs * (obs_size + 8),
+            "use a smaller n_steps or num_envs",
+        )
         self.envs = make_vec_env(self.env_spec, c.num_envs)
         # Env seeds come from the agent's generator, so agents with nearby seeds
         # (e.g. Dask workers seeded 0, 1, 2...) do not share environment streams.
@@ -111,8 +115,9 @@ class OnPolicyAgent(Agent):
         self._obs = np.asarray(obs, dtype=np.float32)
         self._running_returns = np.zeros(c.num_envs)
         self._running_lengths = np.zeros(c.num_envs, dtype=np.int64)
-        self.policy = make_policy(self.observation_space, self.action_space, c.hidden_sizes, c.activation,
-                                  c.log_std_init)
+        self.policy = make_policy(
+            self.observation_space, self.action_space, c.hidden_sizes, c.activation, c.log_std_init
+        )
         obs_dim = int(self.observation_space.shape[0])
         self.value = ValueNetwork(obs_dim, c.hidden_sizes, c.activation) if self._uses_critic() else None
         self._discrete = isinstance(self.action_space, gym.spaces.Discrete)
@@ -222,8 +227,14 @@ class OnPolicyAgent(Agent):
             last_values = self.value(torch.from_numpy(obs)).numpy()
         self.total_steps += horizon * n_envs
         data: dict[str, np.ndarray] = {
-            "obs": obs_buf, "actions": actions, "log_probs": log_probs, "values": values, "rewards": rewards,
-            "dones": dones, "bootstrap_values": bootstrap_values, "last_values": last_values,
+            "obs": obs_buf,
+            "actions": actions,
+            "log_probs": log_probs,
+            "values": values,
+            "rewards": rewards,
+            "dones": dones,
+            "bootstrap_values": bootstrap_values,
+            "last_values": last_values,
         }
         return Fragment(data, horizon * n_envs, episode_returns, episode_lengths)
 

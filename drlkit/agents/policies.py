@@ -17,6 +17,7 @@ need (``log_prob``, ``entropy``, ``kl``, ``sample``, ``mode``) with no argument
 validation, which keeps the acting loop cheap. Their formulas are checked
 against :mod:`torch.distributions` in the tests.
 """
+
 from __future__ import annotations
 
 import math

@@ -35,6 +35,7 @@ is ``self.total_steps``).
 Shapes: a fragment holds ``(T, N, ...)`` arrays (``T = n_steps``, ``N = num_envs``),
 flattened to ``T*N`` samples for the minibatches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -117,8 +118,14 @@ class PPO(OnPolicyAgent):
     Config = PPOConfig
     config: PPOConfig
     LOG_KEYS: ClassVar[tuple[str, ...]] = (
-        "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance",
-        "learning_rate", "clip_range",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "approx_kl",
+        "clip_fraction",
+        "explained_variance",
+        "learning_rate",
+        "clip_range",
     )
 
     @classmethod
@@ -131,8 +138,17 @@ class PPO(OnPolicyAgent):
         steps), an initial action std of ``exp(-0.5)`` and a learning rate
         annealed to 0 over 150k steps."""
         return dict(
-            learning_rate=1e-3, gamma=0.9, gae_lambda=0.95, num_envs=4, n_steps=512, batch_size=64,
-            n_epochs=10, clip_range=0.2, ent_coef=0.0, log_std_init=-0.5, anneal_steps=150_000,
+            learning_rate=1e-3,
+            gamma=0.9,
+            gae_lambda=0.95,
+            num_envs=4,
+            n_steps=512,
+            batch_size=64,
+            n_epochs=10,
+            clip_range=0.2,
+            ent_coef=0.0,
+            log_std_init=-0.5,
+            anneal_steps=150_000,
         )
 
     def _build_optimizers(self) -> None:
@@ -156,8 +172,14 @@ class PPO(OnPolicyAgent):
         c = self.config
         advantages, returns = fragment_advantages(fragment.data, c.gamma, c.gae_lambda, c.normalize_advantage)
         obs, actions, log_probs, values = fragment_tensors(fragment, "obs", "actions", "log_probs", "values")
-        return {"obs": obs, "actions": actions, "old_log_probs": log_probs, "old_values": values,
-                "advantages": advantages, "returns": returns}
+        return {
+            "obs": obs,
+            "actions": actions,
+            "old_log_probs": log_probs,
+            "old_values": values,
+            "advantages": advantages,
+            "returns": returns,
+        }
 
     def _loss(self, batch: dict[str, torch.Tensor], clip_range: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The PPO loss on a (mini)batch of samples and its diagnostics."""
@@ -184,7 +206,9 @@ class PPO(OnPolicyAgent):
             loss = loss - c.ent_coef * entropy
         with torch.no_grad():
             stats = {
-                "policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(), "entropy": entropy.detach(),
+                "policy_loss": policy_loss.detach(),
+                "value_loss": value_loss.detach(),
+                "entropy": entropy.detach(),
                 # E[(rho - 1) - log rho]: an unbiased, non-negative estimate of KL(old || new).
                 "approx_kl": ((ratio - 1) - log_ratio).mean(),
                 "clip_fraction": ((ratio - 1).abs() > clip_range).float().mean(),
@@ -206,8 +230,10 @@ class PPO(OnPolicyAgent):
                 minibatches = [batch]
             else:
                 order = torch.from_numpy(self.np_rng.permutation(n_samples))
-                minibatches = ({k: v[order[start:start + c.batch_size]] for k, v in batch.items()}
-                               for start in range(0, n_samples, c.batch_size))
+                minibatches = (
+                    {k: v[order[start : start + c.batch_size]] for k, v in batch.items()}
+                    for start in range(0, n_samples, c.batch_size)
+                )
             for minibatch in minibatches:
                 loss, stats = self._loss(minibatch, clip_range)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -217,8 +243,7 @@ class PPO(OnPolicyAgent):
                     totals[key] = totals.get(key, 0.0) + value
                 n_minibatches += 1
         metrics = {key: float(value) / n_minibatches for key, value in totals.items()}
-        metrics["explained_variance"] = explained_variance(fragment.data["values"].ravel(),
-                                                           batch["returns"].numpy())
+        metrics["explained_variance"] = explained_variance(fragment.data["values"].ravel(), batch["returns"].numpy())
         metrics.update(learning_rate=learning_rate, clip_range=clip_range)
         return metrics
 

@@ -30,6 +30,7 @@ rest of that episode counts). ``normalize_advantage`` rescales
 :math:`\\hat A` to zero mean and unit variance within the batch -- a common
 variance reduction that changes the step size, not the direction on average.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -16,6 +16,7 @@ becomes a single torch tensor, which :meth:`ReplayBuffer.unpack` splits into
 views without copying. Actions are stored as floats; they are small integers
 (action indices), which ``float32`` represents exactly.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -87,10 +88,10 @@ class ReplayBuffer:
         new_rows = np.concatenate(columns, axis=1)
         self.added += n
         if n >= self.capacity:  # only the newest `capacity` transitions survive
-            new_rows = new_rows[n - self.capacity:]
+            new_rows = new_rows[n - self.capacity :]
             n = self.capacity
         first = min(n, self.capacity - self.position)  # rows before the end of the array
-        self.rows[self.position:self.position + first] = new_rows[:first]
+        self.rows[self.position : self.position + first] = new_rows[:first]
         self.rows[: n - first] = new_rows[first:]  # wrap around to the start
         self.position = (self.position + n) % self.capacity
         self.size = min(self.size + n, self.capacity)

@@ -37,6 +37,7 @@ replaced by GAE, Schulman et al. 2016). It is solved approximately
 Shapes: a fragment holds ``(T, N, ...)`` arrays (``T = n_steps``, ``N = num_envs``),
 flattened to ``T*N`` samples.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,8 +102,13 @@ class NaturalGradient:
 
 
 def natural_gradient(
-    policy: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
-    advantages: torch.Tensor, cg_iters: int = 10, damping: float = 0.1,
+    policy: torch.nn.Module,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    cg_iters: int = 10,
+    damping: float = 0.1,
 ) -> NaturalGradient:
     """Steps 1 and 2 of TRPO: the policy gradient :math:`g = \\nabla_\\theta L` and the natural
     gradient :math:`x \\approx (F + \\lambda I)^{-1} g` by ``cg_iters`` steps of conjugate gradient.
@@ -177,8 +183,9 @@ class TRPOConfig(OnPolicyConfig):
         self.max_kl = check_number("max_kl", self.max_kl, low=0, low_open=True)
         self.cg_iters = check_number("cg_iters", self.cg_iters, low=1, integer=True)
         self.cg_damping = check_number("cg_damping", self.cg_damping, low=0)
-        self.backtrack_coef = check_number("backtrack_coef", self.backtrack_coef, low=0, high=1,
-                                           low_open=True, high_open=True)
+        self.backtrack_coef = check_number(
+            "backtrack_coef", self.backtrack_coef, low=0, high=1, low_open=True, high_open=True
+        )
         self.backtrack_iters = check_number("backtrack_iters", self.backtrack_iters, low=1, integer=True)
         self.value_epochs = check_number("value_epochs", self.value_epochs, low=1, integer=True)
         self.batch_size = check_number("batch_size", self.batch_size, low=1, integer=True)
@@ -196,7 +203,12 @@ class TRPO(OnPolicyAgent):
     Config = TRPOConfig
     config: TRPOConfig
     LOG_KEYS: ClassVar[tuple[str, ...]] = (
-        "policy_loss", "value_loss", "entropy", "kl", "step_fraction", "surrogate_improvement",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "kl",
+        "step_fraction",
+        "surrogate_improvement",
         "explained_variance",
     )
 
@@ -228,7 +240,7 @@ class TRPO(OnPolicyAgent):
         step_fraction, kl, improvement = 0.0, 0.0, 0.0
         with torch.no_grad():
             for i in range(c.backtrack_iters):
-                fraction = c.backtrack_coef ** i
+                fraction = c.backtrack_coef**i
                 vector_to_parameters(old_params + fraction * step, policy_params)
                 new_kl, gain = float(mean_kl()), float(surrogate() - surrogate_old)
                 if new_kl <= c.max_kl and gain > 0:
@@ -241,8 +253,12 @@ class TRPO(OnPolicyAgent):
         # Step 5: value-function regression on the GAE returns.
         value_loss = self._fit_value(obs, returns)
         return {
-            "policy_loss": -surrogate_old.item() - improvement, "value_loss": value_loss, "entropy": entropy,
-            "kl": kl, "step_fraction": step_fraction, "surrogate_improvement": improvement,
+            "policy_loss": -surrogate_old.item() - improvement,
+            "value_loss": value_loss,
+            "entropy": entropy,
+            "kl": kl,
+            "step_fraction": step_fraction,
+            "surrogate_improvement": improvement,
             "explained_variance": explained_variance(d["values"].ravel(), returns.numpy()),
         }
 
@@ -253,7 +269,7 @@ class TRPO(OnPolicyAgent):
         for _ in range(c.value_epochs):
             order = torch.from_numpy(self.np_rng.permutation(len(returns)))
             for start in range(0, len(returns), c.batch_size):
-                index = order[start:start + c.batch_size]
+                index = order[start : start + c.batch_size]
                 loss = (self.critic(obs[index]) - returns[index]).pow(2).mean()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -6,6 +6,7 @@
 * :func:`q_learning` -- tabular Q-learning with workers whose tables are merged.
 * :func:`map_tasks` -- independent tasks (one function over many inputs), results in order.
 """
+
 from .async_ import merge_weight, mix
 from .cluster import ClusterEnvironmentError, check_worker_versions, cluster, dashboard_url, resolve_client
 from .engine import DistributedTrainingError
@@ -17,9 +18,24 @@ from .training import MODE_TABLE, MODES, Mode, supported_modes, train
 from .worker import slot_seed
 
 __all__ = [
-    "MODE_TABLE", "MODES", "Mode",
-    "ClusterEnvironmentError", "DistributedResult", "DistributedTrainingError", "TaskError", "average_deltas",
+    "MODE_TABLE",
+    "MODES",
+    "Mode",
+    "ClusterEnvironmentError",
+    "DistributedResult",
+    "DistributedTrainingError",
+    "TaskError",
+    "average_deltas",
     "check_worker_versions",
-    "cluster", "dashboard_url", "map_tasks", "mean_gradients",
-    "merge_weight", "mix", "q_learning", "resolve_client", "slot_seed", "supported_modes", "train",
+    "cluster",
+    "dashboard_url",
+    "map_tasks",
+    "mean_gradients",
+    "merge_weight",
+    "mix",
+    "q_learning",
+    "resolve_client",
+    "slot_seed",
+    "supported_modes",
+    "train",
 ]

@@ -28,6 +28,7 @@ Determinism: which result arrives first depends on timing (the machine's
 load, the network), so asynchronous runs are not reproducible, even with fixed
 seeds -- except with a single worker.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,8 +57,15 @@ def merge_weight(eta: float, staleness: int, staleness_aware: bool) -> float:
     return eta / max(staleness, 1) if staleness_aware else eta
 
 
-def run_async(run: Run, n_workers: int, local_steps: int, eta: float, staleness_aware: bool,
-              max_staleness: int | None, max_batch: int = 1) -> None:
+def run_async(
+    run: Run,
+    n_workers: int,
+    local_steps: int,
+    eta: float,
+    staleness_aware: bool,
+    max_staleness: int | None,
+    max_batch: int = 1,
+) -> None:
     """Asynchronous parameter server until the step budget is used (see module docstring)."""
 
     def apply(ticket: Ticket, theta_i: dict[str, np.ndarray], staleness: int) -> tuple[float, None]:

@@ -18,6 +18,7 @@ packages whose objects travel between them (:func:`check_worker_versions`): a
 worker without drlkit, or with another torch, fails at once with the package
 and both versions named, not later with an unpickling traceback.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -169,8 +170,15 @@ def resolve_client(client: Any = None) -> Any:
 
 
 #: Dashboard pages worth showing on their own (Dask serves each as a plain route).
-DASHBOARD_PAGES = ("status", "individual-task-stream", "individual-progress", "individual-workers-memory",
-                   "individual-nprocessing", "workers", "tasks")
+DASHBOARD_PAGES = (
+    "status",
+    "individual-task-stream",
+    "individual-progress",
+    "individual-workers-memory",
+    "individual-nprocessing",
+    "workers",
+    "tasks",
+)
 
 
 def dashboard_url(client: Any = None, page: str = "status") -> str:
@@ -192,8 +200,10 @@ def dashboard_url(client: Any = None, page: str = "status") -> str:
         raise ValueError("this client has no dashboard (is bokeh installed where the scheduler runs?)")
     base, sep, last = link.rstrip("/").rpartition("/")
     if not sep or last != "status":
-        raise ValueError(f"the dashboard link {link!r} does not end in /status; set the link template "
-                         "(distributed.dashboard.link) to one that does, e.g. '/proxy/{port}/status'")
+        raise ValueError(
+            f"the dashboard link {link!r} does not end in /status; set the link template "
+            "(distributed.dashboard.link) to one that does, e.g. '/proxy/{port}/status'"
+        )
     return f"{base}/{page}"
 
 
@@ -225,8 +235,10 @@ def check_worker_versions(client: Any, timeout: float = VERSION_TIMEOUT) -> None
             f"the Dask scheduler at {client.scheduler.address} and its workers did not report their package "
             f"versions within {timeout:g} s; is a worker stuck or overloaded?"
         ) from None
-    problems = _version_problems(versions["client"], {"the scheduler": versions["scheduler"],
-                                                      **{f"worker {a}": v for a, v in versions["workers"].items()}})
+    problems = _version_problems(
+        versions["client"],
+        {"the scheduler": versions["scheduler"], **{f"worker {a}": v for a, v in versions["workers"].items()}},
+    )
     if problems:
         raise ClusterEnvironmentError(
             f"the Dask cluster at {client.scheduler.address} cannot run drlkit's tasks as this driver sends them:\n  "
@@ -285,8 +297,11 @@ def _cluster_options() -> set[str]:
 
     names: set[str] = set()
     for cls in (LocalCluster, Nanny, Worker):
-        names |= {n for n, p in inspect.signature(cls.__init__).parameters.items()
-                  if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        names |= {
+            n
+            for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }
     return names - {"n_workers", "threads_per_worker", "security", "scheduler_ip", "scheduler_port", "scheduler_file"}
 
 
@@ -296,9 +311,14 @@ def _check_local_options(kw: dict[str, Any]) -> None:
     for name in kw:
         if name not in allowed:
             close = difflib.get_close_matches(name, sorted(allowed | own), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else (
-                "; drlkit.cluster() takes n_workers, address, security, threads_per_worker, timeout, quiet and "
-                "the options of distributed.LocalCluster (e.g. memory_limit, dashboard_address, processes)")
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else (
+                    "; drlkit.cluster() takes n_workers, address, security, threads_per_worker, timeout, quiet and "
+                    "the options of distributed.LocalCluster (e.g. memory_limit, dashboard_address, processes)"
+                )
+            )
             raise TypeError(f"drlkit.cluster() got an unknown option {name!r}{hint}")
 
 
@@ -439,8 +459,12 @@ def _not_a_scheduler(address: str, http_status: str | None, exc: BaseException) 
     """The message for a server that answered, but not in Dask's protocol; says if it speaks HTTP."""
     what = ""
     if http_status is not None:
-        what = (f" It speaks HTTP ({http_status!r}): a web server, such as the Dask dashboard (usually port "
-                "8787), not the scheduler (usually 8786).")
-    return (f"something answered at {address!r}, but it is not a Dask scheduler: its reply is not Dask's protocol "
-            f"({type(exc).__name__}: {str(exc)[:80]}).{what} Use the address the scheduler prints as "
-            "'Scheduler at: tcp://...', or client.scheduler.address.")
+        what = (
+            f" It speaks HTTP ({http_status!r}): a web server, such as the Dask dashboard (usually port "
+            "8787), not the scheduler (usually 8786)."
+        )
+    return (
+        f"something answered at {address!r}, but it is not a Dask scheduler: its reply is not Dask's protocol "
+        f"({type(exc).__name__}: {str(exc)[:80]}).{what} Use the address the scheduler prints as "
+        "'Scheduler at: tcp://...', or client.scheduler.address."
+    )

@@ -25,6 +25,7 @@ fetched). Every wait is bounded: the driver looks at the cluster at least every
 :data:`POLL_INTERVAL` seconds, and fetching results or sending tasks gives up
 with a clear error after ``worker_timeout`` seconds.
 """
+
 from __future__ import annotations
 
 import collections
@@ -143,16 +144,25 @@ class Run:
         times measure training, not importing torch on fresh workers."""
         started = time.perf_counter()
         futures = [
-            self.client.submit(prepare_slot, self.recipe, slot, workers=[self._address_of(slot)] or None,
-                               allow_other_workers=True, pure=False,
-                               key=f"drlkit-prepare-{self.recipe.token}-{self._next_key()}")
+            self.client.submit(
+                prepare_slot,
+                self.recipe,
+                slot,
+                workers=[self._address_of(slot)] or None,
+                allow_other_workers=True,
+                pure=False,
+                key=f"drlkit-prepare-{self.recipe.token}-{self._next_key()}",
+            )
             for slot in range(self.settings.n_slots)
         ]
         try:
             self.client.gather(futures)
         except Exception as exc:
-            self._fail(f"the workers could not build the agent ({type(exc).__name__}: {exc}); is drlkit, with the "
-                       f"module that defines {type(self.agent).__name__}, installed where the workers run?", cause=exc)
+            self._fail(
+                f"the workers could not build the agent ({type(exc).__name__}: {exc}); is drlkit, with the "
+                f"module that defines {type(self.agent).__name__}, installed where the workers run?",
+                cause=exc,
+            )
         self.result.setup_time = time.perf_counter() - started
         self._start = time.perf_counter()
         self.timer = Timer(self.agent, self.until, self._show_progress)
@@ -171,8 +181,9 @@ class Run:
         """Send ``task`` for ``slot`` with the current parameters and version."""
         return self.submit_many([slot], task, local_steps, round)[0]
 
-    def submit_many(self, slots: Sequence[int], task: Callable[..., Any], local_steps: int = 1,
-                    round: int = -1) -> list[Ticket]:
+    def submit_many(
+        self, slots: Sequence[int], task: Callable[..., Any], local_steps: int = 1, round: int = -1
+    ) -> list[Ticket]:
         """Send ``task`` for every slot in ``slots`` (current parameters and version) in one message.
 
         Dask's client writes to the scheduler at most once per 10 ms: tasks submitted
@@ -189,8 +200,13 @@ class Run:
     def _work(self, slot: int, local_steps: int) -> Work:
         s = self.settings
         return Work(
-            slot=slot, version=self.version, global_steps=self.agent.total_steps, fragment_steps=s.fragment_steps,
-            local_steps=local_steps, delay=s.delays.get(slot, 0.0), slowdown=s.slowdown.get(slot, 1.0),
+            slot=slot,
+            version=self.version,
+            global_steps=self.agent.total_steps,
+            fragment_steps=s.fragment_steps,
+            local_steps=local_steps,
+            delay=s.delays.get(slot, 0.0),
+            slowdown=s.slowdown.get(slot, 1.0),
         )
 
     def _send(self, tickets: Sequence[Ticket]) -> None:
@@ -206,9 +222,15 @@ class Run:
         async def submit_all() -> list[Any]:
             return [
                 self.client.submit(
-                    t.task, self.recipe, params, t.work,
+                    t.task,
+                    self.recipe,
+                    params,
+                    t.work,
                     key=f"drlkit-{t.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
-                    workers=[t.address] if t.address else None, allow_other_workers=True, pure=False, retries=0,
+                    workers=[t.address] if t.address else None,
+                    allow_other_workers=True,
+                    pure=False,
+                    retries=0,
                 )
                 for t in tickets
             ]
@@ -253,16 +275,24 @@ class Run:
         while True:
             try:
                 # direct: the client sends the data to the workers itself, not through the scheduler.
-                [future] = self.client.scatter([params], hash=False, workers=workers, broadcast=broadcast,
-                                               direct=True, timeout=self.settings.worker_timeout)
+                [future] = self.client.scatter(
+                    [params],
+                    hash=False,
+                    workers=workers,
+                    broadcast=broadcast,
+                    direct=True,
+                    timeout=self.settings.worker_timeout,
+                )
                 return future
             except (OSError, TimeoutError, KeyError, ValueError) as exc:  # a target worker died
                 alive = self.refresh_workers(force=True)
                 if self.elapsed() > deadline:
                     if not alive:
                         self._fail(f"every Dask worker is gone (none for {self.settings.worker_timeout:g} s)")
-                    self._fail(f"could not send the parameters to any worker within "
-                               f"{self.settings.worker_timeout:g} s ({type(exc).__name__}: {exc})")
+                    self._fail(
+                        f"could not send the parameters to any worker within "
+                        f"{self.settings.worker_timeout:g} s ({type(exc).__name__}: {exc})"
+                    )
                 time.sleep(POLL_INTERVAL / 5)
                 workers = [w for w in workers or [] if w in alive] or None
 
@@ -355,8 +385,10 @@ class Run:
             except TimeoutError:
                 alive = self.refresh_workers(force=True)
                 if self.elapsed() >= deadline:
-                    self._fail(("every Dask worker is gone" if not alive else "could not fetch finished results")
-                               + f" (none for {self.settings.worker_timeout:g} s)")
+                    self._fail(
+                        ("every Dask worker is gone" if not alive else "could not fetch finished results")
+                        + f" (none for {self.settings.worker_timeout:g} s)"
+                    )
                 # Not finished any more: their results died with a worker. Run them again.
                 self._resend_unfinished(tickets, "finished")
             except Exception as exc:
@@ -456,22 +488,32 @@ class Run:
             for e, (episode_return, episode_length) in enumerate(zip(report.episode_returns, report.episode_lengths)):
                 agent_returns = np.asarray(per_agent[e]) if len(per_agent) == len(report.episode_returns) else None
                 agent.record_episode(episode_return, episode_length, self.timer, agent_returns)
-                self.result.episodes.append({
-                    "wall_time": self.elapsed(), "step": agent.total_steps, "episode_return": episode_return,
-                    "episode_length": episode_length, "worker": ticket.slot, "version": ticket.work.version,
-                })
+                self.result.episodes.append(
+                    {
+                        "wall_time": self.elapsed(),
+                        "step": agent.total_steps,
+                        "episode_return": episode_return,
+                        "episode_length": episode_length,
+                        "worker": ticket.slot,
+                        "version": ticket.work.version,
+                    }
+                )
             row_metrics = metrics[i] if metrics is not None else _mean_metrics(report.metrics)
             self._book(
-                ticket, report, status,
+                ticket,
+                report,
+                status,
                 staleness=staleness[i],
                 weight=weights[i] if weights is not None else math.nan,
-                metrics=row_metrics, apply_time=apply_time,
+                metrics=row_metrics,
+                apply_time=apply_time,
             )
         if status != "applied":
             self.timer.advance(agent.total_steps)
             return True
         update_metrics = _mean_metrics(
-            [metrics[i] for i in range(len(tickets))] if metrics is not None
+            [metrics[i] for i in range(len(tickets))]
+            if metrics is not None
             else [m for r in reports for m in r.metrics]
         )
         logged = {k: v for k, v in update_metrics.items() if k in agent.LOG_KEYS}
@@ -486,8 +528,15 @@ class Run:
         return keep_going
 
     def _book(
-        self, ticket: Ticket, report: TaskReport | None, status: str, *, staleness: int = -1,
-        weight: float = math.nan, metrics: dict[str, float] | None = None, apply_time: float = math.nan,
+        self,
+        ticket: Ticket,
+        report: TaskReport | None,
+        status: str,
+        *,
+        staleness: int = -1,
+        weight: float = math.nan,
+        metrics: dict[str, float] | None = None,
+        apply_time: float = math.nan,
     ) -> None:
         returns = report.episode_returns if report is not None else []
         row = {
@@ -632,8 +681,15 @@ class Run:
         raise error from cause
 
 
-def serve(run: Run, n_workers: int, task: Callable[..., Any], local_steps: int, max_staleness: int | None,
-          apply: Callable[[Ticket, Any, int], tuple[float, dict[str, float] | None]], max_batch: int = 1) -> None:
+def serve(
+    run: Run,
+    n_workers: int,
+    task: Callable[..., Any],
+    local_steps: int,
+    max_staleness: int | None,
+    apply: Callable[[Ticket, Any, int], tuple[float, dict[str, float] | None]],
+    max_batch: int = 1,
+) -> None:
     """The asynchronous server loop shared by ``async``, ``a3c`` and ``rollouts``.
 
     One task in flight per worker slot. The loop waits for the next result and
@@ -646,9 +702,14 @@ def serve(run: Run, n_workers: int, task: Callable[..., Any], local_steps: int, 
     update); then the batch's slots get new work from the newest parameters,
     sent once, in one message. With ``max_batch=1`` every result is its own version.
     """
-    in_flight = {t.slot: t for t in run.submit_many(
-        [slot for slot in range(n_workers) if run.wants_more(run.settings.fragment_steps * local_steps * slot)],
-        task, local_steps)}
+    in_flight = {
+        t.slot: t
+        for t in run.submit_many(
+            [slot for slot in range(n_workers) if run.wants_more(run.settings.fragment_steps * local_steps * slot)],
+            task,
+            local_steps,
+        )
+    }
     while in_flight:
         first = run.wait_any()
         assert first is not None  # no deadline
@@ -674,11 +735,17 @@ def serve(run: Run, n_workers: int, task: Callable[..., Any], local_steps: int, 
         if applied:
             run.version += 1
             with_metrics = any(a[4] is not None for a in applied)
-            run.record([a[0] for a in applied], [a[1] for a in applied], "applied",
-                       staleness=[a[2] for a in applied], weights=[a[3] for a in applied],
-                       metrics=[a[4] if a[4] is not None else _mean_metrics(a[1].metrics) for a in applied]
-                       if with_metrics else None,
-                       apply_time=time.perf_counter() - started)
+            run.record(
+                [a[0] for a in applied],
+                [a[1] for a in applied],
+                "applied",
+                staleness=[a[2] for a in applied],
+                weights=[a[3] for a in applied],
+                metrics=[a[4] if a[4] is not None else _mean_metrics(a[1].metrics) for a in applied]
+                if with_metrics
+                else None,
+                apply_time=time.perf_counter() - started,
+            )
         if run.stopped:
             run.cancel(list(in_flight.values()))
             return

@@ -58,6 +58,7 @@ tasks are pure functions of (environment, table, seeds), so Dask recomputes the
 tasks of a lost worker elsewhere with the same result; if the lost worker held
 the scattered table, the driver sends it again and reruns the round.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -397,11 +398,14 @@ def _merge(merge: str | MergeFunction, tables: np.ndarray, visits: np.ndarray | 
     try:
         merged = np.array(merged, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"merge function must return an array of shape {tables.shape[1:]}; "
-                        f"it returned {type(merged).__name__}") from None
+        raise TypeError(
+            f"merge function must return an array of shape {tables.shape[1:]}; it returned {type(merged).__name__}"
+        ) from None
     if merged.shape != tables.shape[1:]:
-        raise ValueError(f"merge function must return an array of shape (S, A) = {tables.shape[1:]}; "
-                         f"it returned shape {merged.shape}")
+        raise ValueError(
+            f"merge function must return an array of shape (S, A) = {tables.shape[1:]}; "
+            f"it returned shape {merged.shape}"
+        )
     if not np.isfinite(merged).all():
         raise ValueError("merge function returned NaN or infinite values")
     return merged
@@ -418,9 +422,7 @@ def _run_round(client, env_future, worker_env, Q, settings, seed, round_index, n
                 env_future = _scatter(client, worker_env)
             table = client.scatter(Q, hash=False)
             futures = [
-                client.submit(
-                    learn_round, env_future, table, settings, round_seed(seed, k, round_index), pure=False
-                )
+                client.submit(learn_round, env_future, table, settings, round_seed(seed, k, round_index), pure=False)
                 for k in range(n_workers)
             ]
             return client.gather(futures), env_future

@@ -31,6 +31,7 @@ column             meaning
                    for the central-learner modes, those of the driver's update)
 =================  ==========================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -40,14 +41,39 @@ from typing import Any
 import numpy as np
 
 ROW_COLUMNS = (
-    "updates", "status", "worker", "address", "moved", "sync_round", "version", "staleness", "weight",
-    "env_steps", "n_episodes", "mean_return", "submit_time", "wall_time", "compute_time", "delay_time",
+    "updates",
+    "status",
+    "worker",
+    "address",
+    "moved",
+    "sync_round",
+    "version",
+    "staleness",
+    "weight",
+    "env_steps",
+    "n_episodes",
+    "mean_return",
+    "submit_time",
+    "wall_time",
+    "compute_time",
+    "delay_time",
     "apply_time",
 )
 STATUSES = ("applied", "dropped", "cancelled", "lost")
 #: Columns of :meth:`DistributedResult.summary_table`.
-TABLE_COLUMNS = ("mode", "workers", "updates", "env steps", "seconds", "env steps/s", "updates/s",
-                 "mean staleness", "max staleness", "dropped", "return")
+TABLE_COLUMNS = (
+    "mode",
+    "workers",
+    "updates",
+    "env steps",
+    "seconds",
+    "env steps/s",
+    "updates/s",
+    "mean staleness",
+    "max staleness",
+    "dropped",
+    "return",
+)
 
 
 @dataclass
@@ -121,12 +147,14 @@ class DistributedResult:
         frame = frame[frame.status.isin(["applied", "dropped"])]
         frame = frame.assign(busy=frame.compute_time + frame.delay_time)
         grouped = frame.groupby("worker")
-        table = pd.DataFrame({
-            "tasks": grouped.size(),
-            "env_steps": grouped.env_steps.sum(),
-            "busy_time": grouped.busy.sum(),
-            "mean_staleness": grouped.staleness.mean(),
-        })
+        table = pd.DataFrame(
+            {
+                "tasks": grouped.size(),
+                "env_steps": grouped.env_steps.sum(),
+                "busy_time": grouped.busy.sum(),
+                "mean_staleness": grouped.staleness.mean(),
+            }
+        )
         wall = self.wall_time if self.wall_time > 0 else math.nan
         table["steps_per_second"] = table.env_steps / wall
         table["busy_fraction"] = table.busy_time / wall
@@ -166,11 +194,17 @@ class DistributedResult:
         handled = frame[frame.status.isin(["applied", "dropped"])]
         returns = [e["episode_return"] for e in self.episodes[-window:]]
         return {
-            "mode": self.mode, "workers": self.n_workers, "wall_time": self.wall_time, "env_steps": self.env_steps,
-            "steps_per_second": self.steps_per_second, "updates": self.updates, "update_rate": self.update_rate,
+            "mode": self.mode,
+            "workers": self.n_workers,
+            "wall_time": self.wall_time,
+            "env_steps": self.env_steps,
+            "steps_per_second": self.steps_per_second,
+            "updates": self.updates,
+            "update_rate": self.update_rate,
             "mean_staleness": float(handled.staleness.mean()) if len(handled) else math.nan,
             **{status: count for status, count in self.counts().items() if status in STATUSES},
-            "episodes": len(self.episodes), "final_return": float(np.mean(returns)) if returns else math.nan,
+            "episodes": len(self.episodes),
+            "final_return": float(np.mean(returns)) if returns else math.nan,
         }
 
     def table_row(self, window: int = 20) -> dict[str, Any]:
@@ -179,8 +213,12 @@ class DistributedResult:
         applied = frame[frame.status == "applied"]
         returns = [e["episode_return"] for e in self.episodes[-window:]]
         return {
-            "mode": self.mode, "workers": self.n_workers, "updates": self.updates, "env steps": self.env_steps,
-            "seconds": round(self.wall_time, 2), "env steps/s": round(self.steps_per_second, 1),
+            "mode": self.mode,
+            "workers": self.n_workers,
+            "updates": self.updates,
+            "env steps": self.env_steps,
+            "seconds": round(self.wall_time, 2),
+            "env steps/s": round(self.steps_per_second, 1),
             "updates/s": round(self.update_rate, 2),
             "mean staleness": round(float(applied.staleness.mean()), 2) if len(applied) else math.nan,
             "max staleness": int(applied.staleness.max()) if len(applied) else 0,
@@ -222,6 +260,8 @@ def check_runs(runs: Any, name: str = "runs") -> dict[str, DistributedResult]:
         raise TypeError(f"{name} must be a dict {{label: DistributedResult}}, got {type(runs).__name__}")
     for label, result in runs.items():
         if not isinstance(result, DistributedResult):
-            raise TypeError(f"{name}[{label!r}] must be a DistributedResult (what drlkit.distributed.train "
-                            f"returns), got {type(result).__name__}")
+            raise TypeError(
+                f"{name}[{label!r}] must be a DistributedResult (what drlkit.distributed.train "
+                f"returns), got {type(result).__name__}"
+            )
     return {str(label): result for label, result in runs.items()}

@@ -18,6 +18,7 @@ worker takes to collect one divided by N.
 Determinism: fragments are learned in arrival order, so only a single-worker
 run is reproducible.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -26,6 +26,7 @@ same workers' results in the same order, so two runs on clusters of the same
 size give the same parameters (Dask may place a slot on another worker only
 if one dies). Backup workers and timeouts make the kept set depend on timing.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,22 +54,31 @@ def average_deltas(theta: dict[str, np.ndarray], thetas: Sequence[dict[str, np.n
 
 def mean_gradients(gradients: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Key-wise mean of the workers' gradients (float64 sum, float32 result)."""
-    return {key: np.mean([np.asarray(g[key], dtype=np.float64) for g in gradients], axis=0).astype(np.float32)
-            for key in gradients[0]}
+    return {
+        key: np.mean([np.asarray(g[key], dtype=np.float64) for g in gradients], axis=0).astype(np.float32)
+        for key in gradients[0]
+    }
 
 
 def run_sync(run: Run, n_workers: int, local_steps: int, backup_workers: int, round_timeout: float | None) -> None:
     """Parameter averaging rounds until the step budget is used (see module docstring)."""
     round_index = 0
     while run.wants_more():
-        tickets, reports, outputs = _round(run, local_updates, n_workers, local_steps, backup_workers,
-                                           round_timeout, round_index)
+        tickets, reports, outputs = _round(
+            run, local_updates, n_workers, local_steps, backup_workers, round_timeout, round_index
+        )
         started = time.perf_counter()
         agent = run.agent
         agent.set_parameters(average_deltas(agent.get_parameters(), outputs))
         run.version += 1
-        run.record(tickets, reports, "applied", staleness=[0] * len(tickets),
-                   weights=[1.0 / len(tickets)] * len(tickets), apply_time=time.perf_counter() - started)
+        run.record(
+            tickets,
+            reports,
+            "applied",
+            staleness=[0] * len(tickets),
+            weights=[1.0 / len(tickets)] * len(tickets),
+            apply_time=time.perf_counter() - started,
+        )
         round_index += 1
 
 
@@ -76,18 +86,26 @@ def run_sync_grad(run: Run, n_workers: int, backup_workers: int, round_timeout: 
     """Gradient averaging rounds until the step budget is used (see module docstring)."""
     round_index = 0
     while run.wants_more():
-        tickets, reports, outputs = _round(run, fragment_gradients, n_workers, 1, backup_workers,
-                                           round_timeout, round_index)
+        tickets, reports, outputs = _round(
+            run, fragment_gradients, n_workers, 1, backup_workers, round_timeout, round_index
+        )
         started = time.perf_counter()
         run.agent.apply_gradients(mean_gradients(outputs))
         run.version += 1
-        run.record(tickets, reports, "applied", staleness=[0] * len(tickets),
-                   weights=[1.0 / len(tickets)] * len(tickets), apply_time=time.perf_counter() - started)
+        run.record(
+            tickets,
+            reports,
+            "applied",
+            staleness=[0] * len(tickets),
+            weights=[1.0 / len(tickets)] * len(tickets),
+            apply_time=time.perf_counter() - started,
+        )
         round_index += 1
 
 
-def _round(run: Run, task, n_workers: int, local_steps: int, backup_workers: int, round_timeout: float | None,
-           round_index: int) -> tuple[list[Ticket], list, list]:
+def _round(
+    run: Run, task, n_workers: int, local_steps: int, backup_workers: int, round_timeout: float | None, round_index: int
+) -> tuple[list[Ticket], list, list]:
     """Send one round to ``n_workers + backup_workers`` slots; return the kept tickets,
     reports and outputs sorted by slot (a fixed merge order makes rounds reproducible)."""
     sent = run.submit_many(range(n_workers + backup_workers), task, local_steps=local_steps, round=round_index)
@@ -102,4 +120,3 @@ def _round(run: Run, task, n_workers: int, local_steps: int, backup_workers: int
     arrived.sort(key=lambda t: t.slot)
     results = run.fetch(arrived)
     return arrived, [report for _, report in results], [output for output, _ in results]
-

@@ -10,6 +10,7 @@ clear error naming the input whose task failed.
 ``fn`` must be importable on the workers (a module-level function of an
 installed package, not one defined in a notebook), like every task drlkit sends.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -56,8 +57,10 @@ def map_tasks(
     if not callable(fn):
         raise TypeError(f"fn must be a module-level function, got {type(fn).__name__}")
     if getattr(fn, "__module__", None) == "__main__":
-        raise TypeError(f"fn {getattr(fn, '__name__', fn)!r} is defined in __main__ (a notebook or script); Dask "
-                        "workers can only import functions from an installed module")
+        raise TypeError(
+            f"fn {getattr(fn, '__name__', fn)!r} is defined in __main__ (a notebook or script); Dask "
+            "workers can only import functions from an installed module"
+        )
     if isinstance(items, (str, bytes)) or not hasattr(items, "__len__"):
         raise TypeError(f"items must be a list or tuple of task inputs, got {type(items).__name__}")
     timeout = check_number("timeout", timeout, low=0, low_open=True)
@@ -89,8 +92,10 @@ def map_tasks(
         if future.status == "error":
             exc = future.exception()
             client.cancel(futures)
-            raise TaskError(f"{label} failed on the workers for item {index} ({items[index]!r:.80}): "
-                            f"{type(exc).__name__}: {exc}", index) from exc
+            raise TaskError(
+                f"{label} failed on the workers for item {index} ({items[index]!r:.80}): {type(exc).__name__}: {exc}",
+                index,
+            ) from exc
     try:
         return client.gather(futures)
     finally:

@@ -13,6 +13,7 @@ task it was running, which the driver sends again to another worker. The agent y
 pass in is trained in place (``result.agent`` is the same object); its History
 gets one update row per applied update, exactly as with ``agent.train``.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -54,24 +55,35 @@ MODE_TABLE: dict[str, Mode] = {
     "rollouts": Mode(
         "workers collect fragments with the newest weights; the driver learns from each as it arrives",
         lambda run, n, o: run_rollouts(run, n, *_opts(o, "max_staleness", "max_batch")),
-        ("collect", "learn_from"), ("max_staleness", "max_batch")),
+        ("collect", "learn_from"),
+        ("max_staleness", "max_batch"),
+    ),
     "sync": Mode(
         "synchronous parameter averaging: N workers make local_steps updates from θ, θ <- mean of θ_i",
         lambda run, n, o: run_sync(run, n, *_opts(o, "local_steps", "backup_workers", "round_timeout")),
-        ("collect", "learn_from"), ("local_steps", "backup_workers", "round_timeout")),
+        ("collect", "learn_from"),
+        ("local_steps", "backup_workers", "round_timeout"),
+    ),
     "sync_grad": Mode(
         "synchronous gradient averaging: N workers compute gradients at θ, the driver applies their mean",
         lambda run, n, o: run_sync_grad(run, n, *_opts(o, "backup_workers", "round_timeout")),
-        ("collect", "compute_gradients", "apply_gradients"), ("backup_workers", "round_timeout")),
+        ("collect", "compute_gradients", "apply_gradients"),
+        ("backup_workers", "round_timeout"),
+    ),
     "async": Mode(
         "asynchronous parameter server: θ <- θ + η(θ_i - θ) as results arrive, staleness recorded",
-        lambda run, n, o: run_async(run, n, *_opts(o, "local_steps", "eta", "staleness_aware", "max_staleness",
-                                                   "max_batch")),
-        ("collect", "learn_from"), ("local_steps", "eta", "staleness_aware", "max_staleness", "max_batch")),
+        lambda run, n, o: run_async(
+            run, n, *_opts(o, "local_steps", "eta", "staleness_aware", "max_staleness", "max_batch")
+        ),
+        ("collect", "learn_from"),
+        ("local_steps", "eta", "staleness_aware", "max_staleness", "max_batch"),
+    ),
     "a3c": Mode(
         "asynchronous gradients: the driver applies each worker's gradient as it arrives",
         lambda run, n, o: run_a3c(run, n, *_opts(o, "max_staleness", "max_batch")),
-        ("collect", "compute_gradients", "apply_gradients"), ("max_staleness", "max_batch")),
+        ("collect", "compute_gradients", "apply_gradients"),
+        ("max_staleness", "max_batch"),
+    ),
 }
 
 #: The training modes and what they do (read from :data:`MODE_TABLE`).
@@ -196,9 +208,15 @@ def train(
         raise TypeError(f"agent must be a drlkit Agent (e.g. drlkit.agents.ppo.PPO), got {type(agent).__name__}")
     mode = check_choice("mode", mode, MODES)
     _check_hooks(agent, mode)
-    given = {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
-             "max_staleness": max_staleness, "backup_workers": backup_workers, "round_timeout": round_timeout,
-             "max_batch": max_batch}
+    given = {
+        "local_steps": local_steps,
+        "eta": eta,
+        "staleness_aware": staleness_aware,
+        "max_staleness": max_staleness,
+        "backup_workers": backup_workers,
+        "round_timeout": round_timeout,
+        "max_batch": max_batch,
+    }
     for name, value in given.items():
         if value is not None and name not in MODE_TABLE[mode].options:
             users = [m for m, options in MODE_OPTIONS.items() if name in options]
@@ -210,16 +228,20 @@ def train(
     if n_workers is not None:
         # More slots than any cluster drlkit was built for is a typo (one zero too many), not a plan.
         n_workers = check_number("n_workers", n_workers, low=1, high=4096, integer=True)
-    fragment_steps = (_default_fragment_steps(agent) if fragment_steps is None
-                      else check_number("fragment_steps", fragment_steps, low=1, integer=True))
+    fragment_steps = (
+        _default_fragment_steps(agent)
+        if fragment_steps is None
+        else check_number("fragment_steps", fragment_steps, low=1, integer=True)
+    )
     local_steps = 1 if local_steps is None else check_number("local_steps", local_steps, low=1, integer=True)
     if eta is not None:
         eta = check_number("eta", eta, low=0, high=1, low_open=True)
     staleness_aware = False if staleness_aware is None else _check_flag("staleness_aware", staleness_aware)
     if max_staleness is not None:
         max_staleness = check_number("max_staleness", max_staleness, low=0, integer=True)
-    backup_workers = 0 if backup_workers is None else check_number("backup_workers", backup_workers, low=0,
-                                                                    integer=True)
+    backup_workers = (
+        0 if backup_workers is None else check_number("backup_workers", backup_workers, low=0, integer=True)
+    )
     if round_timeout is not None:
         round_timeout = check_number("round_timeout", round_timeout, low=0, low_open=True)
     max_batch = 1 if max_batch is None else check_number("max_batch", max_batch, low=1, high=4096, integer=True)
@@ -246,21 +268,49 @@ def train(
     if eta is None and mode == "async":
         eta = 1.0 / n_workers
 
-    options = {"total_steps": total_steps, "fragment_steps": fragment_steps, "seed": seed,
-               "delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
-    values = {"local_steps": local_steps, "eta": eta, "staleness_aware": staleness_aware,
-              "max_staleness": max_staleness, "backup_workers": backup_workers,
-              "round_timeout": round_timeout, "max_batch": max_batch}  # the validated mode options
+    options = {
+        "total_steps": total_steps,
+        "fragment_steps": fragment_steps,
+        "seed": seed,
+        "delays": delays,
+        "slowdown": slowdown,
+        "kill_worker_at": kill_worker_at,
+    }
+    values = {
+        "local_steps": local_steps,
+        "eta": eta,
+        "staleness_aware": staleness_aware,
+        "max_staleness": max_staleness,
+        "backup_workers": backup_workers,
+        "round_timeout": round_timeout,
+        "max_batch": max_batch,
+    }  # the validated mode options
     options.update({name: value for name, value in values.items() if name in MODE_TABLE[mode].options})
-    result = DistributedResult(agent=agent, mode=mode, n_workers=n_workers, options=options,
-                               metric_keys=tuple(agent.LOG_KEYS))
+    result = DistributedResult(
+        agent=agent, mode=mode, n_workers=n_workers, options=options, metric_keys=tuple(agent.LOG_KEYS)
+    )
     token = _TOKENS.setdefault(agent, uuid.uuid4().hex[:12])
     recipe = Recipe(token=f"{token}-{seed}", blob=recipe_blob, seed=seed)
-    settings = Settings(total_steps=total_steps, n_slots=n_slots, fragment_steps=fragment_steps, delays=delays,
-                        slowdown=slowdown, kill_worker_at=kill_worker_at, worker_timeout=worker_timeout,
-                        broadcast=mode in ("sync", "sync_grad"))
-    run = Run(client, agent, recipe, settings, result, callbacks, on_update,
-              agent.progress if progress is None else bool(progress))
+    settings = Settings(
+        total_steps=total_steps,
+        n_slots=n_slots,
+        fragment_steps=fragment_steps,
+        delays=delays,
+        slowdown=slowdown,
+        kill_worker_at=kill_worker_at,
+        worker_timeout=worker_timeout,
+        broadcast=mode in ("sync", "sync_grad"),
+    )
+    run = Run(
+        client,
+        agent,
+        recipe,
+        settings,
+        result,
+        callbacks,
+        on_update,
+        agent.progress if progress is None else bool(progress),
+    )
     try:
         run.prepare()
         MODE_TABLE[mode].runner(run, n_workers, values)
@@ -314,8 +364,9 @@ def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
     if callable(callbacks):
         callbacks = [callbacks]
     elif isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
-        raise TypeError(f"callbacks must be a function taking the agent, or a list of them; got "
-                        f"{type(callbacks).__name__}")
+        raise TypeError(
+            f"callbacks must be a function taking the agent, or a list of them; got {type(callbacks).__name__}"
+        )
     callbacks = list(callbacks)
     for cb in callbacks:
         if not callable(cb):
@@ -323,11 +374,14 @@ def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:
     return callbacks
 
 
-def _check_slot_options(n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any
-                        ) -> tuple[dict[int, float], dict[int, float], tuple[float, int] | None]:
-    return (_check_slot_map("delays", delays, n_slots, low=0.0),
-            _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
-            None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots))
+def _check_slot_options(
+    n_slots: int, delays: Any, slowdown: Any, kill_worker_at: Any
+) -> tuple[dict[int, float], dict[int, float], tuple[float, int] | None]:
+    return (
+        _check_slot_map("delays", delays, n_slots, low=0.0),
+        _check_slot_map("slowdown", slowdown, n_slots, low=1.0),
+        None if kill_worker_at is None else _check_kill(kill_worker_at, n_slots),
+    )
 
 
 def _check_slot_map(name: str, value: Any, n_slots: int, low: float) -> dict[int, float]:

@@ -14,6 +14,7 @@ cache starts empty) still computes a correct result.
 Every task returns its output and a :class:`TaskReport` that tells the driver
 where and how long it ran.
 """
+
 from __future__ import annotations
 
 import collections

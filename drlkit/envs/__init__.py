@@ -1,4 +1,5 @@
 """Environments: finite MDPs (planning and tabular learning) and gymnasium helpers."""
+
 from .gridworld import cliff_walking, frozen_lake, gridworld
 from .make import check_env_id, make_env
 from .mdp import MDP

@@ -24,6 +24,7 @@ to the targets, divided by ``size - 1``. ``state()`` is all positions, scaled.
 >>> obs["agent_0"].shape
 (8,)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,13 +57,21 @@ class CoopGridEnv(ParallelEnv):
 
     metadata = {"render_modes": ["ansi"], "name": "coop_grid_v0", "is_parallelizable": True}
 
-    def __init__(self, n_agents: int = 2, size: int = 5, max_steps: int = 20, collision_cost: float = 0.5,
-                 render_mode: str | None = None) -> None:
+    def __init__(
+        self,
+        n_agents: int = 2,
+        size: int = 5,
+        max_steps: int = 20,
+        collision_cost: float = 0.5,
+        render_mode: str | None = None,
+    ) -> None:
         self.n_agents = check_number("n_agents", n_agents, low=1, high=8, integer=True)
         self.size = check_number("size", size, low=2, high=20, integer=True)
         if 2 * self.n_agents > self.size * self.size:
-            raise ValueError(f"size={self.size} is too small for n_agents={self.n_agents}: the grid needs room "
-                             f"for {2 * self.n_agents} distinct cells (agents and targets)")
+            raise ValueError(
+                f"size={self.size} is too small for n_agents={self.n_agents}: the grid needs room "
+                f"for {2 * self.n_agents} distinct cells (agents and targets)"
+            )
         self.max_steps = check_number("max_steps", max_steps, low=1, integer=True)
         self.collision_cost = check_number("collision_cost", collision_cost, low=0)
         if render_mode not in (None, "ansi"):
@@ -102,7 +111,7 @@ class CoopGridEnv(ParallelEnv):
         cells = self._rng.choice(self.size * self.size, size=2 * self.n_agents, replace=False)
         rows, cols = np.divmod(cells, self.size)
         both = np.stack([rows, cols], axis=1)
-        self.positions, self.targets = both[: self.n_agents].copy(), both[self.n_agents:].copy()
+        self.positions, self.targets = both[: self.n_agents].copy(), both[self.n_agents :].copy()
         self._t = 0
         self.agents = list(self.possible_agents)
         return self._observations(), {a: {} for a in self.agents}
@@ -159,8 +168,7 @@ class CoopGridEnv(ParallelEnv):
         rewards = {a: reward for a in self.agents}
         terminations = {a: False for a in self.agents}
         truncations = {a: over for a in self.agents}
-        infos = {a: {"covered": int(sum(covered)), "collided": bool(collided[i])}
-                 for i, a in enumerate(self.agents)}
+        infos = {a: {"covered": int(sum(covered)), "collided": bool(collided[i])} for i, a in enumerate(self.agents)}
         if over:
             self.agents = []
         return observations, rewards, terminations, truncations, infos
@@ -195,12 +203,13 @@ def positions_from_observations(observations: np.ndarray, size: int) -> tuple[np
     scale = check_number("size", size, low=2, integer=True) - 1
     positions = np.rint(obs[:, :, :2] * scale).astype(np.int64)
     start = 2 + 2 * (K - 1)
-    targets = positions[0, 0] + np.rint(obs[0, 0, start:start + 2 * K] * scale).astype(np.int64).reshape(K, 2)
+    targets = positions[0, 0] + np.rint(obs[0, 0, start : start + 2 * K] * scale).astype(np.int64).reshape(K, 2)
     return positions, targets
 
 
-def coop_grid(n_agents: int = 2, size: int = 5, max_steps: int = 20, collision_cost: float = 0.5,
-              **kwargs: Any) -> CoopGridEnv:
+def coop_grid(
+    n_agents: int = 2, size: int = 5, max_steps: int = 20, collision_cost: float = 0.5, **kwargs: Any
+) -> CoopGridEnv:
     """A :class:`CoopGridEnv` (PettingZoo Parallel API)."""
     return CoopGridEnv(n_agents, size, max_steps, collision_cost, **kwargs)
 

@@ -7,6 +7,7 @@ of PettingZoo's classic board games. Rewards: +1 / -1 to the winner / loser at
 the end, 0 otherwise. An illegal action raises ``ValueError`` (the game's
 own error) instead of being silently ignored.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,10 +35,12 @@ class GameAEC(AECEnv):
         self.metadata = dict(self.metadata, name=f"drlkit_{self.game.name}_v0")
         self.possible_agents = ["player_0", "player_1"]
         shape = (2, self.game.rows, self.game.cols)
-        obs = spaces.Dict({
-            "observation": spaces.Box(0, 1, shape, dtype=np.int8),
-            "action_mask": spaces.Box(0, 1, (self.game.n_actions,), dtype=np.int8),
-        })
+        obs = spaces.Dict(
+            {
+                "observation": spaces.Box(0, 1, shape, dtype=np.int8),
+                "action_mask": spaces.Box(0, 1, (self.game.n_actions,), dtype=np.int8),
+            }
+        )
         self.observation_spaces = {a: obs for a in self.possible_agents}
         self.action_spaces = {a: spaces.Discrete(self.game.n_actions) for a in self.possible_agents}
 

@@ -20,6 +20,7 @@ precomputed index array ``lines`` of shape ``(n_lines, k)`` and a board wins
 for ``p`` when ``board.flat[lines].sum(1)`` reaches ``k * p``.
 ``winner_batch`` applies the same test to a stack of boards ``(B, rows, cols)``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -111,8 +112,10 @@ class Game:
         arr = arr.astype(np.int8)
         n_x, n_o = int((arr == 1).sum()), int((arr == -1).sum())
         if n_x - n_o not in (0, 1):
-            raise ValueError(f"impossible board: {n_x} stones of +1 and {n_o} of -1 (+1 moves first, "
-                             "so it has the same number or one more)")
+            raise ValueError(
+                f"impossible board: {n_x} stones of +1 and {n_o} of -1 (+1 moves first, "
+                "so it has the same number or one more)"
+            )
         implied = 1 if n_x == n_o else -1
         if player is not None and player != implied:
             raise ValueError(f"wrong player: player={player!r} but the stone counts say {implied:+d} is to move")
@@ -165,8 +168,9 @@ class Game:
             raise ValueError(f"illegal move {action}: the game is over")
         if not self.legal_mask(state)[action]:
             what = "column is full" if self.gravity else "cell is occupied"
-            raise ValueError(f"illegal move {action}: the {what}; legal actions are "
-                             f"{self.legal_actions(state).tolist()}")
+            raise ValueError(
+                f"illegal move {action}: the {what}; legal actions are {self.legal_actions(state).tolist()}"
+            )
         board = state.board.copy()
         board.reshape(-1)[self._cell(state, action)] = state.player
         return GameState(self._freeze(board), -state.player)

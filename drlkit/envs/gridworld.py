@@ -31,6 +31,7 @@ The reward of a move depends only on the cell it enters: ``goal_reward``,
 ``hole_reward`` or ``cliff_reward`` for those cells, ``step_reward`` for
 everything else (including bumping into a wall or the edge).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -143,8 +144,11 @@ def gridworld(
         return s2, reward
 
     # P, the reward mass and R3 are dense (S, A, S) arrays, plus the MDP's cumulative copy.
-    check_memory(f"text_map of {rows} x {cols} cells (S = {S} states, dense (S, A, S) arrays)",
-                 4 * S * A * S * 8, "draw a smaller map (gridworlds are dense tabular models)")
+    check_memory(
+        f"text_map of {rows} x {cols} cells (S = {S} states, dense (S, A, S) arrays)",
+        4 * S * A * S * 8,
+        "draw a smaller map (gridworlds are dense tabular models)",
+    )
     P = np.zeros((S, A, S))
     reward_mass = np.zeros((S, A, S))  # sum of prob * reward per (s, a, s')
     for s in range(S):
@@ -209,8 +213,7 @@ def _parse_map(text_map: Sequence[str] | str) -> list[str]:
         rows = list(text_map)
     else:
         raise TypeError(
-            f"text_map must be a list of strings (one per row) or a multi-line string; "
-            f"got {type(text_map).__name__}"
+            f"text_map must be a list of strings (one per row) or a multi-line string; got {type(text_map).__name__}"
         )
     if not rows or not rows[0]:
         raise ValueError("text_map is empty; draw at least one row, e.g. ['S.G']")
@@ -222,9 +225,7 @@ def _parse_map(text_map: Sequence[str] | str) -> list[str]:
         for c, ch in enumerate(row):
             if ch not in CELL_KINDS:
                 allowed = " ".join(CELL_KINDS)
-                raise ValueError(
-                    f"text_map has unknown character {ch!r} at row {r}, column {c}; allowed: {allowed}"
-                )
+                raise ValueError(f"text_map has unknown character {ch!r} at row {r}, column {c}; allowed: {allowed}")
     starts = sum(row.count("S") for row in rows)
     if starts != 1:
         raise ValueError(f"text_map must contain exactly one start cell 'S'; found {starts}")
@@ -246,8 +247,11 @@ def _warn_if_no_reachable_end(grid: list[str], P: np.ndarray, start: int, termin
                 frontier.append(int(s2))
     if any(terminal[s] for s in seen):
         return
-    why = ("has no goal 'G' or hole 'H'" if not terminal.any()
-           else "has no goal 'G' or hole 'H' reachable from 'S' (walls cut them off)")
+    why = (
+        "has no goal 'G' or hole 'H'"
+        if not terminal.any()
+        else "has no goal 'G' or hole 'H' reachable from 'S' (walls cut them off)"
+    )
     warnings.warn(
         f"text_map {grid!r} {why}, so no episode can end: learners run every episode to their step cap "
         "(max_steps_per_episode). Add a 'G', or pass continuing=True if that is what you mean.",

@@ -1,4 +1,5 @@
 """Turning what a user passes as ``env`` into a gymnasium environment, with clear errors."""
+
 from __future__ import annotations
 
 import difflib

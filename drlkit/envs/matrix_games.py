@@ -30,6 +30,7 @@ tit-for-tat are learnable; ``state()`` is the same vector.
 >>> rewards
 {'player_0': 1.0, 'player_1': 1.0}
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -69,8 +70,10 @@ class MatrixGame:
             raise ValueError(f"{self.name}: payoffs must be finite numbers")
         column = self.actions if self.column_actions is None else self.column_actions
         if len(self.actions) != A.shape[0] or len(column) != A.shape[1]:
-            raise ValueError(f"{self.name}: {A.shape} payoffs need {A.shape[0]} row and {A.shape[1]} column "
-                             f"action names; got {len(self.actions)} and {len(column)}")
+            raise ValueError(
+                f"{self.name}: {A.shape} payoffs need {A.shape[0]} row and {A.shape[1]} column "
+                f"action names; got {len(self.actions)} and {len(column)}"
+            )
         object.__setattr__(self, "A", A)
         object.__setattr__(self, "B", B)
         object.__setattr__(self, "column_actions", tuple(column))
@@ -82,15 +85,20 @@ class MatrixGame:
 
 
 _CANONICAL = {
-    "prisoners_dilemma": MatrixGame("prisoner's dilemma", np.array([[3, 0], [5, 1]]), np.array([[3, 5], [0, 1]]),
-                                    ("cooperate", "defect")),
+    "prisoners_dilemma": MatrixGame(
+        "prisoner's dilemma", np.array([[3, 0], [5, 1]]), np.array([[3, 5], [0, 1]]), ("cooperate", "defect")
+    ),
     "stag_hunt": MatrixGame("stag hunt", np.array([[4, 0], [3, 3]]), np.array([[4, 3], [0, 3]]), ("stag", "hare")),
     "coordination": MatrixGame("coordination", np.array([[2, 0], [0, 1]]), np.array([[2, 0], [0, 1]]), ("A", "B")),
-    "matching_pennies": MatrixGame("matching pennies", np.array([[1, -1], [-1, 1]]), np.array([[-1, 1], [1, -1]]),
-                                   ("heads", "tails")),
+    "matching_pennies": MatrixGame(
+        "matching pennies", np.array([[1, -1], [-1, 1]]), np.array([[-1, 1], [1, -1]]), ("heads", "tails")
+    ),
     "rock_paper_scissors": MatrixGame(
-        "rock-paper-scissors", np.array([[0, -1, 1], [1, 0, -1], [-1, 1, 0]]),
-        np.array([[0, 1, -1], [-1, 0, 1], [1, -1, 0]]), ("rock", "paper", "scissors")),
+        "rock-paper-scissors",
+        np.array([[0, -1, 1], [1, 0, -1], [-1, 1, 0]]),
+        np.array([[0, 1, -1], [-1, 0, 1], [1, -1, 0]]),
+        ("rock", "paper", "scissors"),
+    ),
 }
 
 #: The built-in games by name.
@@ -115,8 +123,9 @@ class MatrixGameEnv(ParallelEnv):
 
     metadata = {"render_modes": ["ansi"], "name": "matrix_game_v0", "is_parallelizable": True}
 
-    def __init__(self, game: str | MatrixGame = "prisoners_dilemma", rounds: int = 10,
-                 render_mode: str | None = None) -> None:
+    def __init__(
+        self, game: str | MatrixGame = "prisoners_dilemma", rounds: int = 10, render_mode: str | None = None
+    ) -> None:
         self.game = get_game(game)
         self.rounds = check_number("rounds", rounds, low=1, integer=True)
         if render_mode not in (None, "ansi"):
@@ -177,8 +186,10 @@ class MatrixGameEnv(ParallelEnv):
             return f"{self.game.name}: round 0"
         i, j = self._last
         column_actions = self.game.column_actions or self.game.actions
-        return (f"{self.game.name}: round {self._round}: {self.game.actions[i]} / "
-                f"{column_actions[j]} -> {self.game.A[i, j]:g}, {self.game.B[i, j]:g}")
+        return (
+            f"{self.game.name}: round {self._round}: {self.game.actions[i]} / "
+            f"{column_actions[j]} -> {self.game.A[i, j]:g}, {self.game.B[i, j]:g}"
+        )
 
     def close(self) -> None:
         pass

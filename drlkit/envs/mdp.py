@@ -15,6 +15,7 @@ Planning (``drlkit.planning``) reads ``P``/``R`` directly; learning
 batched :meth:`MDP.step_batch`, exactly like an agent interacting with a
 gymnasium environment.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,12 +99,17 @@ class MDP:
             if len(names) != n:
                 raise ValueError(f"{label} must have {n} entries; got {len(names)}")
         if self.layout is not None:
-            if (not isinstance(self.layout, (tuple, list)) or len(self.layout) != 2
-                    or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in self.layout)):
+            if (
+                not isinstance(self.layout, (tuple, list))
+                or len(self.layout) != 2
+                or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in self.layout)
+            ):
                 raise TypeError(f"layout must be a pair of integers (rows, cols); got {self.layout!r}")
             if self.layout[0] * self.layout[1] != S:
-                raise ValueError(f"layout {tuple(self.layout)} has {self.layout[0] * self.layout[1]} cells; "
-                                 f"the MDP has S = {S} states")
+                raise ValueError(
+                    f"layout {tuple(self.layout)} has {self.layout[0] * self.layout[1]} cells; "
+                    f"the MDP has S = {S} states"
+                )
         if self.grid is not None and (isinstance(self.grid, str) or not isinstance(self.grid, Sequence)):
             raise TypeError(f"grid must be a list of map rows (strings); got {type(self.grid).__name__}")
         # Cumulative rows let step/step_batch sample with one searchsorted.
@@ -207,10 +213,7 @@ class MDP:
 
     def describe(self) -> str:
         """One line summary, for notebooks."""
-        return (
-            f"MDP with {self.n_states} states ({int(self.terminal.sum())} terminal), "
-            f"{self.n_actions} actions"
-        )
+        return f"MDP with {self.n_states} states ({int(self.terminal.sum())} terminal), {self.n_actions} actions"
 
 
 def _as_float_array(name: str, value: Any) -> np.ndarray:
@@ -236,8 +239,7 @@ def _terminal_mask(terminal: Any, S: int) -> np.ndarray:
         return np.zeros(S, dtype=bool)
     if isinstance(terminal, (str, bytes, dict, set)):
         raise TypeError(
-            f"terminal must be a boolean mask of shape ({S},) or a list of state indices; "
-            f"got {type(terminal).__name__}"
+            f"terminal must be a boolean mask of shape ({S},) or a list of state indices; got {type(terminal).__name__}"
         )
     try:
         arr = np.asarray(terminal)
@@ -260,13 +262,14 @@ def _terminal_mask(terminal: Any, S: int) -> np.ndarray:
     if arr.size and (arr.min() < 0 or arr.max() >= S):
         bad = int(arr[(arr < 0) | (arr >= S)][0])
         raise ValueError(
-            f"terminal must be a boolean mask of shape ({S},) or state indices in [0, {S - 1}]; "
-            f"got index {bad}"
+            f"terminal must be a boolean mask of shape ({S},) or state indices in [0, {S - 1}]; got index {bad}"
         )
     if S >= 2 and arr.shape == (S,) and set(np.unique(arr).tolist()) <= {0, 1}:
         as_mask = np.flatnonzero(arr).tolist()
-        explicit = (f"pass a boolean mask (terminal=np.array({arr.tolist()}, dtype=bool), i.e. states {as_mask}) "
-                    f"or the indices themselves")
+        explicit = (
+            f"pass a boolean mask (terminal=np.array({arr.tolist()}, dtype=bool), i.e. states {as_mask}) "
+            f"or the indices themselves"
+        )
         if len(np.unique(arr)) < arr.size:
             raise ValueError(
                 f"terminal={arr.tolist()} looks like a 0/1 mask but is read as state indices (it repeats an "

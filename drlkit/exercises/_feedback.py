@@ -1,4 +1,5 @@
 """How the exercise checks report to the student: one printed line, and True or False."""
+
 from __future__ import annotations
 
 import functools
@@ -79,12 +80,12 @@ def student_check(argument: str) -> Callable[[F], F]:
         def wrapper(function: Any = None, *args: Any, **kwargs: Any) -> bool:
             if not callable(function):
                 what = "None" if function is None else f"a {type(function).__name__} ({_short(function)})"
-                extra = (" (did you run the cell that defines it?)" if function is None
-                         else " -- pass the function, without calling it")
-                return fail(
-                    f"pass your function itself, e.g. {check.__name__}({argument}); "
-                    f"you passed {what}{extra}"
+                extra = (
+                    " (did you run the cell that defines it?)"
+                    if function is None
+                    else " -- pass the function, without calling it"
                 )
+                return fail(f"pass your function itself, e.g. {check.__name__}({argument}); you passed {what}{extra}")
             try:
                 return bool(check(function, *args, **kwargs))
             except Exception as error:  # an answer the comparisons could not handle

@@ -21,6 +21,7 @@ exercise                      the student writes
                               the staleness :math:`\tau` of each result, in arrival order
 ============================  ================================================
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -71,8 +72,13 @@ def _fmt(values: Any) -> str:
 
 def _call(fn: Any, name: str, *args: Any) -> tuple[Any, str | None]:
     """The student's result as a float array, or what went wrong (see :func:`call_student`)."""
-    return call_student(fn, name, *args, zero_division="a result that is not stale has τ = 0, so divide by "
-                        "max(staleness, 1), never by the staleness itself.")
+    return call_student(
+        fn,
+        name,
+        *args,
+        zero_division="a result that is not stale has τ = 0, so divide by "
+        "max(staleness, 1), never by the staleness itself.",
+    )
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -82,8 +88,17 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 Mistake = tuple[Callable[..., np.ndarray], str]  # (the wrong answer for a case's arguments, what it means)
 
 
-def _judge(fn: Any, name: str, cases: list[tuple], reference: Callable[..., np.ndarray], mistakes: list[Mistake],
-           describe: Callable[..., str], symbol: str, what: str, nonfinite: str = "") -> str | None:
+def _judge(
+    fn: Any,
+    name: str,
+    cases: list[tuple],
+    reference: Callable[..., np.ndarray],
+    mistakes: list[Mistake],
+    describe: Callable[..., str],
+    symbol: str,
+    what: str,
+    nonfinite: str = "",
+) -> str | None:
     """None when ``fn`` is right on every case, else the message for the first wrong case.
 
     A wrong answer is explained by the first listed mistake that reproduces it,
@@ -106,8 +121,11 @@ def _judge(fn: Any, name: str, cases: list[tuple], reference: Callable[..., np.n
             continue
         if not np.all(np.isfinite(result)):
             return f"{describe(*case)}: your answer is {_fmt(result)}; it must be finite.{nonfinite}"
-        matching = [(wrong, hint) for wrong, hint in mistakes
-                    if _same(result, wrong(*case)) and not _same(wrong(*case), expected)]
+        matching = [
+            (wrong, hint)
+            for wrong, hint in mistakes
+            if _same(result, wrong(*case)) and not _same(wrong(*case), expected)
+        ]
         everywhere = [hint for wrong, hint in matching if all(_same(r, wrong(*c)) for c, r in zip(cases, answers))]
         if everywhere or matching:
             return f"{describe(*case)}: {(everywhere or [matching[0][1]])[0]}"
@@ -136,23 +154,39 @@ def check_sync_merge(sync_merge: Callable[[np.ndarray, np.ndarray], Any]) -> boo
         (np.array([1.0, 1.0]), np.array([[3.0, -1.0]])),
     ]
     mistakes = [
-        (lambda t, ts: t + np.sum(ts - t, axis=0),
-         "you added the *sum* of the workers' changes θ_i − θ; average them (divide by N), or N workers "
-         "would take an N times larger step than one."),
-        (lambda t, ts: np.mean(ts - t, axis=0),
-         "you returned the average change (1/N) Σ (θ_i − θ), not the new parameters: add it to θ."),
-        (lambda t, ts: (t + np.sum(ts, axis=0)) / (len(ts) + 1),
-         "you averaged θ together with the workers' θ_i; the new θ is the mean of the N workers' θ_i only."),
+        (
+            lambda t, ts: t + np.sum(ts - t, axis=0),
+            "you added the *sum* of the workers' changes θ_i − θ; average them (divide by N), or N workers "
+            "would take an N times larger step than one.",
+        ),
+        (
+            lambda t, ts: np.mean(ts - t, axis=0),
+            "you returned the average change (1/N) Σ (θ_i − θ), not the new parameters: add it to θ.",
+        ),
+        (
+            lambda t, ts: (t + np.sum(ts, axis=0)) / (len(ts) + 1),
+            "you averaged θ together with the workers' θ_i; the new θ is the mean of the N workers' θ_i only.",
+        ),
         (lambda t, ts: ts[-1], "you returned the last worker's θ_i; every worker's result counts equally."),
         (lambda t, ts: ts[0], "you returned the first worker's θ_i; every worker's result counts equally."),
         (lambda t, ts: t, "θ did not change: move it by the mean of the workers' changes θ_i − θ."),
         (lambda t, ts: t - np.mean(ts - t, axis=0), "you moved θ *away* from the workers: the change is θ_i − θ."),
     ]
-    problem = _judge(sync_merge, "sync_merge", cases, _sync_merge, mistakes,
-                     lambda t, ts: f"for theta={_fmt(t)} and {len(ts)} worker(s) {', '.join(_fmt(row) for row in ts)}",
-                     "theta", "parameter")
-    return _verdict(problem, "θ + (1/N) Σ (θ_i − θ) is the mean of the workers' parameters: every worker counts "
-                             "1/N, and all of them started from the same θ.")
+    problem = _judge(
+        sync_merge,
+        "sync_merge",
+        cases,
+        _sync_merge,
+        mistakes,
+        lambda t, ts: f"for theta={_fmt(t)} and {len(ts)} worker(s) {', '.join(_fmt(row) for row in ts)}",
+        "theta",
+        "parameter",
+    )
+    return _verdict(
+        problem,
+        "θ + (1/N) Σ (θ_i − θ) is the mean of the workers' parameters: every worker counts "
+        "1/N, and all of them started from the same θ.",
+    )
 
 
 # ------------------------------------------------------- 2. the async merge
@@ -172,31 +206,54 @@ def check_async_merge(async_merge: Callable[..., Any]) -> bool:
         (np.array([0.0, 1.0]), np.array([1.0, -1.0]), 1.0, 3, True),
     ]
     mistakes = [
-        (lambda t, ti, e, s, a: _async_merge(t, ti, e, s, False),
-         "with staleness_aware=True the step must shrink with the staleness: w = eta / max(staleness, 1)."),
-        (lambda t, ti, e, s, a: _async_merge(t, ti, e, s, True),
-         "with staleness_aware=False the step is eta whatever the staleness; divide by max(τ, 1) only when "
-         "staleness_aware is True."),
-        (lambda t, ti, e, s, a: t + (e / (s + 1) if a else e) * (ti - t),
-         "you divided eta by τ + 1; here the rule is eta / max(τ, 1), so a result one version old still "
-         "gets the full step eta."),
-        (lambda t, ti, e, s, a: t + (e * s if a else e) * (ti - t),
-         "you multiplied eta by the staleness: stale results must move θ *less*, so divide by max(τ, 1)."),
-        (lambda t, ti, e, s, a: ti + _weight(e, s, a) * (t - ti),
-         "you moved the worker's θ_i towards the server's θ; the server moves θ towards θ_i: θ + w (θ_i − θ)."),
-        (lambda t, ti, e, s, a: t + _weight(e, s, a) * ti,
-         "you added w · θ_i; the step is w times the *change* θ_i − θ."),
+        (
+            lambda t, ti, e, s, a: _async_merge(t, ti, e, s, False),
+            "with staleness_aware=True the step must shrink with the staleness: w = eta / max(staleness, 1).",
+        ),
+        (
+            lambda t, ti, e, s, a: _async_merge(t, ti, e, s, True),
+            "with staleness_aware=False the step is eta whatever the staleness; divide by max(τ, 1) only when "
+            "staleness_aware is True.",
+        ),
+        (
+            lambda t, ti, e, s, a: t + (e / (s + 1) if a else e) * (ti - t),
+            "you divided eta by τ + 1; here the rule is eta / max(τ, 1), so a result one version old still "
+            "gets the full step eta.",
+        ),
+        (
+            lambda t, ti, e, s, a: t + (e * s if a else e) * (ti - t),
+            "you multiplied eta by the staleness: stale results must move θ *less*, so divide by max(τ, 1).",
+        ),
+        (
+            lambda t, ti, e, s, a: ti + _weight(e, s, a) * (t - ti),
+            "you moved the worker's θ_i towards the server's θ; the server moves θ towards θ_i: θ + w (θ_i − θ).",
+        ),
+        (
+            lambda t, ti, e, s, a: t + _weight(e, s, a) * ti,
+            "you added w · θ_i; the step is w times the *change* θ_i − θ.",
+        ),
         (lambda t, ti, e, s, a: ti, "you returned θ_i: that is the merge for eta = 1 only; mix with weight w."),
-        (lambda t, ti, e, s, a: t + (ti - t) / max(s, 1) if a else t + (ti - t),
-         "you forgot eta: w = eta (or eta / max(τ, 1) when staleness-aware)."),
+        (
+            lambda t, ti, e, s, a: t + (ti - t) / max(s, 1) if a else t + (ti - t),
+            "you forgot eta: w = eta (or eta / max(τ, 1) when staleness-aware).",
+        ),
     ]
-    problem = _judge(async_merge, "async_merge", cases, _async_merge, mistakes,
-                     lambda t, ti, e, s, a: (f"for theta={_fmt(t)}, theta_i={_fmt(ti)}, eta={e}, staleness={s}, "
-                                             f"staleness_aware={a}"),
-                     "theta", "parameter",
-                     nonfinite=" Did you divide by the staleness? A fresh result has τ = 0: use max(τ, 1).")
-    return _verdict(problem, "θ ← θ + w (θ_i − θ): each result moves θ part of the way towards the worker's θ_i, "
-                             "and less so when it was computed from old parameters.")
+    problem = _judge(
+        async_merge,
+        "async_merge",
+        cases,
+        _async_merge,
+        mistakes,
+        lambda t, ti, e, s, a: f"for theta={_fmt(t)}, theta_i={_fmt(ti)}, eta={e}, staleness={s}, staleness_aware={a}",
+        "theta",
+        "parameter",
+        nonfinite=" Did you divide by the staleness? A fresh result has τ = 0: use max(τ, 1).",
+    )
+    return _verdict(
+        problem,
+        "θ ← θ + w (θ_i − θ): each result moves θ part of the way towards the worker's θ_i, "
+        "and less so when it was computed from old parameters.",
+    )
 
 
 # --------------------------------------------------------- 3. staleness
@@ -221,35 +278,58 @@ def check_staleness(staleness_from_stamps: Callable[..., Any], result: Any = Non
         (np.array([0, 0, 0, 0, 1, 3, 3]), 0),
     ]
     mistakes = [
-        (lambda v, cap: np.arange(len(v)) - v,
-         "you counted every earlier result, dropped ones too; a dropped result changes nothing, so the version "
-         "only goes up when a result is applied."),
-        (lambda v, cap: _staleness(v, cap) + 1,
-         "each τ is one too large: count the updates applied *before* this result arrived, not including it."),
-        (lambda v, cap: -_staleness(v, cap),
-         "the signs are flipped: τ = (server version now) − (version the result started from) ≥ 0."),
-        (lambda v, cap: np.arange(len(v)) - v + 1,
-         "you counted every earlier result and this one; only updates applied before it arrived make it stale."),
+        (
+            lambda v, cap: np.arange(len(v)) - v,
+            "you counted every earlier result, dropped ones too; a dropped result changes nothing, so the version "
+            "only goes up when a result is applied.",
+        ),
+        (
+            lambda v, cap: _staleness(v, cap) + 1,
+            "each τ is one too large: count the updates applied *before* this result arrived, not including it.",
+        ),
+        (
+            lambda v, cap: -_staleness(v, cap),
+            "the signs are flipped: τ = (server version now) − (version the result started from) ≥ 0.",
+        ),
+        (
+            lambda v, cap: np.arange(len(v)) - v + 1,
+            "you counted every earlier result and this one; only updates applied before it arrived make it stale.",
+        ),
     ]
 
     def reference(versions, cap):
         return _staleness(versions, cap).astype(float)
 
-    problem = _judge(staleness_from_stamps, "staleness_from_stamps", cases, reference, mistakes,
-                     lambda v, cap: f"for start_versions={_fmt(v)} and max_staleness={cap}", "tau", "staleness")
+    problem = _judge(
+        staleness_from_stamps,
+        "staleness_from_stamps",
+        cases,
+        reference,
+        mistakes,
+        lambda v, cap: f"for start_versions={_fmt(v)} and max_staleness={cap}",
+        "tau",
+        "staleness",
+    )
     if problem is None and result is not None:
         problem = _compare_with_run(staleness_from_stamps, result)
-    return _verdict(problem, "τ = (updates applied so far) − (the version the result started from); dropped "
-                             "results do not count as updates." + _run_note(result))
+    return _verdict(
+        problem,
+        "τ = (updates applied so far) − (the version the result started from); dropped "
+        "results do not count as updates." + _run_note(result),
+    )
 
 
 def _compare_with_run(fn: Callable[..., Any], result: Any) -> str | None:
     if not callable(getattr(result, "to_frame", None)) or not isinstance(getattr(result, "options", None), dict):
-        return (f"result must be what drlkit.distributed.train returned for an asynchronous run (mode 'async', "
-                f"'a3c' or 'rollouts'); you passed a {type(result).__name__}.")
+        return (
+            f"result must be what drlkit.distributed.train returned for an asynchronous run (mode 'async', "
+            f"'a3c' or 'rollouts'); you passed a {type(result).__name__}."
+        )
     if getattr(result, "mode", None) not in ("async", "a3c", "rollouts"):
-        return (f"pass the result of an asynchronous run (mode 'async', 'a3c' or 'rollouts'); got mode "
-                f"{getattr(result, 'mode', type(result).__name__)!r}, whose rounds have no staleness.")
+        return (
+            f"pass the result of an asynchronous run (mode 'async', 'a3c' or 'rollouts'); got mode "
+            f"{getattr(result, 'mode', type(result).__name__)!r}, whose rounds have no staleness."
+        )
     frame = _run_frame(result)
     if len(frame) == 0:
         return "that run has no results yet: train first."
@@ -262,8 +342,10 @@ def _compare_with_run(fn: Callable[..., Any], result: Any) -> str | None:
         return f"on the run, staleness_from_stamps returned shape {answer.shape}; expected {recorded.shape}."
     if not _same(answer, recorded):
         k = int(np.flatnonzero(~np.isclose(answer, recorded))[0])
-        return f"on the run, result {k} (started from version {frame.version.iloc[k]}) has τ = " \
-               f"{recorded[k]:g} in the records but {answer[k]:g} from your function."
+        return (
+            f"on the run, result {k} (started from version {frame.version.iloc[k]}) has τ = "
+            f"{recorded[k]:g} in the records but {answer[k]:g} from your function."
+        )
     return None
 
 
@@ -276,5 +358,7 @@ def _run_note(result: Any) -> str:
     if result is None or not callable(getattr(result, "to_frame", None)):
         return ""
     frame = _run_frame(result)
-    return (f" It also reproduces the τ the engine recorded for the {len(frame)} results of the {result.mode} run "
-            f"(mean τ = {frame.staleness.mean():.2f}).")
+    return (
+        f" It also reproduces the τ the engine recorded for the {len(frame)} results of the {result.mode} run "
+        f"(mean τ = {frame.staleness.mean():.2f})."
+    )

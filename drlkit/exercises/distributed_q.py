@@ -15,6 +15,7 @@ when everything is right.
 ``tables`` and ``visits`` have shape ``(K, S, A)``: one table (one set of visit
 counts) per worker.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -57,8 +58,10 @@ def check_average_merge(average_merge: Callable[[np.ndarray], Any]) -> bool:
             (K, S): " -- that is what averaging over the actions (axis=2) gives",
             (): " -- a single number: average over the workers only, axis=0",
         }.get(merged.shape, "")
-        return fail(f"for tables of shape (K, S, A) = {_TABLES.shape} the merged table must have shape "
-                    f"(S, A) = {(S, A)}, got {merged.shape}{hint}")
+        return fail(
+            f"for tables of shape (K, S, A) = {_TABLES.shape} the merged table must have shape "
+            f"(S, A) = {(S, A)}, got {merged.shape}{hint}"
+        )
     if np.allclose(merged, _TABLES.sum(axis=0)):
         return fail(f"your result is the sum of the {K} tables; divide by the number of workers K = {K}")
     for k in range(K):
@@ -81,8 +84,9 @@ def check_visit_weighted_merge(visit_weighted_merge: Callable[[np.ndarray, np.nd
         return fail(merged)
     K, S, A = _TABLES.shape
     if merged.shape != (S, A):
-        return fail(f"the merged table must have shape (S, A) = {(S, A)}, got {merged.shape}: "
-                    "sum over the workers, axis=0")
+        return fail(
+            f"the merged table must have shape (S, A) = {(S, A)}, got {merged.shape}: sum over the workers, axis=0"
+        )
     total = _VISITS.sum(axis=0)
     unvisited = [(s, a) for s, a in zip(*np.nonzero(total == 0))]
     for s, a in unvisited:
@@ -96,8 +100,9 @@ def check_visit_weighted_merge(visit_weighted_merge: Callable[[np.ndarray, np.nd
     if np.allclose(merged[visited], _TABLES.mean(axis=0)[visited]):
         return fail("your result is the plain average; weight each worker's table by its visit counts")
     if np.allclose(merged[visited], (_VISITS * _TABLES).sum(axis=0)[visited]):
-        return fail("you summed visits * tables but did not divide by the total visits of each pair, "
-                    "sum_k visits[k, s, a]")
+        return fail(
+            "you summed visits * tables but did not divide by the total visits of each pair, sum_k visits[k, s, a]"
+        )
     if np.allclose(merged[visited], (_VISITS * _TABLES).sum(axis=0)[visited] / _VISITS.sum()):
         return fail("divide by the visits of each pair, visits.sum(axis=0), not by all visits, visits.sum()")
     if not np.allclose(merged, expected):
@@ -131,16 +136,19 @@ def check_bytes_per_run(bytes_per_run: Callable[[int, int, int, int, int], Any])
             continue
         where = f"with K={K} workers, S={S}, A={A}, {E} episodes, merge_every={m}"
         if answer == (E // m) * K * table * 2 + K * E * 16 and E % m:
-            return fail(f"{where}: {E} episodes in rounds of {m} make {merges} merges (the last round is "
-                        f"shorter but still ends with a merge): use ceil(E / merge_every), not E // merge_every")
+            return fail(
+                f"{where}: {E} episodes in rounds of {m} make {merges} merges (the last round is "
+                f"shorter but still ends with a merge): use ceil(E / merge_every), not E // merge_every"
+            )
         if answer == merges * K * table + K * E * 16:
-            return fail(f"{where}: you count the tables in one direction only; each merge sends K tables "
-                        "up (workers to driver) and the merged table down to each of the K workers")
+            return fail(
+                f"{where}: you count the tables in one direction only; each merge sends K tables "
+                "up (workers to driver) and the merged table down to each of the K workers"
+            )
         if answer == merges * (K + 1) * table + K * E * 16:
             return fail(f"{where}: the merged table goes down to each of the K = {K} workers, not once")
         if answer == merges * K * table * 2:
-            return fail(f"{where}: each reply also carries the return and the length of every episode "
-                        "(8 bytes each)")
+            return fail(f"{where}: each reply also carries the return and the length of every episode (8 bytes each)")
         return fail(f"{where} the payload is {expected} bytes, your function returned {answer}")
     return succeed("bytes_per_run matches what drlkit.distributed.q_learning records in total_bytes.")
 
@@ -170,8 +178,10 @@ def _first_difference(merged: np.ndarray, expected: np.ndarray, what: str, with_
     s, a = np.argwhere(~np.isclose(merged, expected))[0]
     values = ", ".join(f"{v:g}" for v in _TABLES[:, s, a])
     visits = f" with visits {_VISITS[:, s, a].tolist()}" if with_visits else ""
-    return (f"Q[{s}, {a}] should be {expected[s, a]:.4g} ({what} {values}{visits}), "
-            f"but your function returned {merged[s, a]:.4g}")
+    return (
+        f"Q[{s}, {a}] should be {expected[s, a]:.4g} ({what} {values}{visits}), "
+        f"but your function returned {merged[s, a]:.4g}"
+    )
 
 
 __all__ = ["check_average_merge", "check_bytes_per_run", "check_visit_weighted_merge"]

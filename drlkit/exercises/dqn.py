@@ -8,6 +8,7 @@ Conventions (numpy arrays, a batch of ``B`` transitions, ``A`` actions):
 ``rewards (B,)``, ``terminated (B,)`` (1.0 where the episode ended at ``s'``),
 ``next_q (B, A)`` the Q-values of ``s'``; the functions return targets ``(B,)``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -61,19 +62,15 @@ def check_td_target(td_target: Callable[..., Any]) -> bool:
         return _report(False, problem)
     mistakes = {
         "the targets of terminal transitions (terminated=1) still include γ·max Q(s', a'). "
-        "After the last step there is no future: multiply the bootstrap by (1 - terminated).":
-            r + g * q.max(axis=1),
+        "After the last step there is no future: multiply the bootstrap by (1 - terminated).": r + g * q.max(axis=1),
         "the bootstrap is used only where terminated=1; it should be used where terminated=0: "
-        "multiply by (1 - terminated), not by terminated.":
-            r + g * d * q.max(axis=1),
-        "the discount is missing: multiply max Q(s', a') by gamma.":
-            r + (1 - d) * q.max(axis=1),
-        "the reward is missing: the target is r + γ(1 - d) max Q(s', a').":
-            g * (1 - d) * q.max(axis=1),
-        "you averaged Q(s', ·) over the actions; Q-learning takes the max (the value of the greedy action).":
-            r + g * (1 - d) * q.mean(axis=1),
-        "you used the index of the best action (argmax) instead of its value (max).":
-            r + g * (1 - d) * q.argmax(axis=1),
+        "multiply by (1 - terminated), not by terminated.": r + g * d * q.max(axis=1),
+        "the discount is missing: multiply max Q(s', a') by gamma.": r + (1 - d) * q.max(axis=1),
+        "the reward is missing: the target is r + γ(1 - d) max Q(s', a').": g * (1 - d) * q.max(axis=1),
+        "you averaged Q(s', ·) over the actions; Q-learning takes the max (the value of the greedy action).": r
+        + g * (1 - d) * q.mean(axis=1),
+        "you used the index of the best action (argmax) instead of its value (max).": r
+        + g * (1 - d) * q.argmax(axis=1),
     }
     if not _diagnose(out, reference_td_target(r, d, q, g), mistakes, "td_target"):
         return False
@@ -107,18 +104,16 @@ def check_double_dqn_target(double_dqn_target: Callable[..., Any]) -> bool:
     rows = np.arange(len(r))
     mistakes = {
         "this is the plain DQN target (max of the target network). Double DQN *chooses* a' with the "
-        "online network (argmax of next_q_online) and *evaluates* it with the target network.":
-            r + g * (1 - d) * qt.max(axis=1),
+        "online network (argmax of next_q_online) and *evaluates* it with the target network.": r
+        + g * (1 - d) * qt.max(axis=1),
         "the roles are swapped: choose a' with the online network (argmax of next_q_online) and read its "
-        "value from next_q_target, not the other way round.":
-            r + g * (1 - d) * qo[rows, qt.argmax(axis=1)],
+        "value from next_q_target, not the other way round.": r + g * (1 - d) * qo[rows, qt.argmax(axis=1)],
         "you took the max of the online network. The point of Double DQN is to evaluate the online "
-        "network's choice with the *target* network: next_q_target[i, argmax next_q_online[i]].":
-            r + g * (1 - d) * qo.max(axis=1),
-        "the targets of terminal transitions still bootstrap: multiply by (1 - terminated).":
-            r + g * qt[rows, qo.argmax(axis=1)],
-        "the discount is missing: multiply the next-state value by gamma.":
-            r + (1 - d) * qt[rows, qo.argmax(axis=1)],
+        "network's choice with the *target* network: next_q_target[i, argmax next_q_online[i]].": r
+        + g * (1 - d) * qo.max(axis=1),
+        "the targets of terminal transitions still bootstrap: multiply by (1 - terminated).": r
+        + g * qt[rows, qo.argmax(axis=1)],
+        "the discount is missing: multiply the next-state value by gamma.": r + (1 - d) * qt[rows, qo.argmax(axis=1)],
     }
     if not _diagnose(out, reference_double_dqn_target(r, d, qo, qt, g), mistakes, "double_dqn_target"):
         return False
@@ -160,13 +155,20 @@ def check_epsilon_schedule(epsilon: Callable[..., Any]) -> bool:
     if np.allclose(got, expected, atol=1e-6):
         return _report(True, "ε falls linearly to its final value and then stays there.")
     if np.allclose(got[:5], expected[:5], atol=1e-6):
-        return _report(False, f"after decay_steps ε should stay at final={final}; at step {steps[-1]} "
-                              f"it is {values[-1]:.3f}. Clamp the step (e.g. min(step, decay_steps)).")
+        return _report(
+            False,
+            f"after decay_steps ε should stay at final={final}; at step {steps[-1]} "
+            f"it is {values[-1]:.3f}. Clamp the step (e.g. min(step, decay_steps)).",
+        )
     if abs(values[0] - final) < 1e-6 and abs(values[4] - initial) < 1e-6:
-        return _report(False, "the schedule runs backwards: ε should start at initial (explore a lot) and end at "
-                              "final.")
+        return _report(
+            False, "the schedule runs backwards: ε should start at initial (explore a lot) and end at final."
+        )
     if abs(values[0] - initial) > 1e-6:
         return _report(False, f"at step 0, ε should be initial={initial}, got {values[0]:.3f}.")
     i = int(np.flatnonzero(np.abs(got - expected) > 1e-6)[0])  # the first step that is off
-    return _report(False, f"at step {steps[i]} ε should be {expected[i]:.3f} but is {values[i]:.3f} "
-                          f"(initial={initial}, final={final}, decay_steps={decay}).")
+    return _report(
+        False,
+        f"at step {steps[i]} ε should be {expected[i]:.3f} but is {values[i]:.3f} "
+        f"(initial={initial}, final={final}, decay_steps={decay}).",
+    )

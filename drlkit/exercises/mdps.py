@@ -5,6 +5,7 @@ Each check runs the student's function on a few small MDPs, compares it with
 (with a hint when the answer matches a common mistake) or a success message,
 and returns True/False.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -41,10 +42,10 @@ def check_policy_evaluation_sweep(sweep: Callable[[MDP, np.ndarray, np.ndarray, 
         optimality_backup = bellman_optimality_backup(mdp, V, gamma)
         mistakes = {
             "did you forget the discount gamma?": bellman_expectation_backup(mdp, V, policy, 1.0),
-            "this is the optimality backup (max over actions); follow the policy's action instead.":
-                optimality_backup,
-            "did you update V in place? A synchronous sweep computes every V_new[s] from the old V.":
-                _in_place_sweep(mdp, V, policy, gamma),
+            "this is the optimality backup (max over actions); follow the policy's action instead.": optimality_backup,
+            "did you update V in place? A synchronous sweep computes every V_new[s] from the old V.": _in_place_sweep(
+                mdp, V, policy, gamma
+            ),
             "did you leave out the value of the next state (only R[s, a])?": mdp.R[np.arange(mdp.n_states), policy],
         }
         if not _compare(answer, expected, mdp, name, "V_new", mistakes):
@@ -103,8 +104,11 @@ def _cases() -> list[tuple[str, MDP, float]]:
     return [
         ("FrozenLake 4x4 (slip 2/3, gamma 0.9)", frozen_lake("4x4"), 0.9),
         ("Cliff Walking (gamma 0.8)", cliff_walking(), 0.8),
-        ("a gridworld with walls (slip 0.2, gamma 0.95)",
-         gridworld(["S.#.", "..#G", "H..."], slip=0.2, step_reward=-0.1), 0.95),
+        (
+            "a gridworld with walls (slip 0.2, gamma 0.95)",
+            gridworld(["S.#.", "..#G", "H..."], slip=0.2, step_reward=-0.1),
+            0.95,
+        ),
         ("a 3-state MDP whose terminal state has outgoing rewards (gamma 0.5)", _chain_with_rewarding_terminal(), 0.5),
     ]
 
@@ -165,8 +169,11 @@ def _compare(answer: Any, expected: np.ndarray, mdp: MDP, name: str, label: str,
         return True
     s = int(wrong[0])
     hint = next(
-        (text for text, variant in mistakes.items()
-         if np.allclose(np.where(mdp.terminal, 0.0, variant), answer, atol=_TOL)),
+        (
+            text
+            for text, variant in mistakes.items()
+            if np.allclose(np.where(mdp.terminal, 0.0, variant), answer, atol=_TOL)
+        ),
         None,
     )
     print(

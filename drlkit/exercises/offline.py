@@ -6,6 +6,7 @@ Each ``check_*`` prints what is wrong (naming the likely mistake) or a success m
 and returns ``True`` when the answer is right; the answers are compared with the
 package's own :func:`drlkit.offline.bc.bc_loss` and :func:`drlkit.offline.cql.cql_regularizer`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -49,8 +50,9 @@ def check_bc_loss(student_bc_loss: Callable[..., Any]) -> bool:
     log_p = _LOGITS - np.log(np.exp(_LOGITS).sum(1, keepdims=True))
     mistakes = {
         "the loss is the *negative* log-likelihood: put a minus sign in front.": -expected,
-        "take the log-softmax of the logits, not the raw logits at the data's actions.":
-            -_LOGITS[np.arange(4), _ACTIONS].mean(),
+        "take the log-softmax of the logits, not the raw logits at the data's actions.": -_LOGITS[
+            np.arange(4), _ACTIONS
+        ].mean(),
         "average over the batch rather than summing.": expected * len(_ACTIONS),
         "use the log-probability of the dataset's action, not of the most likely one.": -log_p.max(1).mean(),
     }

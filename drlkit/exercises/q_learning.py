@@ -10,6 +10,7 @@ when everything is right.
 3. :func:`check_sarsa_update` -- ``sarsa_update(Q, state, action, reward, next_state, next_action,
    terminated, alpha, gamma)`` changing ``Q`` in place
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -49,8 +50,10 @@ def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
     if isinstance(actions, str):
         return fail(actions)
     if np.isin(actions, [1, 3]).any():
-        return fail(f"with epsilon=0 and q_values={tied.tolist()} only actions 0 and 2 are greedy, "
-                    "but your function also chose 1 or 3")
+        return fail(
+            f"with epsilon=0 and q_values={tied.tolist()} only actions 0 and 2 are greedy, "
+            "but your function also chose 1 or 3"
+        )
     share_of_0 = np.mean(actions == 0)
     if share_of_0 in (0.0, 1.0):
         first = 0 if share_of_0 == 1.0 else 2
@@ -60,8 +63,10 @@ def check_epsilon_greedy(epsilon_greedy: Callable[..., Any]) -> bool:
             "rng.choice(np.flatnonzero(q_values == q_values.max()))"
         )
     if abs(share_of_0 - 0.5) > 0.05:
-        return fail(f"tied actions 0 and 2 should each be chosen half of the time; action 0 was chosen "
-                    f"{share_of_0:.0%} of the time")
+        return fail(
+            f"tied actions 0 and 2 should each be chosen half of the time; action 0 was chosen "
+            f"{share_of_0:.0%} of the time"
+        )
 
     # Exploration: probability of the greedy action is 1 - eps + eps / A.
     for epsilon in (1.0, 0.4):
@@ -108,8 +113,10 @@ def check_q_learning_target(q_learning_target: Callable[..., Any]) -> bool:
         return fail(_not_a_number(answer))
     case = f"Q[{next_state}] = {row.tolist()}, reward={reward}, gamma={gamma}, terminated=False"
     if not np.isclose(answer, right):
-        return fail(f"for {case} the target should be {right:.3f}, your function returned {answer:.3f}"
-                    + _hint(answer, common_mistakes))
+        return fail(
+            f"for {case} the target should be {right:.3f}, your function returned {answer:.3f}"
+            + _hint(answer, common_mistakes)
+        )
 
     answer = _call(q_learning_target, Q.copy(), reward, next_state, True, gamma)
     if not isinstance(answer, float):
@@ -119,8 +126,10 @@ def check_q_learning_target(q_learning_target: Callable[..., Any]) -> bool:
         0.0: "the reward still counts on the last step: the target is the reward",
     }
     if not np.isclose(answer, reward):
-        return fail(f"for a terminal next state (terminated=True) and reward={reward} the target should be "
-                    f"{reward:.3f}, your function returned {answer:.3f}" + _hint(answer, terminal_mistakes))
+        return fail(
+            f"for a terminal next state (terminated=True) and reward={reward} the target should be "
+            f"{reward:.3f}, your function returned {answer:.3f}" + _hint(answer, terminal_mistakes)
+        )
     return succeed("q_learning_target is right: r + γ max_a' Q(s', a'), and r alone at the end of an episode.")
 
 
@@ -161,18 +170,26 @@ def check_sarsa_update(sarsa_update: Callable[..., Any]) -> bool:
         if others:
             i, j = others[0]
             return fail(f"only Q[state, action] = Q[{state}, {action}] should change, but Q[{i}, {j}] changed too")
-        case = (f"state={state}, action={action}, reward={reward}, next_state={next_state}, "
-                f"next_action={next_action}, terminated={terminated}, alpha={alpha}, gamma={gamma}")
+        case = (
+            f"state={state}, action={action}, reward={reward}, next_state={next_state}, "
+            f"next_action={next_action}, terminated={terminated}, alpha={alpha}, gamma={gamma}"
+        )
         got = Q[state, action]
         if np.isclose(got, old) and not np.isclose(expected, old):
-            return fail(f"Q[{state}, {action}] did not change ({case}). Update the table in place: "
-                        "Q[state, action] += ...")
+            return fail(
+                f"Q[{state}, {action}] did not change ({case}). Update the table in place: Q[state, action] += ..."
+            )
         if not np.isclose(got, expected):
-            mistakes = common_mistakes if not terminated else {
-                right: "when terminated is True the next state is worth 0: the target is just the reward",
-            }
-            return fail(f"for {case}, Q[{state}, {action}] should become {expected:.3f} but is {got:.3f}"
-                        + _hint(got, mistakes))
+            mistakes = (
+                common_mistakes
+                if not terminated
+                else {
+                    right: "when terminated is True the next state is worth 0: the target is just the reward",
+                }
+            )
+            return fail(
+                f"for {case}, Q[{state}, {action}] should become {expected:.3f} but is {got:.3f}" + _hint(got, mistakes)
+            )
     return succeed("sarsa_update is right: Q(s,a) += α [r + γ Q(s',a') − Q(s,a)], with Q(s',a') = 0 at the end.")
 
 

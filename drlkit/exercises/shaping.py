@@ -6,6 +6,7 @@ the shaped rewards :math:`R + \gamma\Phi(s') - \Phi(s)` with :math:`\Phi = 0` at
 :math:`\pi_F(a|s) \propto C^\Delta / (C^\Delta + (1-C)^\Delta)`.
 Answers are compared with :mod:`drlkit.shaping`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -41,15 +42,17 @@ def check_shaping_reward(shaping_reward: Callable[..., Any]) -> bool:
         return succeed("shaped rewards match: F = γΦ(s') - Φ(s) with Φ(terminal) = 0.")
     no_terminal = _R + _GAMMA * _PHI[None, None, :] - _PHI[:, None, None]
     if np.allclose(out, no_terminal):
-        return fail("set Φ(s') = 0 when s' is terminal: otherwise ending the episode pays -Φ and the policy "
-                    "can change.")
+        return fail(
+            "set Φ(s') = 0 when s' is terminal: otherwise ending the episode pays -Φ and the policy can change."
+        )
     if np.allclose(out, _R + _PHI[None, None, :] * np.where(_TERMINAL, 0, 1) - _PHI[:, None, None]):
         return fail("multiply Φ(s') by γ: F = γΦ(s') - Φ(s).")
     if np.allclose(out, _R - (expected - _R)):
         return fail("the sign is reversed: F = γΦ(s') - Φ(s), next state minus current state.")
     s, a, s2 = np.unravel_index(np.argmax(np.abs(out - expected)), expected.shape)
-    return fail(f"at (s={s}, a={a}, s'={s2}) the shaped reward should be {expected[s, a, s2]:.3f}, "
-                f"not {out[s, a, s2]:.3f}.")
+    return fail(
+        f"at (s={s}, a={a}, s'={s2}) the shaped reward should be {expected[s, a, s2]:.3f}, not {out[s, a, s2]:.3f}."
+    )
 
 
 def check_feedback_policy(student_fn: Callable[..., Any]) -> bool:

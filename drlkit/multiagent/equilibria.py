@@ -26,6 +26,7 @@ covers every equilibrium of a *nondegenerate* game -- all the classic games in
 action) may also have equilibria with supports of unequal sizes, which this
 method does not list. Its cost grows as :math:`4^n`, so sizes are limited to 5x5.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -70,8 +71,9 @@ def nash_equilibria(game: str | MatrixGame) -> list[Equilibrium]:
     game = get_game(game)
     n, m = game.shape
     if n > MAX_ACTIONS or m > MAX_ACTIONS:
-        raise ValueError(f"nash_equilibria enumerates supports, up to {MAX_ACTIONS}x{MAX_ACTIONS} games; "
-                         f"{game.name} is {n}x{m}")
+        raise ValueError(
+            f"nash_equilibria enumerates supports, up to {MAX_ACTIONS}x{MAX_ACTIONS} games; {game.name} is {n}x{m}"
+        )
     A = [[Fraction(v).limit_denominator(10**6) for v in row] for row in game.A]
     B = [[Fraction(v).limit_denominator(10**6) for v in row] for row in game.B]
     found: list[Equilibrium] = []
@@ -136,6 +138,7 @@ def is_nash(game: str | MatrixGame, row: np.ndarray, column: np.ndarray, tol: fl
     game = get_game(game)
     x, y = np.asarray(row, dtype=float), np.asarray(column, dtype=float)
     if x.shape != (game.shape[0],) or y.shape != (game.shape[1],):
-        raise ValueError(f"strategies must have shapes {(game.shape[0],)} and {(game.shape[1],)}; "
-                         f"got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"strategies must have shapes {(game.shape[0],)} and {(game.shape[1],)}; got {x.shape} and {y.shape}"
+        )
     return bool((game.A @ y).max() <= x @ game.A @ y + tol and (x @ game.B).max() <= x @ game.B @ y + tol)

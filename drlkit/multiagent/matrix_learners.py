@@ -35,6 +35,7 @@ prisoner's dilemma it converges to mutual defection; in matching pennies the
 strategies circle the mixed equilibrium (and with a finite step spiral
 outwards) instead of converging to it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -118,8 +119,12 @@ class MatrixRunResult:
             played = self.actions
         else:
             index = np.atleast_1d(np.asarray(runs))
-            if index.size == 0 or index.dtype.kind not in "iu" or index.min() < 0 or \
-                    index.max() >= self.actions.shape[1]:
+            if (
+                index.size == 0
+                or index.dtype.kind not in "iu"
+                or index.min() < 0
+                or index.max() >= self.actions.shape[1]
+            ):
                 raise ValueError(f"runs must be indices of runs in [0, {self.actions.shape[1]}); got {runs!r}")
             played = self.actions[:, index]
         onehot = np.zeros((steps, 2, k))
@@ -166,11 +171,13 @@ def _iql_arrays(Q: Any, actions: Any, rewards: Any) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"Q must have shape (runs, 2, n_actions); got {Q.shape}")
     runs = Q.shape[0]
     if actions_array.shape != (runs, 2) or actions_array.dtype.kind not in "iu":
-        raise ValueError(f"actions must be integers of shape ({runs}, 2); "
-                         f"got {actions_array.dtype} {actions_array.shape}")
+        raise ValueError(
+            f"actions must be integers of shape ({runs}, 2); got {actions_array.dtype} {actions_array.shape}"
+        )
     if actions_array.size and (actions_array.min() < 0 or actions_array.max() >= Q.shape[2]):
-        raise ValueError(f"actions must be in [0, {Q.shape[2]}); got values from {actions_array.min()} to "
-                         f"{actions_array.max()}")
+        raise ValueError(
+            f"actions must be in [0, {Q.shape[2]}); got values from {actions_array.min()} to {actions_array.max()}"
+        )
     if rewards.shape != (runs, 2):
         raise ValueError(f"rewards must have shape ({runs}, 2); got {rewards.shape}")
     return Q, actions_array, rewards
@@ -198,8 +205,10 @@ def independent_q_learning(
     steps = check_number("steps", steps, low=1, high=MAX_STEPS, integer=True)
     runs = check_number("runs", runs, low=1, high=100_000, integer=True)
     if steps * runs > MAX_STEPS * 50:
-        raise ValueError(f"steps * runs must be at most {MAX_STEPS * 50:,} (the run's records are kept in memory); "
-                         f"got steps={steps} and runs={runs}")
+        raise ValueError(
+            f"steps * runs must be at most {MAX_STEPS * 50:,} (the run's records are kept in memory); "
+            f"got steps={steps} and runs={runs}"
+        )
     alpha = check_number("alpha", alpha, low=0, high=1, low_open=True)
     epsilon = check_number("epsilon", epsilon, low=0, high=1)
     epsilon_final = epsilon if epsilon_final is None else check_number("epsilon_final", epsilon_final, low=0, high=1)
@@ -291,8 +300,14 @@ def gradient_ascent(
         y = project_simplex(np.ones(m) / m + 0.1 * (np.arange(m) == m - 1))
     else:
         x, y = (np.asarray(s, dtype=float) for s in initial)
-        if x.shape != (n,) or y.shape != (m,) or abs(x.sum() - 1) > 1e-6 or abs(y.sum() - 1) > 1e-6 \
-                or x.min() < 0 or y.min() < 0:
+        if (
+            x.shape != (n,)
+            or y.shape != (m,)
+            or abs(x.sum() - 1) > 1e-6
+            or abs(y.sum() - 1) > 1e-6
+            or x.min() < 0
+            or y.min() < 0
+        ):
             raise ValueError(f"initial must be two probability vectors of lengths {n} and {m}")
     k = max(n, m)
     out = np.zeros((steps + 1, 2, k))

@@ -51,6 +51,7 @@ workers: their task reports carry the per-agent returns). The agent-contract tes
 their gymnasium-env checks and CartPole learning run for these learners; tests/test_marl_ppo.py checks
 their env errors and learning on ``simple_spread``.
 """
+
 from __future__ import annotations
 
 import math
@@ -118,10 +119,10 @@ class PerAgent(nn.Module):
         self.width, self.id_start = width, id_start
 
     def agent_ids(self, features: torch.Tensor) -> torch.Tensor:
-        return features[..., self.id_start:self.id_start + len(self.networks)].argmax(-1)
+        return features[..., self.id_start : self.id_start + len(self.networks)].argmax(-1)
 
     def forward(self, features: torch.Tensor) -> Any:
-        x, ids = features[..., :self.width], self.agent_ids(features)
+        x, ids = features[..., : self.width], self.agent_ids(features)
         outputs = [net(x) for net in self.networks]
         first = outputs[0]
         if isinstance(first, torch.Tensor):  # values (...)
@@ -145,7 +146,7 @@ class Columns(nn.Module):
         self.net, self.start, self.stop = net, start, stop
 
     def forward(self, features: torch.Tensor) -> Any:
-        return self.net(features[..., self.start:self.stop])
+        return self.net(features[..., self.start : self.stop])
 
 
 class MultiAgentPPO(PPO):
@@ -188,8 +189,9 @@ class MultiAgentPPO(PPO):
         if self.SHARED_ACTOR:
             self.policy = Columns(make_policy(_box(D + K), act, c.hidden_sizes, c.activation, c.log_std_init), 0, D + K)
         else:
-            self.policy = PerAgent([make_policy(_box(D), act, c.hidden_sizes, c.activation, c.log_std_init)
-                                    for _ in range(K)], D, D)
+            self.policy = PerAgent(
+                [make_policy(_box(D), act, c.hidden_sizes, c.activation, c.log_std_init) for _ in range(K)], D, D
+            )
         if self.CENTRAL_CRITIC:
             self.value = Columns(ValueNetwork(K + info.state_dim, c.hidden_sizes, c.activation), D, self._width)
         elif self.SHARED_ACTOR:
@@ -222,13 +224,13 @@ class MultiAgentPPO(PPO):
         with the agents still in the game (``env.agents``; an agent that just left still has an observation)."""
         D, K = self.info.obs_dim, self.info.n_agents
         out[:] = 0.0
-        out[:, D:D + K] = np.eye(K, dtype=np.float32)
+        out[:, D : D + K] = np.eye(K, dtype=np.float32)
         live = set(env.agents)
         for k, agent in enumerate(self.agents):
             alive[k] = agent in live
             if agent in obs:
                 o = np.asarray(obs[agent], dtype=np.float32).ravel()
-                out[k, :o.size] = o
+                out[k, : o.size] = o
         if self.CENTRAL_CRITIC:
             if self.info.has_state:
                 state = np.asarray(env.state(), dtype=np.float32).ravel()
@@ -266,8 +268,9 @@ class MultiAgentPPO(PPO):
             actions[t] = action_np = action.numpy()
             cut = np.zeros((N, K), dtype=bool)
             for e, env in enumerate(self.envs):
-                joint = {agent: self._env_action(action_np[e, k])
-                         for k, agent in enumerate(self.agents) if self._alive[e, k]}
+                joint = {
+                    agent: self._env_action(action_np[e, k]) for k, agent in enumerate(self.agents) if self._alive[e, k]
+                }
                 obs, rew, term, trunc, _ = env.step(joint)
                 for k, agent in enumerate(self.agents):
                     if self._alive[e, k]:
@@ -292,10 +295,18 @@ class MultiAgentPPO(PPO):
                 bootstrap[t][cut] = self.value(torch.from_numpy(final[cut])).numpy()
         last_values = self.value(torch.from_numpy(self._features)).numpy()
         self.total_steps += T * N
-        data = {"features": features, "actions": actions, "log_probs": log_probs, "values": values,
-                "rewards": rewards, "dones": dones, "bootstrap_values": bootstrap, "last_values": last_values,
-                "alive": alive,
-                "episode_agent_returns": np.array(agent_returns, dtype=np.float64).reshape(-1, K)}
+        data = {
+            "features": features,
+            "actions": actions,
+            "log_probs": log_probs,
+            "values": values,
+            "rewards": rewards,
+            "dones": dones,
+            "bootstrap_values": bootstrap,
+            "last_values": last_values,
+            "alive": alive,
+            "episode_agent_returns": np.array(agent_returns, dtype=np.float64).reshape(-1, K),
+        }
         return Fragment(data, T * N, team_returns, lengths)
 
     # ------------------------------------------------------------- learning
@@ -303,8 +314,9 @@ class MultiAgentPPO(PPO):
         """All agents' samples flattened to ``T*N*K`` rows, with per-agent GAE advantages (normalised over
         the live samples) and value targets; padding rows get advantage 0 and their own value as target."""
         c, d = self.config, fragment.data
-        advantages, returns = compute_gae(d["rewards"], d["values"], d["dones"], d["bootstrap_values"],
-                                          d["last_values"], c.gamma, c.gae_lambda)
+        advantages, returns = compute_gae(
+            d["rewards"], d["values"], d["dones"], d["bootstrap_values"], d["last_values"], c.gamma, c.gae_lambda
+        )
         alive = d["alive"].reshape(-1)
         advantages, returns = advantages.reshape(-1), returns.reshape(-1)
         values = d["values"].reshape(-1)
@@ -313,11 +325,21 @@ class MultiAgentPPO(PPO):
             advantages = (advantages - live.mean()) / (live.std() + 1e-8)
         advantages = np.where(alive, advantages, 0.0).astype(np.float32)
         returns = np.where(alive, returns, values).astype(np.float32)
-        flat = lambda key: torch.from_numpy(np.ascontiguousarray(  # noqa: E731
-            d[key].reshape(-1, *d[key].shape[3:])))
-        return {"obs": flat("features"), "actions": flat("actions"), "old_log_probs": flat("log_probs"),
-                "old_values": flat("values"), "advantages": torch.from_numpy(advantages),
-                "returns": torch.from_numpy(returns)}
+        flat = (
+            lambda key: torch.from_numpy(
+                np.ascontiguousarray(  # noqa: E731
+                    d[key].reshape(-1, *d[key].shape[3:])
+                )
+            )
+        )
+        return {
+            "obs": flat("features"),
+            "actions": flat("actions"),
+            "old_log_probs": flat("log_probs"),
+            "old_values": flat("values"),
+            "advantages": torch.from_numpy(advantages),
+            "returns": torch.from_numpy(returns),
+        }
 
     def _train(self, until_step: int, timer: Timer, callbacks: Sequence[Callback]) -> None:
         while self.total_steps < until_step:
@@ -328,12 +350,20 @@ class MultiAgentPPO(PPO):
             if not self._record_update(timer, callbacks, **self.learn_from(fragment)):
                 return
 
-    def _record_episode(self, episode_return: float, episode_length: int, timer: Timer,
-                        agent_returns: np.ndarray | None = None) -> None:
+    def _record_episode(
+        self, episode_return: float, episode_length: int, timer: Timer, agent_returns: np.ndarray | None = None
+    ) -> None:
         K = self.info.n_agents
         extra = [math.nan] * K if agent_returns is None else [float(r) for r in agent_returns]
-        row = ("episode", int(self.total_steps), float(timer.elapsed()), float(episode_return), int(episode_length),
-               *extra, *([math.nan] * len(self.LOG_KEYS)))
+        row = (
+            "episode",
+            int(self.total_steps),
+            float(timer.elapsed()),
+            float(episode_return),
+            int(episode_length),
+            *extra,
+            *([math.nan] * len(self.LOG_KEYS)),
+        )
         self.history.extend([row])
 
     # ------------------------------------------------------------ inference
@@ -351,15 +381,17 @@ class MultiAgentPPO(PPO):
             k = self.agents.index(agent)
             o = np.asarray(obs[agent], dtype=np.float32).ravel()
             if o.size != self.info.obs_dims[k]:
-                raise ValueError(f"obs of {agent!r} must have {self.info.obs_dims[k]} entries; got shape "
-                                 f"{np.shape(obs[agent])}")
-            rows[r, :o.size], rows[r, D + k] = o, 1.0
+                raise ValueError(
+                    f"obs of {agent!r} must have {self.info.obs_dims[k]} entries; got shape {np.shape(obs[agent])}"
+                )
+            rows[r, : o.size], rows[r, D + k] = o, 1.0
         dist = self.policy(torch.from_numpy(rows))
         chosen = (dist.mode() if deterministic else dist.sample(self.torch_rng)).numpy()
         return {agent: self._env_action(chosen[r]) for r, agent in enumerate(obs)}
 
-    def rollout(self, episodes: int = 1, seed: int | None = None, deterministic: bool = True,
-                policy: str = "learned") -> dict[str, np.ndarray]:
+    def rollout(
+        self, episodes: int = 1, seed: int | None = None, deterministic: bool = True, policy: str = "learned"
+    ) -> dict[str, np.ndarray]:
         """Play ``episodes`` fresh episodes in a new env; returns ``agent_returns (episodes, K)``,
         ``team_returns (episodes,)`` and, for the first episode, ``observations (T+1, K, obs_dim)``
         (zero rows for absent agents). ``policy="random"`` plays uniformly random actions instead."""
@@ -379,8 +411,11 @@ class MultiAgentPPO(PPO):
                 while env.agents:
                     if i == 0:
                         frames.append(_obs_frame(obs, self.agents, D))
-                    joint = (self.act({a: obs[a] for a in env.agents}, deterministic) if policy == "learned"
-                             else {a: env.action_space(a).sample() for a in env.agents})
+                    joint = (
+                        self.act({a: obs[a] for a in env.agents}, deterministic)
+                        if policy == "learned"
+                        else {a: env.action_space(a).sample() for a in env.agents}
+                    )
                     obs, rew, *_ = env.step(joint)
                     for agent, r in rew.items():
                         agent_returns[i, self.agents.index(agent)] += r
@@ -388,16 +423,22 @@ class MultiAgentPPO(PPO):
                     frames.append(_obs_frame(obs, self.agents, D))
         finally:
             env.close()
-        return {"agent_returns": agent_returns, "team_returns": agent_returns.sum(1),
-                "observations": np.stack(frames)}
+        return {"agent_returns": agent_returns, "team_returns": agent_returns.sum(1), "observations": np.stack(frames)}
 
-    def evaluate(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True,
-                 max_episode_steps: int | None = None) -> np.ndarray:
+    def evaluate(
+        self,
+        episodes: int = 20,
+        seed: int | None = None,
+        deterministic: bool = True,
+        max_episode_steps: int | None = None,
+    ) -> np.ndarray:
         """Team returns (summed over agents) of ``episodes`` fresh episodes, ``(episodes,)``.
         ``max_episode_steps`` must stay None: the PettingZoo env ends its episodes itself."""
         if max_episode_steps is not None:
-            raise TypeError(f"{type(self).__name__}.evaluate takes no max_episode_steps (got {max_episode_steps!r}): "
-                            "the PettingZoo env ends its episodes itself")
+            raise TypeError(
+                f"{type(self).__name__}.evaluate takes no max_episode_steps (got {max_episode_steps!r}): "
+                "the PettingZoo env ends its episodes itself"
+            )
         return self.rollout(episodes, seed, deterministic)["team_returns"]
 
     def evaluate_agents(self, episodes: int = 20, seed: int | None = None, deterministic: bool = True) -> np.ndarray:
@@ -461,5 +502,5 @@ def _obs_frame(obs: dict, agents: tuple[str, ...], dim: int) -> np.ndarray:
     for k, agent in enumerate(agents):
         if agent in obs:
             o = np.asarray(obs[agent], dtype=np.float32).ravel()
-            frame[k, :o.size] = o
+            frame[k, : o.size] = o
     return frame

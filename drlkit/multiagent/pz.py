@@ -12,6 +12,7 @@ An env is given as
 Keyword arguments of the factory go in ``env_kwargs``. Strings and module-level
 functions travel to Dask workers and into checkpoints; a lambda does not.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,8 +41,10 @@ def resolve_factory(env: Any) -> Any:
     if callable(env) and not isinstance(env, (str, ParallelEnv, AECEnv)):
         return env
     if not isinstance(env, str):
-        raise TypeError(f"env must be the name of a PettingZoo env factory (e.g. 'mpe2.simple_spread_v3') or a "
-                        f"module-level function returning a PettingZoo ParallelEnv; got {type(env).__name__}")
+        raise TypeError(
+            f"env must be the name of a PettingZoo env factory (e.g. 'mpe2.simple_spread_v3') or a "
+            f"module-level function returning a PettingZoo ParallelEnv; got {type(env).__name__}"
+        )
     path = SHORT_NAMES.get(env, env)
     try:
         module = importlib.import_module(path)
@@ -58,9 +61,11 @@ def resolve_factory(env: Any) -> Any:
     except ImportError:
         factory = None
     if factory is None or not callable(factory):
-        raise ValueError(f"env: cannot find a PettingZoo env factory {env!r}; give a module with parallel_env() "
-                         f"(e.g. 'mpe2.simple_spread_v3'), a 'module.function' path, or one of "
-                         f"{', '.join(map(repr, SHORT_NAMES))}")
+        raise ValueError(
+            f"env: cannot find a PettingZoo env factory {env!r}; give a module with parallel_env() "
+            f"(e.g. 'mpe2.simple_spread_v3'), a 'module.function' path, or one of "
+            f"{', '.join(map(repr, SHORT_NAMES))}"
+        )
     return factory
 
 
@@ -70,19 +75,23 @@ def make_parallel_env(env: Any, env_kwargs: dict[str, Any] | None = None) -> Par
     try:
         made = factory(**(env_kwargs or {}))
     except TypeError as exc:
-        raise TypeError(f"env factory {getattr(factory, '__name__', factory)!r} rejected env_kwargs "
-                        f"{env_kwargs!r}: {exc}") from None
+        raise TypeError(
+            f"env factory {getattr(factory, '__name__', factory)!r} rejected env_kwargs {env_kwargs!r}: {exc}"
+        ) from None
     if isinstance(made, AECEnv):
         from pettingzoo.utils.conversions import aec_to_parallel
 
         try:
             made = aec_to_parallel(made)
         except Exception as exc:
-            raise TypeError(f"env: this AEC environment cannot be converted to the Parallel API "
-                            f"({type(exc).__name__}: {exc})") from None
+            raise TypeError(
+                f"env: this AEC environment cannot be converted to the Parallel API ({type(exc).__name__}: {exc})"
+            ) from None
     if not isinstance(made, ParallelEnv):
-        raise TypeError(f"env must make a PettingZoo ParallelEnv (or AECEnv); {env!r} made a "
-                        f"{type(made).__name__}. Single-agent gymnasium envs go to drlkit.agents (e.g. PPO)")
+        raise TypeError(
+            f"env must make a PettingZoo ParallelEnv (or AECEnv); {env!r} made a "
+            f"{type(made).__name__}. Single-agent gymnasium envs go to drlkit.agents (e.g. PPO)"
+        )
     return made
 
 
@@ -125,10 +134,15 @@ def inspect_env(env: ParallelEnv, owner: str) -> EnvInfo:
     action_space = env.action_space(agents[0])
     for agent in agents[1:]:
         if env.action_space(agent) != action_space:
-            raise ValueError(f"{owner} needs every agent to have the same action space; {agents[0]!r} has "
-                             f"{action_space}, {agent!r} has {env.action_space(agent)}")
-    if not (isinstance(action_space, spaces.Discrete)
-            or isinstance(action_space, spaces.Box) and len(action_space.shape) == 1):
+            raise ValueError(
+                f"{owner} needs every agent to have the same action space; {agents[0]!r} has "
+                f"{action_space}, {agent!r} has {env.action_space(agent)}"
+            )
+    if not (
+        isinstance(action_space, spaces.Discrete)
+        or isinstance(action_space, spaces.Box)
+        and len(action_space.shape) == 1
+    ):
         raise ValueError(f"{owner} needs a Discrete or 1-D Box action space; the agents have {action_space}")
     env.reset(seed=0)
     try:

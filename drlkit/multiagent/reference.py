@@ -11,6 +11,7 @@ larger remaining offset, braking with its velocity. Its return is not optimal
 (the actions are discrete and the steering crude) but it is a fixed,
 reproducible "solved" level for thresholds.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -26,19 +27,22 @@ _DIRECTIONS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=float)
 def scripted_spread_action(obs: np.ndarray, index: int, n_agents: int, brake: float = 0.6) -> int:
     """The scripted team's discrete action for agent ``index`` from its own observation ``obs (18,)`` (N=3)."""
     vel, pos = obs[0:2], obs[2:4]
-    landmarks = pos + obs[4:4 + 2 * n_agents].reshape(n_agents, 2)
-    others = pos + obs[4 + 2 * n_agents:4 + 2 * n_agents + 2 * (n_agents - 1)].reshape(n_agents - 1, 2)
+    landmarks = pos + obs[4 : 4 + 2 * n_agents].reshape(n_agents, 2)
+    others = pos + obs[4 + 2 * n_agents : 4 + 2 * n_agents + 2 * (n_agents - 1)].reshape(n_agents - 1, 2)
     agents = np.insert(others, index, pos, axis=0)
-    best = min(itertools.permutations(range(n_agents)),
-               key=lambda perm: sum(np.linalg.norm(agents[k] - landmarks[perm[k]]) for k in range(n_agents)))
+    best = min(
+        itertools.permutations(range(n_agents)),
+        key=lambda perm: sum(np.linalg.norm(agents[k] - landmarks[perm[k]]) for k in range(n_agents)),
+    )
     offset = landmarks[best[index]] - pos - brake * vel
     if np.abs(offset).max() < 0.05:
         return 0
     return int(np.argmax(_DIRECTIONS @ offset))
 
 
-def spread_team_returns(policy: str = "scripted", n_agents: int = 3, episodes: int = 20, seed: int = 0,
-                        max_cycles: int = 25) -> np.ndarray:
+def spread_team_returns(
+    policy: str = "scripted", n_agents: int = 3, episodes: int = 20, seed: int = 0, max_cycles: int = 25
+) -> np.ndarray:
     """Team returns (summed over agents) of the ``"scripted"`` or ``"random"`` team on
     ``mpe2.simple_spread_v3.parallel_env(N=n_agents, max_cycles=max_cycles)``, ``(episodes,)``."""
     from mpe2 import simple_spread_v3
@@ -55,8 +59,11 @@ def spread_team_returns(policy: str = "scripted", n_agents: int = 3, episodes: i
             env.action_space(a).seed(seed + i)
         while env.agents:
             if policy == "scripted":
-                joint = {a: scripted_spread_action(obs[a], k, n_agents) for k, a in enumerate(env.possible_agents)
-                         if a in env.agents}
+                joint = {
+                    a: scripted_spread_action(obs[a], k, n_agents)
+                    for k, a in enumerate(env.possible_agents)
+                    if a in env.agents
+                }
             else:
                 joint = {a: env.action_space(a).sample() for a in env.agents}
             obs, rewards, *_ = env.step(joint)

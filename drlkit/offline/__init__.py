@@ -8,6 +8,7 @@
   :class:`CQL`, :class:`TD3BC`.
 * Scores: :func:`normalized_score`, :func:`reference_returns`, :func:`q_overestimation`.
 """
+
 from .base import OfflineAgent, OfflineConfig
 from .bc import BC
 from .cql import CQL
@@ -20,8 +21,25 @@ from .storage import from_minari, load_dataset, save_dataset
 from .td3bc import TD3BC
 
 __all__ = [
-    "BC", "CQL", "QUALITIES", "TD3BC", "DatasetError", "OfflineAgent", "OfflineConfig", "OfflineDQN", "OfflineDataset",
-    "behaviour_policy", "collect", "collect_parallel", "collect_replay", "concatenate", "from_minari",
-    "load_dataset", "make_quality_datasets", "normalized_score", "q_overestimation", "reference_returns",
+    "BC",
+    "CQL",
+    "QUALITIES",
+    "TD3BC",
+    "DatasetError",
+    "OfflineAgent",
+    "OfflineConfig",
+    "OfflineDQN",
+    "OfflineDataset",
+    "behaviour_policy",
+    "collect",
+    "collect_parallel",
+    "collect_replay",
+    "concatenate",
+    "from_minari",
+    "load_dataset",
+    "make_quality_datasets",
+    "normalized_score",
+    "q_overestimation",
+    "reference_returns",
     "save_dataset",
 ]

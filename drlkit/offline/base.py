@@ -35,6 +35,7 @@ Subclasses fill in ``_build_networks``, ``_loss(batch)`` and ``_act_batch`` (and
 ``_after_update`` for target networks); see :mod:`drlkit.offline.bc`,
 :mod:`~drlkit.offline.dqn`, :mod:`~drlkit.offline.cql`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,8 +92,10 @@ class OfflineConfig(AgentConfig):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} must be a string, got {type(getattr(self, name)).__name__}")
         if self.batch_size < self.n_shards:
-            raise ValueError(f"batch_size ({self.batch_size}) must be at least n_shards ({self.n_shards}): every "
-                             "worker draws batch_size / n_shards transitions per step")
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be at least n_shards ({self.n_shards}): every "
+                "worker draws batch_size / n_shards transitions per step"
+            )
 
 
 class OfflineAgent(Agent):
@@ -110,11 +113,13 @@ class OfflineAgent(Agent):
     #: A fragment of ``drlkit.distributed.train`` is one gradient step's minibatch.
     DEFAULT_FRAGMENT_STEPS = 1
 
-    def __init__(self, env: Any, seed: int = 0, *, data: OfflineDataset | None = None, progress: bool = False,
-                 **config: Any) -> None:
+    def __init__(
+        self, env: Any, seed: int = 0, *, data: OfflineDataset | None = None, progress: bool = False, **config: Any
+    ) -> None:
         if data is not None and not isinstance(data, OfflineDataset):
-            raise TypeError(f"data must be an OfflineDataset (drlkit.offline.collect / load_dataset), "
-                            f"got {type(data).__name__}")
+            raise TypeError(
+                f"data must be an OfflineDataset (drlkit.offline.collect / load_dataset), got {type(data).__name__}"
+            )
         self._given_data = data
         super().__init__(env, seed=seed, progress=progress, **config)
 
@@ -153,9 +158,13 @@ class OfflineAgent(Agent):
         actions = torch.as_tensor(data.actions)
         if isinstance(self.action_space, gym.spaces.Discrete):
             actions = actions - int(self.action_space.start)
-        return {"obs": torch.as_tensor(data.observations), "actions": actions,
-                "rewards": torch.as_tensor(data.rewards), "next_obs": torch.as_tensor(data.next_observations),
-                "terminated": torch.as_tensor(data.terminations, dtype=torch.float32)}
+        return {
+            "obs": torch.as_tensor(data.observations),
+            "actions": actions,
+            "rewards": torch.as_tensor(data.rewards),
+            "next_obs": torch.as_tensor(data.next_observations),
+            "terminated": torch.as_tensor(data.terminations, dtype=torch.float32),
+        }
 
     def set_data(self, data: OfflineDataset) -> None:
         """Learn from ``data`` from now on (same spaces as the agent's env)."""
@@ -178,14 +187,20 @@ class OfflineAgent(Agent):
 
     def _trainable(self) -> dict[str, nn.Parameter]:
         """Parameters the optimizer updates, keyed as in :meth:`get_parameters`."""
-        return {f"{net_name}.{key}": p for net_name, net in self.networks().items()
-                for key, p in net.named_parameters() if p.requires_grad}
+        return {
+            f"{net_name}.{key}": p
+            for net_name, net in self.networks().items()
+            for key, p in net.named_parameters()
+            if p.requires_grad
+        }
 
     # ----------------------------------------------------------- sampling
     def _require_data(self) -> dict[str, torch.Tensor]:
         if self.data is None:
-            raise DatasetError(f"{type(self).__name__} has no dataset: pass data=... (an OfflineDataset) or "
-                               "dataset_id=... (a Minari dataset in local storage), or call set_data(...)")
+            raise DatasetError(
+                f"{type(self).__name__} has no dataset: pass data=... (an OfflineDataset) or "
+                "dataset_id=... (a Minari dataset in local storage), or call set_data(...)"
+            )
         return self._tensors
 
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
@@ -257,8 +272,9 @@ class OfflineAgent(Agent):
             p.grad = None
         loss, metrics = self._loss(batch)
         loss.backward()
-        grads = {key: (p.grad if p.grad is not None else torch.zeros_like(p)).numpy().copy()
-                 for key, p in params.items()}
+        grads = {
+            key: (p.grad if p.grad is not None else torch.zeros_like(p)).numpy().copy() for key, p in params.items()
+        }
         return grads, {k: float(v) for k, v in metrics.items()}
 
     def apply_gradients(self, gradients: dict[str, np.ndarray]) -> None:
@@ -275,7 +291,8 @@ class OfflineAgent(Agent):
             raise TypeError(
                 f"{type(self).__name__} was given its data in memory; Dask workers read the dataset from Minari "
                 "storage: save it with drlkit.offline.save_dataset(data, id, root=...) and build the agent with "
-                "dataset_id=id, dataset_root=root")
+                "dataset_id=id, dataset_root=root"
+            )
         config = dataclasses.asdict(self.config)
         config["shard_base_seed"] = self.seed
         return AgentSpec(type(self).__name__, self.env_spec, self.seed, config)

@@ -25,6 +25,7 @@ rewards to do better than the data.
 >>> agent = BC("CartPole-v1", data=data, seed=0)             # doctest: +SKIP
 >>> agent.train(2_000); agent.evaluate(10).mean()            # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,9 @@ class BC(OfflineAgent):
         out = int(self.action_space.n) if self.discrete else int(self.action_space.shape[0])
         self.policy = mlp(obs_dim, cfg.hidden_sizes, out, cfg.activation)
         if not self.discrete:
-            low, high = (torch.as_tensor(b, dtype=torch.float32) for b in (self.action_space.low,
-                                                                            self.action_space.high))
+            low, high = (
+                torch.as_tensor(b, dtype=torch.float32) for b in (self.action_space.low, self.action_space.high)
+            )
             self._centre, self._half = (high + low) / 2, (high - low) / 2
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.learning_rate)
 

@@ -25,6 +25,7 @@ data where the data is good and improves on it where the rewards say so.
 Shapes (batch ``B``): ``Q_θ(obs) (B, n_actions)``; ``logsumexp`` over actions and
 ``Q_θ(obs, actions)`` are ``(B,)``; the regulariser is their difference averaged over ``B``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,5 +67,9 @@ class CQL(OfflineDQN):
         reg = cql_regularizer(q_all, batch["actions"])
         loss = td + self.config.cql_alpha * reg
         q_taken = q_all.gather(1, batch["actions"].long()[:, None]).squeeze(1)
-        return loss, {"loss": loss.detach(), "td_loss": td.detach(), "q_mean": q_taken.detach().mean(),
-                      "cql_regularizer": reg.detach()}
+        return loss, {
+            "loss": loss.detach(),
+            "td_loss": td.detach(),
+            "q_mean": q_taken.detach().mean(),
+            "cql_regularizer": reg.detach(),
+        }

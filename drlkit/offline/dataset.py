@@ -30,6 +30,7 @@ numpy arrays over all ``N`` transitions, episode after episode,
 plus ``metadata`` recording how it was made (env id, policy, seed, steps).
 Datasets are stored in the field's standard format with :mod:`drlkit.offline.storage` (Minari).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -74,15 +75,18 @@ class OfflineDataset:
             raise DatasetError("the dataset is empty (0 transitions); collect at least one step")
         if not np.isfinite(self.rewards).all():
             bad = np.flatnonzero(~np.isfinite(self.rewards))
-            raise DatasetError(f"rewards must be finite; {len(bad)} are NaN or inf (first at index {bad[0]}: "
-                               f"{self.rewards[bad[0]]})")
+            raise DatasetError(
+                f"rewards must be finite; {len(bad)} are NaN or inf (first at index {bad[0]}: {self.rewards[bad[0]]})"
+            )
         self.rewards = np.asarray(self.rewards, dtype=np.float32)
         obs_shape = tuple(self.observation_space.shape or ())
         for name in ("observations", "next_observations"):
             arr = np.asarray(getattr(self, name), dtype=np.float32)
             if arr.shape != (n, *obs_shape):
-                raise DatasetError(f"{name} must have shape {(n, *obs_shape)} (N transitions x observation "
-                                   f"shape of {self.observation_space}); got {arr.shape}")
+                raise DatasetError(
+                    f"{name} must have shape {(n, *obs_shape)} (N transitions x observation "
+                    f"shape of {self.observation_space}); got {arr.shape}"
+                )
             if not np.isfinite(arr).all():
                 raise DatasetError(f"{name} contains NaN or inf")
             setattr(self, name, arr)
@@ -95,14 +99,17 @@ class OfflineDataset:
             acts = acts.astype(np.int64)
             lo, hi = int(self.action_space.start), int(self.action_space.start + self.action_space.n - 1)
             if acts.min() < lo or acts.max() > hi:
-                raise DatasetError(f"actions must be in [{lo}, {hi}] for {self.action_space}; "
-                                   f"found values in [{acts.min()}, {acts.max()}]")
+                raise DatasetError(
+                    f"actions must be in [{lo}, {hi}] for {self.action_space}; "
+                    f"found values in [{acts.min()}, {acts.max()}]"
+                )
         else:
             acts = np.asarray(self.actions, dtype=np.float32)
             act_shape = tuple(self.action_space.shape or ())
             if acts.shape != (n, *act_shape):
-                raise DatasetError(f"actions must have shape {(n, *act_shape)} for "
-                                   f"{self.action_space}; got {acts.shape}")
+                raise DatasetError(
+                    f"actions must have shape {(n, *act_shape)} for {self.action_space}; got {acts.shape}"
+                )
             if not np.isfinite(acts).all():
                 raise DatasetError("actions contain NaN or inf")
         self.actions = acts
@@ -148,22 +155,33 @@ class OfflineDataset:
             if obs.ndim < 1 or len(obs) == 0:
                 raise DatasetError("the dataset is empty (0 transitions); collect at least one step")
             if len(term) != len(obs) or len(trunc) != len(obs):
-                raise DatasetError(f"observations, terminations and truncations need one row per transition; got "
-                                   f"{len(obs)}, {len(term)} and {len(trunc)} rows")
+                raise DatasetError(
+                    f"observations, terminations and truncations need one row per transition; got "
+                    f"{len(obs)}, {len(term)} and {len(trunc)} rows"
+                )
             ends = term | trunc
             if trunc.any() or not ends[-1]:
                 cut = np.flatnonzero(trunc)
                 i = int(cut[0]) if len(cut) else len(obs) - 1
                 raise DatasetError(
                     f"the episode ending at transition {i} is truncated but next_observations were not given: "
-                    "its last next observation is unknown; pass next_observations=...")
+                    "its last next observation is unknown; pass next_observations=..."
+                )
             nxt = np.empty_like(obs)
             nxt[:-1] = obs[1:]
             nxt[ends] = obs[ends]  # terminal: the next state's value is 0, its observation is never used
             next_observations = nxt
-        return cls(obs, _as_array("actions", actions), _as_array("rewards", rewards, float),
-                   _as_array("next_observations", next_observations),
-                   term, trunc, observation_space, action_space, dict(metadata or {}))
+        return cls(
+            obs,
+            _as_array("actions", actions),
+            _as_array("rewards", rewards, float),
+            _as_array("next_observations", next_observations),
+            term,
+            trunc,
+            observation_space,
+            action_space,
+            dict(metadata or {}),
+        )
 
     # ---------------------------------------------------------------- views
     def __len__(self) -> int:
@@ -200,21 +218,32 @@ class OfflineDataset:
         return self.select_episodes(range(index, self.n_episodes, n_shards))
 
     def _take(self, rows: np.ndarray) -> OfflineDataset:
-        return OfflineDataset(self.observations[rows], self.actions[rows], self.rewards[rows],
-                              self.next_observations[rows], self.terminations[rows], self.truncations[rows],
-                              self.observation_space, self.action_space, dict(self.metadata))
+        return OfflineDataset(
+            self.observations[rows],
+            self.actions[rows],
+            self.rewards[rows],
+            self.next_observations[rows],
+            self.terminations[rows],
+            self.truncations[rows],
+            self.observation_space,
+            self.action_space,
+            dict(self.metadata),
+        )
 
     def check_env(self, env: Any, who: str = "the agent") -> None:
         """Raise :class:`DatasetError` unless ``env``'s spaces are the dataset's."""
         probe = make_env(env) if not isinstance(env, gym.Env) else env
         try:
-            for kind, mine, theirs in (("observation", self.observation_space, probe.observation_space),
-                                       ("action", self.action_space, probe.action_space)):
+            for kind, mine, theirs in (
+                ("observation", self.observation_space, probe.observation_space),
+                ("action", self.action_space, probe.action_space),
+            ):
                 if not _same_space(mine, theirs):
                     raise DatasetError(
                         f"the dataset's {kind} space {mine} does not match {who}'s environment "
                         f"({env_id_of(env) or type(probe).__name__}) {kind} space {theirs}; the dataset was made on "
-                        f"{self.metadata.get('env_id', 'another environment')}")
+                        f"{self.metadata.get('env_id', 'another environment')}"
+                    )
         finally:
             if probe is not env:
                 probe.close()
@@ -222,15 +251,22 @@ class OfflineDataset:
     def summary(self) -> dict[str, Any]:
         """Size, episodes and return statistics, for tables."""
         returns = self.episode_returns()
-        return {"transitions": len(self), "episodes": self.n_episodes, "return_mean": float(returns.mean()),
-                "return_std": float(returns.std()), "return_min": float(returns.min()),
-                "return_max": float(returns.max()), **{k: self.metadata[k] for k in ("quality", "policy")
-                                                        if k in self.metadata}}
+        return {
+            "transitions": len(self),
+            "episodes": self.n_episodes,
+            "return_mean": float(returns.mean()),
+            "return_std": float(returns.std()),
+            "return_min": float(returns.min()),
+            "return_max": float(returns.max()),
+            **{k: self.metadata[k] for k in ("quality", "policy") if k in self.metadata},
+        }
 
     def __repr__(self) -> str:
         name = self.metadata.get("quality") or self.metadata.get("policy", "")
-        return (f"OfflineDataset({self.metadata.get('env_id', '?')!r}, {name!r}, {len(self)} transitions, "
-                f"{self.n_episodes} episodes, mean return {self.episode_returns().mean():.1f})")
+        return (
+            f"OfflineDataset({self.metadata.get('env_id', '?')!r}, {name!r}, {len(self)} transitions, "
+            f"{self.n_episodes} episodes, mean return {self.episode_returns().mean():.1f})"
+        )
 
 
 # ------------------------------------------------------------------ collection
@@ -269,8 +305,10 @@ def collect(
     epsilon = check_number("epsilon", epsilon, low=0, high=1)
     act, policy_name = _policy_function(policy)
     if isinstance(env, gym.Env):
-        raise TypeError("env must be a gymnasium id or a function that makes the env (so that workers can make "
-                        "their own copy), not an env object")
+        raise TypeError(
+            "env must be a gymnasium id or a function that makes the env (so that workers can make "
+            "their own copy), not an env object"
+        )
     made = make_env(env)
     rng = np.random.default_rng(seed)
     made.action_space.seed(int(rng.integers(2**31)))
@@ -278,8 +316,11 @@ def collect(
     obs_buf = np.empty((steps, *obs_dim), dtype=np.float32)
     next_buf = np.empty_like(obs_buf)
     discrete = isinstance(made.action_space, gym.spaces.Discrete)
-    act_buf = (np.empty(steps, dtype=np.int64) if discrete
-               else np.empty((steps, *(made.action_space.shape or ())), dtype=np.float32))
+    act_buf = (
+        np.empty(steps, dtype=np.int64)
+        if discrete
+        else np.empty((steps, *(made.action_space.shape or ())), dtype=np.float32)
+    )
     rew_buf = np.empty(steps, dtype=np.float32)
     term_buf = np.zeros(steps, dtype=bool)
     trunc_buf = np.zeros(steps, dtype=bool)
@@ -300,10 +341,17 @@ def collect(
                 obs = next_obs
     finally:
         made.close()
-    metadata = {"env_id": env_id_of(env) or getattr(env, "__name__", "env"), "policy": policy_name,
-                "seed": seed, "steps": steps, "epsilon": epsilon, "quality": quality or policy_name}
-    return OfflineDataset(obs_buf, act_buf, rew_buf, next_buf, term_buf, trunc_buf,
-                          made.observation_space, made.action_space, metadata)
+    metadata = {
+        "env_id": env_id_of(env) or getattr(env, "__name__", "env"),
+        "policy": policy_name,
+        "seed": seed,
+        "steps": steps,
+        "epsilon": epsilon,
+        "quality": quality or policy_name,
+    }
+    return OfflineDataset(
+        obs_buf, act_buf, rew_buf, next_buf, term_buf, trunc_buf, made.observation_space, made.action_space, metadata
+    )
 
 
 def collect_replay(
@@ -334,10 +382,25 @@ def collect_replay(
     boundary[:-1] = np.any(nxt[:-1] != obs[1:], axis=1)
     boundary[-1] = True
     trunc = boundary & ~term
-    metadata = {"env_id": env_id_of(agent.env_spec) or "env", "policy": f"{type(agent).__name__} training run",
-                "seed": agent.seed, "steps": int(len(obs)), "epsilon": -1.0, "quality": quality}
-    return OfflineDataset(obs, np.concatenate(parts["actions"]), np.concatenate(parts["rewards"]), nxt, term, trunc,
-                          agent.observation_space, agent.action_space, metadata)
+    metadata = {
+        "env_id": env_id_of(agent.env_spec) or "env",
+        "policy": f"{type(agent).__name__} training run",
+        "seed": agent.seed,
+        "steps": int(len(obs)),
+        "epsilon": -1.0,
+        "quality": quality,
+    }
+    return OfflineDataset(
+        obs,
+        np.concatenate(parts["actions"]),
+        np.concatenate(parts["rewards"]),
+        nxt,
+        term,
+        trunc,
+        agent.observation_space,
+        agent.action_space,
+        metadata,
+    )
 
 
 def concatenate(datasets: Sequence[OfflineDataset], quality: str | None = None) -> OfflineDataset:
@@ -347,19 +410,29 @@ def concatenate(datasets: Sequence[OfflineDataset], quality: str | None = None) 
         raise DatasetError("concatenate needs at least one dataset; got none")
     first = datasets[0]
     for i, d in enumerate(datasets[1:], 1):
-        if not (_same_space(d.observation_space, first.observation_space)
-                and _same_space(d.action_space, first.action_space)):
-            raise DatasetError(f"dataset {i} has spaces {d.observation_space}, {d.action_space}; dataset 0 has "
-                               f"{first.observation_space}, {first.action_space}")
-    cat = {f.name: np.concatenate([getattr(d, f.name) for d in datasets])
-           for f in dataclasses.fields(OfflineDataset) if f.name not in ("observation_space", "action_space",
-                                                                         "metadata")}
-    metadata = {"env_id": first.metadata.get("env_id"), "policy": " + ".join(str(d.metadata.get("policy"))
-                                                                             for d in datasets),
-                "seed": [d.metadata.get("seed") for d in datasets], "steps": sum(len(d) for d in datasets),
-                "quality": quality or "-".join(str(d.metadata.get("quality")) for d in datasets)}
-    return OfflineDataset(**cat, observation_space=first.observation_space, action_space=first.action_space,
-                          metadata=metadata)
+        if not (
+            _same_space(d.observation_space, first.observation_space)
+            and _same_space(d.action_space, first.action_space)
+        ):
+            raise DatasetError(
+                f"dataset {i} has spaces {d.observation_space}, {d.action_space}; dataset 0 has "
+                f"{first.observation_space}, {first.action_space}"
+            )
+    cat = {
+        f.name: np.concatenate([getattr(d, f.name) for d in datasets])
+        for f in dataclasses.fields(OfflineDataset)
+        if f.name not in ("observation_space", "action_space", "metadata")
+    }
+    metadata = {
+        "env_id": first.metadata.get("env_id"),
+        "policy": " + ".join(str(d.metadata.get("policy")) for d in datasets),
+        "seed": [d.metadata.get("seed") for d in datasets],
+        "steps": sum(len(d) for d in datasets),
+        "quality": quality or "-".join(str(d.metadata.get("quality")) for d in datasets),
+    }
+    return OfflineDataset(
+        **cat, observation_space=first.observation_space, action_space=first.action_space, metadata=metadata
+    )
 
 
 def collect_parallel(
@@ -427,8 +500,9 @@ def _policy_function(policy: Policy) -> tuple[Callable[[np.ndarray], Any] | None
             raise ValueError(f"policy must be 'random', a drlkit Agent or a function obs -> action; got {policy!r}")
         return None, "random"
     if isinstance(policy, Agent):
-        return (lambda obs: policy.act(obs, deterministic=True)), f"{type(policy).__name__}(seed={policy.seed}, " \
-                                                                  f"steps={policy.total_steps})"
+        return (
+            lambda obs: policy.act(obs, deterministic=True)
+        ), f"{type(policy).__name__}(seed={policy.seed}, steps={policy.total_steps})"
     if callable(policy):
         return policy, getattr(policy, "__name__", type(policy).__name__)
     raise TypeError(f"policy must be 'random', a drlkit Agent or a function obs -> action; got {type(policy).__name__}")

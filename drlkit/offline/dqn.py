@@ -24,6 +24,7 @@ data says nothing about. :mod:`drlkit.offline.cql` fixes this.
 Shapes in a gradient step (batch ``B``): ``obs, next_obs (B, obs_dim)``,
 ``actions, rewards, terminated (B,)``, ``Q_θ(obs) (B, n_actions)``, target ``y (B,)``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -77,7 +78,8 @@ class OfflineDQN(OfflineAgent):
             raise ValueError(
                 f"{type(self).__name__} needs Discrete actions (it takes a max over Q(s, a)); "
                 f"{env_id_of(self.env_spec) or 'this env'} has {self.action_space}. "
-                "For continuous actions use BC or TD3BC.")
+                "For continuous actions use BC or TD3BC."
+            )
         super()._check_spaces()
 
     def _build_networks(self) -> None:
@@ -106,8 +108,13 @@ class OfflineDQN(OfflineAgent):
         """DQN's Huber TD loss and ``Q_θ(obs) (B, n_actions)``."""
         with torch.no_grad():
             next_online = self.q_net(batch["next_obs"]) if self.config.double_dqn else None
-            target = td_target(batch["rewards"], batch["terminated"], self.target_net(batch["next_obs"]),
-                               self.config.gamma, next_online)
+            target = td_target(
+                batch["rewards"],
+                batch["terminated"],
+                self.target_net(batch["next_obs"]),
+                self.config.gamma,
+                next_online,
+            )
         q_all = self.q_net(batch["obs"])
         q_taken = q_all.gather(1, batch["actions"].long()[:, None]).squeeze(1)
         return F.smooth_l1_loss(q_taken, target), q_all

@@ -1,4 +1,5 @@
 """The datasets of the offline-RL literature at several qualities, in one call."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -42,8 +43,10 @@ def make_quality_datasets(
             out[quality] = collect_replay(DQN(env_id, seed=base), steps)
             continue
         if quality == "medium-expert":
-            half = [_one(env_id, level, steps // 2, base + j * 50, client, n_workers, epsilon, level)
-                    for j, level in enumerate(("medium", "expert"))]
+            half = [
+                _one(env_id, level, steps // 2, base + j * 50, client, n_workers, epsilon, level)
+                for j, level in enumerate(("medium", "expert"))
+            ]
             from .dataset import concatenate
 
             out[quality] = concatenate(half, quality="medium-expert")
@@ -58,5 +61,12 @@ def _one(env_id, level, steps, seed, client, n_workers, epsilon, quality) -> Off
     if n_workers == 1:
         return collect(env_id, policy, steps=steps, seed=seed, epsilon=epsilon, quality=quality)
     per = -(-steps // n_workers)
-    return collect_parallel(env_id, policy, steps=per, seeds=[seed + k for k in range(n_workers)],
-                            epsilon=epsilon, quality=quality, client=client)
+    return collect_parallel(
+        env_id,
+        policy,
+        steps=per,
+        seeds=[seed + k for k in range(n_workers)],
+        epsilon=epsilon,
+        quality=quality,
+        client=client,
+    )

@@ -11,6 +11,7 @@ the discounted return it expects from ``s`` when it follows its greedy policy.
 the prediction with the discounted return that actually followed. Naive offline
 DQN's predictions are typically far above the truth; CQL's are not.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,9 @@ def reference_returns(env: Any, expert: Any, episodes: int = 20, seed: int = 10_
             obs, _ = made.reset(seed=seed + i)
             done = False
             while not done:
-                obs, reward, terminated, truncated, _ = made.step(made.action_space.sample() if policy is None
-                                                                  else policy(obs))
+                obs, reward, terminated, truncated, _ = made.step(
+                    made.action_space.sample() if policy is None else policy(obs)
+                )
                 total += float(reward)
                 done = terminated or truncated
         made.close()
@@ -96,8 +98,13 @@ def q_overestimation(agent: Any, episodes: int = 10, seed: int = 20_000) -> dict
     finally:
         env.close()
     if not predicted:
-        raise ValueError(f"no episode was long enough to measure discounted returns with gamma={gamma}; "
-                         "use more episodes")
+        raise ValueError(
+            f"no episode was long enough to measure discounted returns with gamma={gamma}; use more episodes"
+        )
     q_mean, ret_mean = float(np.mean(predicted)), float(np.mean(true))
-    return {"q_predicted": q_mean, "true_return": ret_mean, "overestimation": q_mean - ret_mean,
-            "states": len(predicted)}
+    return {
+        "q_predicted": q_mean,
+        "true_return": ret_mean,
+        "overestimation": q_mean - ret_mean,
+        "states": len(predicted),
+    }

@@ -15,6 +15,7 @@ drlkit's own metadata (env id, policy, seed, steps, quality) is kept in the
 dataset's ``description`` as JSON after the marker line, so any Minari reader
 still sees a valid dataset. The round trip is exact (float32 observations).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,28 +73,40 @@ def save_dataset(
     if not isinstance(data, OfflineDataset):
         raise TypeError(f"data must be an OfflineDataset, got {type(data).__name__}")
     if not isinstance(dataset_id, str) or "-v" not in dataset_id:
-        raise ValueError(f"dataset_id must look like 'namespace/env/name-v0' (Minari ids end in -v<version>); "
-                         f"got {dataset_id!r}")
+        raise ValueError(
+            f"dataset_id must look like 'namespace/env/name-v0' (Minari ids end in -v<version>); got {dataset_id!r}"
+        )
     if (ref_min_score is None) != (ref_max_score is None):
         raise ValueError("give both ref_min_score and ref_max_score (random and expert returns) or neither")
     buffers = []
     for i, episode in enumerate(data.episodes()):
         obs, nxt = data.observations[episode], data.next_observations[episode]
         if not np.array_equal(obs[1:], nxt[:-1]):
-            raise DatasetError(f"episode {i}: next_observations[t] != observations[t+1] inside the episode; Minari "
-                               "stores one observation sequence per episode, so such data cannot be stored")
-        buffers.append(EpisodeBuffer(
-            id=i, seed=None, observations=np.concatenate([obs, nxt[-1:]]), actions=data.actions[episode],
-            rewards=data.rewards[episode], terminations=data.terminations[episode],
-            truncations=data.truncations[episode], infos={}))
+            raise DatasetError(
+                f"episode {i}: next_observations[t] != observations[t+1] inside the episode; Minari "
+                "stores one observation sequence per episode, so such data cannot be stored"
+            )
+        buffers.append(
+            EpisodeBuffer(
+                id=i,
+                seed=None,
+                observations=np.concatenate([obs, nxt[-1:]]),
+                actions=data.actions[episode],
+                rewards=data.rewards[episode],
+                terminations=data.terminations[episode],
+                truncations=data.truncations[episode],
+                infos={},
+            )
+        )
     meta = {k: v for k, v in data.metadata.items()}
     description = f"Offline RL dataset made with drlkit.\n{_MARKER}{json.dumps(meta, default=_json_default)}"
     with _root(root) as base:
         target = base / dataset_id
         if target.exists():
             if not overwrite:
-                raise FileExistsError(f"a dataset {dataset_id!r} already exists in {base}; pass overwrite=True "
-                                      "to replace it")
+                raise FileExistsError(
+                    f"a dataset {dataset_id!r} already exists in {base}; pass overwrite=True to replace it"
+                )
             import shutil
 
             shutil.rmtree(target)
@@ -104,10 +117,16 @@ def save_dataset(
         with warnings.catch_warnings():  # Minari asks for author/e-mail/code links, which a local dataset lacks
             warnings.simplefilter("ignore", UserWarning)
             minari.create_dataset_from_buffers(
-                dataset_id, buffers, env=env_id if env_id in gym.registry else None,
-                observation_space=data.observation_space, action_space=data.action_space,
-                algorithm_name=str(meta.get("policy", "unknown")), author="drlkit", description=description,
-                **scores)
+                dataset_id,
+                buffers,
+                env=env_id if env_id in gym.registry else None,
+                observation_space=data.observation_space,
+                action_space=data.action_space,
+                algorithm_name=str(meta.get("policy", "unknown")),
+                author="drlkit",
+                description=description,
+                **scores,
+            )
     return target
 
 
@@ -118,8 +137,10 @@ def load_dataset(dataset_id: str, *, root: str | os.PathLike | None = None) -> O
     with _root(root) as base:
         path = base / dataset_id / "data"
     if not path.exists():
-        raise FileNotFoundError(f"no Minari dataset {dataset_id!r} in {base} (nothing is downloaded); "
-                                f"save one with drlkit.offline.save_dataset")
+        raise FileNotFoundError(
+            f"no Minari dataset {dataset_id!r} in {base} (nothing is downloaded); "
+            f"save one with drlkit.offline.save_dataset"
+        )
     return from_minari(MinariDataset(str(path)))
 
 
@@ -129,8 +150,10 @@ def from_minari(dataset: Any) -> OfflineDataset:
     for episode in dataset.iterate_episodes():
         o = np.asarray(episode.observations, dtype=np.float32)
         if len(o) != len(episode.rewards) + 1:
-            raise DatasetError(f"episode {episode.id} has {len(o)} observations for {len(episode.rewards)} steps; "
-                               "Minari episodes hold T+1 observations")
+            raise DatasetError(
+                f"episode {episode.id} has {len(o)} observations for {len(episode.rewards)} steps; "
+                "Minari episodes hold T+1 observations"
+            )
         obs.append(o[:-1])
         nxt.append(o[1:])
         acts.append(np.asarray(episode.actions))
@@ -140,9 +163,17 @@ def from_minari(dataset: Any) -> OfflineDataset:
     if not obs:
         raise DatasetError(f"Minari dataset {dataset.spec.dataset_id!r} has no episodes")
     metadata = _read_metadata(dataset)
-    return OfflineDataset(np.concatenate(obs), np.concatenate(acts), np.concatenate(rews), np.concatenate(nxt),
-                          np.concatenate(terms), np.concatenate(truncs), dataset.observation_space,
-                          dataset.action_space, metadata)
+    return OfflineDataset(
+        np.concatenate(obs),
+        np.concatenate(acts),
+        np.concatenate(rews),
+        np.concatenate(nxt),
+        np.concatenate(terms),
+        np.concatenate(truncs),
+        dataset.observation_space,
+        dataset.action_space,
+        metadata,
+    )
 
 
 def _read_metadata(dataset: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ Shapes (batch ``B``): ``obs (B, obs_dim)``, ``actions (B, act_dim)``, critics ``
 TD3+BC takes two optimizers per step in a fixed order, so it trains in one
 process (``agent.train``); it has no ``compute_gradients`` hook for ``sync_grad``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -86,8 +87,10 @@ class TD3BC(OfflineAgent):
 
     def _check_spaces(self) -> None:
         if not isinstance(self.action_space, gym.spaces.Box) or len(self.action_space.shape) != 1:
-            raise ValueError(f"TD3BC needs a 1-D Box action space; {env_id_of(self.env_spec) or 'this env'} has "
-                             f"{self.action_space}. For Discrete actions use CQL or BC.")
+            raise ValueError(
+                f"TD3BC needs a 1-D Box action space; {env_id_of(self.env_spec) or 'this env'} has "
+                f"{self.action_space}. For Discrete actions use CQL or BC."
+            )
         super()._check_spaces()
 
     def _build_networks(self) -> None:
@@ -103,14 +106,20 @@ class TD3BC(OfflineAgent):
         self.critic1_target = copy.deepcopy(self.critic1).requires_grad_(False)
         self.critic2_target = copy.deepcopy(self.critic2).requires_grad_(False)
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.learning_rate)
-        self.critic_optimizer = torch.optim.Adam([*self.critic1.parameters(), *self.critic2.parameters()],
-                                                 lr=cfg.learning_rate)
+        self.critic_optimizer = torch.optim.Adam(
+            [*self.critic1.parameters(), *self.critic2.parameters()], lr=cfg.learning_rate
+        )
         self._last_actor = {"actor_loss": torch.tensor(0.0), "bc_loss": torch.tensor(0.0)}
 
     def networks(self) -> dict[str, nn.Module]:
-        return {"actor": self.actor, "critic1": self.critic1, "critic2": self.critic2,
-                "actor_target": self.actor_target, "critic1_target": self.critic1_target,
-                "critic2_target": self.critic2_target}
+        return {
+            "actor": self.actor,
+            "critic1": self.critic1,
+            "critic2": self.critic2,
+            "actor_target": self.actor_target,
+            "critic1_target": self.critic1_target,
+            "critic2_target": self.critic2_target,
+        }
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"actor": self.actor_optimizer, "critic": self.critic_optimizer}
@@ -127,12 +136,16 @@ class TD3BC(OfflineAgent):
         cfg = self.config
         obs, actions = batch["obs"], batch["actions"]
         with torch.no_grad():
-            noise = (torch.randn(actions.shape, generator=self.torch_rng) * cfg.policy_noise
-                     ).clamp(-cfg.noise_clip, cfg.noise_clip) * self._half
-            next_actions = torch.max(torch.min(self._mu(self.actor_target, batch["next_obs"]) + noise, self._high),
-                                     self._low)
-            next_q = torch.min(self._q(self.critic1_target, batch["next_obs"], next_actions),
-                               self._q(self.critic2_target, batch["next_obs"], next_actions))
+            noise = (torch.randn(actions.shape, generator=self.torch_rng) * cfg.policy_noise).clamp(
+                -cfg.noise_clip, cfg.noise_clip
+            ) * self._half
+            next_actions = torch.max(
+                torch.min(self._mu(self.actor_target, batch["next_obs"]) + noise, self._high), self._low
+            )
+            next_q = torch.min(
+                self._q(self.critic1_target, batch["next_obs"], next_actions),
+                self._q(self.critic2_target, batch["next_obs"], next_actions),
+            )
             target = batch["rewards"] + cfg.gamma * (1.0 - batch["terminated"]) * next_q
         q1, q2 = self._q(self.critic1, obs, actions), self._q(self.critic2, obs, actions)
         critic_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
@@ -150,8 +163,11 @@ class TD3BC(OfflineAgent):
             actor_loss.backward()
             self.actor_optimizer.step()
             with torch.no_grad():
-                for net, target_net in ((self.actor, self.actor_target), (self.critic1, self.critic1_target),
-                                        (self.critic2, self.critic2_target)):
+                for net, target_net in (
+                    (self.actor, self.actor_target),
+                    (self.critic1, self.critic1_target),
+                    (self.critic2, self.critic2_target),
+                ):
                     for p, tp in zip(net.parameters(), target_net.parameters()):
                         tp.lerp_(p, cfg.tau)
             self._last_actor = {"actor_loss": actor_loss.detach(), "bc_loss": bc.detach()}

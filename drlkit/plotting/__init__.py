@@ -1,4 +1,5 @@
 """Plotting functions used by the notebooks; each takes explicit data and returns a matplotlib Axes/Figure."""
+
 from .curves import curve_summary, plot_learning_curves, smooth_curves
 from .distributed import (
     LiveRunPlot,

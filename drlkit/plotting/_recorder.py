@@ -1,4 +1,5 @@
 """The base of the training callbacks that take a snapshot of an agent every few environment steps."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -14,6 +14,7 @@ shaded band:
 ``None``   no band
 =========  ===================================================================
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping

@@ -12,6 +12,7 @@
 
 Each function takes the result(s) explicitly and returns the matplotlib Axes.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,9 @@ def _check_result(result: Any, name: str = "result") -> Any:
     from ..distributed.result import DistributedResult
 
     if not isinstance(result, DistributedResult):
-        raise TypeError(f"{name} must be a DistributedResult (from drlkit.distributed.train), "
-                        f"got {type(result).__name__}")
+        raise TypeError(
+            f"{name} must be a DistributedResult (from drlkit.distributed.train), got {type(result).__name__}"
+        )
     return result
 
 
@@ -119,8 +121,13 @@ def plot_worker_throughput(result: Any, ax: Any = None) -> Any:
     ax = _axes(ax, (6, 3.5))
     bars = ax.bar(table.index.astype(str), table["steps_per_second"], color="C0")
     for bar, busy in zip(bars, table["busy_fraction"]):
-        ax.annotate(f"busy {busy:.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize="small")
+        ax.annotate(
+            f"busy {busy:.0%}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize="small",
+        )
     ax.set_xlabel("worker slot")
     ax.set_ylabel("environment steps / second")
     ax.set_title(f"{result.mode}: {result.steps_per_second:.0f} steps/s in total")
@@ -148,18 +155,36 @@ def plot_task_timeline(result: Any, ax: Any = None, until: float | None = None) 
         rows = (frame.status == status).to_numpy()
         if not rows.any():
             continue
-        ax.barh(frame.worker[rows], ends[rows] - starts[rows], left=starts[rows], height=0.6, color=color,
-                edgecolor="white", linewidth=0.5, label=status)
+        ax.barh(
+            frame.worker[rows],
+            ends[rows] - starts[rows],
+            left=starts[rows],
+            height=0.6,
+            color=color,
+            edgecolor="white",
+            linewidth=0.5,
+            label=status,
+        )
         delay = frame.delay_time.fillna(0).to_numpy()[rows]
         if (delay > 0).any():
-            ax.barh(frame.worker[rows], delay, left=ends[rows] - delay, height=0.6, color="none", hatch="///",
-                    edgecolor="0.2", linewidth=0)
+            ax.barh(
+                frame.worker[rows],
+                delay,
+                left=ends[rows] - delay,
+                height=0.6,
+                color="none",
+                hatch="///",
+                edgecolor="0.2",
+                linewidth=0,
+            )
     for event in result.events:
         if event["event"] in ("killed", "worker left") and (until is None or event["wall_time"] <= until):
-            ax.axvline(event["wall_time"], color="k", linestyle=":" if event["event"] == "worker left" else "-",
-                       linewidth=1)
-            ax.annotate(event["event"], (event["wall_time"], result.n_workers - 0.5), fontsize="x-small",
-                        rotation=90, va="top")
+            ax.axvline(
+                event["wall_time"], color="k", linestyle=":" if event["event"] == "worker left" else "-", linewidth=1
+            )
+            ax.annotate(
+                event["event"], (event["wall_time"], result.n_workers - 0.5), fontsize="x-small", rotation=90, va="top"
+            )
     ax.set_yticks(range(result.n_workers + int(result.options.get("backup_workers", 0) or 0)))
     ax.set_xlabel("wall-clock seconds")
     ax.set_ylabel("worker slot")
@@ -182,16 +207,19 @@ def check_runs(runs: Any, name: str = "runs") -> dict[str, DistributedResult]:
 
 
 # ------------------------------------------------------- scaling, schedules
-def plot_scaling(workers: Any, steps_per_second: Any, ax: Any = None,
-                 cores: int | None = None, label: str = "measured") -> Any:
+def plot_scaling(
+    workers: Any, steps_per_second: Any, ax: Any = None, cores: int | None = None, label: str = "measured"
+) -> Any:
     """Environment steps per second (a sequence) against the numbers of ``workers`` (a sequence of
     the same length), with ideal linear scaling from the first point; ``cores`` marks how many CPU
     cores the machine has."""
     workers = np.asarray(workers, dtype=float)
     rates = np.asarray(steps_per_second, dtype=float)
     if workers.ndim != 1 or workers.shape != rates.shape or len(workers) == 0:
-        raise ValueError(f"workers and steps_per_second must be 1-D of equal, non-zero length; got shapes "
-                         f"{workers.shape} and {rates.shape}")
+        raise ValueError(
+            f"workers and steps_per_second must be 1-D of equal, non-zero length; got shapes "
+            f"{workers.shape} and {rates.shape}"
+        )
     if (workers < 1).any() or not np.isfinite(rates).all() or (rates < 0).any():
         raise ValueError("workers must be >= 1 and steps_per_second finite and >= 0")
     ax = _axes(ax, (5, 3.4))
@@ -217,10 +245,19 @@ def plot_schedule(tasks: Sequence[Mapping[str, Any]], n_workers: int, ax: Any = 
         color = "C2" if task["status"] == "applied" else "C3"
         width = task["end"] - task["start"]
         ax.barh(task["slot"], width, left=task["start"], height=0.7, color=color, edgecolor="white")
-        ax.text(task["start"] + width / 2, task["slot"], f"τ={task['staleness']}", ha="center", va="center",
-                fontsize="x-small", color="white")
-    ax.set_yticks(range(n_workers), ["slot 0 (straggler)" if i == 0 else f"slot {i}" for i in range(n_workers)]
-                  if n_workers > 1 else ["slot 0"])
+        ax.text(
+            task["start"] + width / 2,
+            task["slot"],
+            f"τ={task['staleness']}",
+            ha="center",
+            va="center",
+            fontsize="x-small",
+            color="white",
+        )
+    ax.set_yticks(
+        range(n_workers),
+        ["slot 0 (straggler)" if i == 0 else f"slot {i}" for i in range(n_workers)] if n_workers > 1 else ["slot 0"],
+    )
     ax.set_ylim(n_workers - 0.5, -0.5)
     ax.set_xlabel("time (one task = 1)")
     if title:
@@ -260,9 +297,15 @@ class LiveRunPlot(LiveFigure):
     #: Resolution of the redrawn image (lower draws faster).
     DPI = 80
 
-    def __init__(self, label: str, compare: Mapping[str, Any] | None = None,
-                 time_limit: float | None = None, interval: float = 2.0, window: int = 20,
-                 output: Any = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        compare: Mapping[str, Any] | None = None,
+        time_limit: float | None = None,
+        interval: float = 2.0,
+        window: int = 20,
+        output: Any = None,
+    ) -> None:
         # Not a pyplot figure: the notebook must not show it again when the cell ends.
         figure = Figure(figsize=(11, 3.6))
         super().__init__(figure, output)
@@ -292,8 +335,11 @@ class LiveRunPlot(LiveFigure):
             ax.clear()
             plot_return_curves(runs, x=x, ax=ax, window=self.window)
         state = "finished" if final else "training"
-        self.figure.suptitle(f"{self.label} ({state}): {result.updates} updates, {result.env_steps:,} env steps, "
-                             f"{result.wall_time:.1f} s", fontsize="medium")
+        self.figure.suptitle(
+            f"{self.label} ({state}): {result.updates} updates, {result.env_steps:,} env steps, "
+            f"{result.wall_time:.1f} s",
+            fontsize="medium",
+        )
         self.show()
         self.redraws += 1
         self._last_draw = time.perf_counter()

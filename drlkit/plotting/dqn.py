@@ -6,6 +6,7 @@
 * :func:`plot_q_values` -- those Q-values along the episode at one checkpoint,
   and their mean over training (on the axes of :func:`q_value_axes`).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -26,8 +27,12 @@ def epsilon_schedule(steps: Any, initial: float, final: float, exploration_steps
 
 
 def plot_epsilon_schedule(
-    initial: float, final: float, exploration_steps: int, total_steps: int,
-    learning_starts: int | None = None, ax: Any = None,
+    initial: float,
+    final: float,
+    exploration_steps: int,
+    total_steps: int,
+    learning_starts: int | None = None,
+    ax: Any = None,
 ) -> Any:
     """ε of the ε-greedy policy over ``total_steps`` environment steps, with the expected
     share of random actions taken so far in the legend. Returns the Axes."""

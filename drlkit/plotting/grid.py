@@ -1,4 +1,5 @@
 """Pictures of gridworld MDPs: value heat maps with policy arrows, and convergence curves."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -92,7 +93,12 @@ def plot_values(
             ax.text(col - 0.42, row - 0.42, "S", ha="left", va="top", fontsize=8, weight="bold", color="white")
         if annotate:
             ax.text(
-                col, row + 0.45, _short(V[s]), ha="center", va="bottom", fontsize=7,
+                col,
+                row + 0.45,
+                _short(V[s]),
+                ha="center",
+                va="bottom",
+                fontsize=7,
                 color=_contrasting(image, V[s]),
             )
 
@@ -108,10 +114,23 @@ def plot_values(
         d_col = np.array([MOVES[a][1] for a in actions])
         centre_row = states // cols - (0.1 if annotate else 0.0)  # leave room for the value below
         ax.quiver(
-            states % cols, centre_row, d_col * lengths, d_row * lengths,
-            angles="xy", scale_units="xy", scale=1, pivot=pivot, units="xy", width=0.06,
-            headwidth=3, headlength=2.5, headaxislength=2.2,
-            color="white", edgecolor="black", linewidth=0.5, gid="policy",
+            states % cols,
+            centre_row,
+            d_col * lengths,
+            d_row * lengths,
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            pivot=pivot,
+            units="xy",
+            width=0.06,
+            headwidth=3,
+            headlength=2.5,
+            headaxislength=2.2,
+            color="white",
+            edgecolor="black",
+            linewidth=0.5,
+            gid="policy",
         )
 
     ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)

@@ -16,6 +16,7 @@ between a callback costs about a microsecond. Outside a notebook nothing is
 displayed -- the data is still collected, and :meth:`LiveCurve.draw` still
 renders the figure, e.g. for ``live.figure.savefig(...)``.
 """
+
 from __future__ import annotations
 
 import io
@@ -220,8 +221,13 @@ class LiveCurve(LiveFigure):
                 ax.plot([], [], color=color, label=f"{label} (no episode yet)")
                 continue
             ax.plot(x, y, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot(x, moving_average(y, self.window), color=color, linewidth=2,
-                    label=f"{label}: {y[-self.window:].mean():.1f} (last {min(len(y), self.window)})")
+            ax.plot(
+                x,
+                moving_average(y, self.window),
+                color=color,
+                linewidth=2,
+                label=f"{label}: {y[-self.window :].mean():.1f} (last {min(len(y), self.window)})",
+            )
         if self.target is not None:
             ax.axhline(self.target, color="0.3", linestyle="--", linewidth=1, label=f"target {self.target:g}")
         ax.set_xlabel(self.xlabel)

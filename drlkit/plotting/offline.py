@@ -1,4 +1,5 @@
 """Figures of offline RL: normalised scores per algorithm and dataset quality, and Q overestimation."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -63,8 +64,9 @@ def plot_q_overestimation(results: Mapping[str, Mapping[str, float]], ax: Any = 
     return ax
 
 
-def plot_evaluation_curves(histories: Mapping[str, Any], ax: Any = None, reference: Mapping[str, float] | None = None,
-                           title: str | None = None) -> Any:
+def plot_evaluation_curves(
+    histories: Mapping[str, Any], ax: Any = None, reference: Mapping[str, float] | None = None, title: str | None = None
+) -> Any:
     """Mean greedy-evaluation return against gradient steps for each labelled agent History (the
     episode rows that ``eval_interval`` logs). ``reference`` = ``{label: return}`` draws horizontal
     lines (e.g. the random policy and the expert). Returns the Axes."""

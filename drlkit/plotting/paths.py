@@ -1,4 +1,5 @@
 """Trajectories drawn on a gridworld: where does each learned greedy policy walk?"""
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -36,8 +37,15 @@ def plot_paths(
     rows, cols = mdp.layout
     background = np.zeros(mdp.n_states) if V is None else V
     plain = ListedColormap(["#b8c2d1"])  # one colour: a grid without values
-    ax = plot_values(mdp, background, ax=ax, title=title, annotate=V is not None, colorbar=V is not None,
-                     cmap="viridis" if V is not None else plain)
+    ax = plot_values(
+        mdp,
+        background,
+        ax=ax,
+        title=title,
+        annotate=V is not None,
+        colorbar=V is not None,
+        cmap="viridis" if V is not None else plain,
+    )
     offsets = np.linspace(-0.15, 0.15, len(paths)) if len(paths) > 1 else [0.0]
     for (label, path), offset in zip(paths.items(), offsets):
         states = np.asarray(path, dtype=int)
@@ -45,8 +53,15 @@ def plot_paths(
             raise ValueError(f"paths[{label!r}] must be a non-empty sequence of states in [0, {mdp.n_states - 1}]")
         path_rows, path_cols = np.divmod(states, cols)
         color = None if colors is None else colors.get(label)
-        ax.plot(path_cols + offset, path_rows + offset, marker="o", markersize=3, linewidth=2.5,
-                color=color, label=f"{label} ({len(states) - 1} steps)")
+        ax.plot(
+            path_cols + offset,
+            path_rows + offset,
+            marker="o",
+            markersize=3,
+            linewidth=2.5,
+            color=color,
+            label=f"{label} ({len(states) - 1} steps)",
+        )
     if paths:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=len(paths), fontsize=8, frameon=False)
     return ax

@@ -22,6 +22,7 @@ The algorithms' own pieces come from the agents: advantages and returns from
 Every plotting function takes explicit arrays, draws on the Axes it is given
 (or on a new figure) and returns the Axes.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
@@ -63,17 +64,29 @@ def plot_clipped_objective(clip_range: float = 0.2, axes: Any = None, max_ratio:
     ratio = np.linspace(0.0, max_ratio, 401)
     for ax, advantage in zip(axes, (1.0, -1.0)):
         objective = clipped_surrogate(ratio, advantage, clip_range)
-        ax.axvspan(1 - clip_range, 1 + clip_range, color="tab:green", alpha=0.12,
-                   label=rf"$[1-\epsilon, 1+\epsilon]$, $\epsilon$={clip_range:.2f}")
+        ax.axvspan(
+            1 - clip_range,
+            1 + clip_range,
+            color="tab:green",
+            alpha=0.12,
+            label=rf"$[1-\epsilon, 1+\epsilon]$, $\epsilon$={clip_range:.2f}",
+        )
         ax.plot(ratio, ratio * advantage, "--", color="0.5", label=r"unclipped $\rho A$")
         ax.plot(ratio, objective, color="tab:blue", linewidth=2.5, label=r"$\min(\rho A, \mathrm{clip}(\rho) A)$")
         flat = np.gradient(objective, ratio) == 0
-        ax.plot(np.where(flat, ratio, np.nan), np.where(flat, objective, np.nan), color="tab:red", linewidth=2.5,
-                label="flat: zero gradient")
+        ax.plot(
+            np.where(flat, ratio, np.nan),
+            np.where(flat, objective, np.nan),
+            color="tab:red",
+            linewidth=2.5,
+            label="flat: zero gradient",
+        )
         ax.axvline(1.0, color="k", linewidth=0.8)
         sign = "> 0" if advantage > 0 else "< 0"
-        ax.set_title(f"advantage A {sign}: " + ("make the action more likely" if advantage > 0
-                                                else "make the action less likely"))
+        ax.set_title(
+            f"advantage A {sign}: "
+            + ("make the action more likely" if advantage > 0 else "make the action less likely")
+        )
         ax.set_xlabel(r"probability ratio $\rho = \pi_\theta(a|s)\,/\,\pi_{old}(a|s)$")
         ax.set_ylabel("objective")
         ax.set_xlim(0, max_ratio)
@@ -151,16 +164,17 @@ def plot_action_probabilities(
     state_labels = list(state_labels) if state_labels is not None else [f"state {i}" for i in range(n_states)]
     action_labels = list(action_labels) if action_labels is not None else [f"action {a}" for a in range(n_actions)]
     if len(state_labels) != n_states or len(action_labels) != n_actions:
-        raise ValueError(f"need {n_states} state labels and {n_actions} action labels; got "
-                         f"{len(state_labels)} and {len(action_labels)}")
+        raise ValueError(
+            f"need {n_states} state labels and {n_actions} action labels; got "
+            f"{len(state_labels)} and {len(action_labels)}"
+        )
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
     bars_ax, lines_ax = axes
     width = 0.8 / n_actions
     x = np.arange(n_states)
     for a in range(n_actions):
-        bars_ax.bar(x + (a - (n_actions - 1) / 2) * width, probabilities[index, :, a], width,
-                    label=action_labels[a])
+        bars_ax.bar(x + (a - (n_actions - 1) / 2) * width, probabilities[index, :, a], width, label=action_labels[a])
     bars_ax.axhline(1.0 / n_actions, color="0.4", linestyle=":", linewidth=1)
     bars_ax.set_xticks(x, state_labels, fontsize=8)
     bars_ax.set_ylim(0, 1)
@@ -242,7 +256,7 @@ def gradient_estimates(
     padded = np.zeros((episodes, horizon))
     alive = np.zeros((episodes, horizon))
     for i, g in enumerate(to_go):
-        padded[i, :len(g)], alive[i, :len(g)] = g, 1.0
+        padded[i, : len(g)], alive[i, : len(g)] = g, 1.0
     sums, counts = padded.sum(0), alive.sum(0)
 
     params = [p for p in policy.parameters() if p.requires_grad]
@@ -250,8 +264,8 @@ def gradient_estimates(
     for i, (episode_obs, episode_actions, _) in enumerate(trajectories):
         g = to_go[i]
         if baseline is None:
-            others = counts[:len(g)] - 1
-            b = np.where(others > 0, (sums[:len(g)] - g) / np.maximum(others, 1), 0.0)
+            others = counts[: len(g)] - 1
+            b = np.where(others > 0, (sums[: len(g)] - g) / np.maximum(others, 1), 0.0)
         else:
             with torch.no_grad():
                 b = np.asarray(baseline(torch.from_numpy(episode_obs)), dtype=float).reshape(-1)
@@ -285,8 +299,13 @@ def plot_gradient_variance(estimates: Mapping[str, Any], ax: Any = None) -> Any:
         _, ax = plt.subplots(figsize=(7, 3.6))
     bars = ax.bar(range(len(names)), variances, color=[f"C{i}" for i in range(len(names))])
     for bar, variance in zip(bars, variances):
-        ax.annotate(f"x{variance / variances[0]:.2g}", (bar.get_x() + bar.get_width() / 2, variance),
-                    ha="center", va="bottom", fontsize=9)
+        ax.annotate(
+            f"x{variance / variances[0]:.2g}",
+            (bar.get_x() + bar.get_width() / 2, variance),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     ax.set_xticks(range(len(names)), names)
     ax.set_yscale("log")
     ax.set_ylim(variances.min() / 5, variances.max() * 3)
@@ -320,8 +339,13 @@ def returns_at_steps(histories: Sequence[Any], steps: Any, window: int = 10) -> 
 
 
 def plot_step_curves(
-    curves: Mapping[str, Any], steps: Any, ax: Any = None, band: str | None = "std", ylabel: str = "return",
-    title: str | None = None, highlight: str | None = None,
+    curves: Mapping[str, Any],
+    steps: Any,
+    ax: Any = None,
+    band: str | None = "std",
+    ylabel: str = "return",
+    title: str | None = None,
+    highlight: str | None = None,
 ) -> Any:
     """Mean ± band over runs (see :func:`drlkit.plotting.curves.curve_summary`) of each labelled
     ``(runs, len(steps))`` array against environment ``steps``. With ``highlight`` (one of the
@@ -341,8 +365,11 @@ def plot_step_curves(
             raise ValueError(f"curves[{label!r}] has {values.shape[1]} points; steps has {len(steps)}")
         _, mean, low, high = curve_summary(values, band=band)
         runs = values.shape[0]
-        style = {} if highlight is None else (dict(linewidth=2.5, zorder=3) if label == highlight
-                                              else dict(linewidth=1.0, alpha=0.35, zorder=2))
+        style = (
+            {}
+            if highlight is None
+            else (dict(linewidth=2.5, zorder=3) if label == highlight else dict(linewidth=1.0, alpha=0.35, zorder=2))
+        )
         (line,) = ax.plot(steps, mean, label=f"{label} ({runs} runs)" if runs > 1 else str(label), **style)
         if band is not None and runs > 1 and highlight in (None, label):
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
@@ -389,8 +416,14 @@ def update_directions(agent: Any, fragment: Any, cg_iters: int = 10, damping: fl
         vector_to_parameters(vector.detach(), pieces)
         return pieces
 
-    return {"obs": obs, "actions": actions, "advantages": advantages, "gradient": split(g / g.norm()),
-            "natural": split(natural), "curvature": curvature}
+    return {
+        "obs": obs,
+        "actions": actions,
+        "advantages": advantages,
+        "gradient": split(g / g.norm()),
+        "natural": split(natural),
+        "curvature": curvature,
+    }
 
 
 def trust_region_profile(
@@ -435,7 +468,13 @@ def trust_region_profile(
 
 
 def plot_trust_region(
-    step_sizes: Any, kl: Any, gain: Any, max_kl: float, ax: Any = None, label: str = "", kl_model: Any = None,
+    step_sizes: Any,
+    kl: Any,
+    gain: Any,
+    max_kl: float,
+    ax: Any = None,
+    label: str = "",
+    kl_model: Any = None,
 ) -> Any:
     """KL divergence (left axis, log scale) and surrogate gain (right axis) against the step
     size, with the trust region :math:`\\mathrm{KL} \\le \\delta` (``max_kl``) shaded up to the
@@ -446,8 +485,10 @@ def plot_trust_region(
     max_kl = check_number("max_kl", max_kl, low=0, low_open=True)
     step_sizes, kl, gain = (np.asarray(a, dtype=float) for a in (step_sizes, kl, gain))
     if not (step_sizes.shape == kl.shape == gain.shape) or step_sizes.ndim != 1:
-        raise ValueError(f"step_sizes, kl and gain must be 1-D of equal length; got shapes "
-                         f"{step_sizes.shape}, {kl.shape}, {gain.shape}")
+        raise ValueError(
+            f"step_sizes, kl and gain must be 1-D of equal length; got shapes "
+            f"{step_sizes.shape}, {kl.shape}, {gain.shape}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.8))
     ax.plot(step_sizes, kl, color="tab:blue", label="mean KL(old || new)")
@@ -481,7 +522,12 @@ def plot_trust_region(
 
 # --------------------------------------------------------- Gaussian policy
 def plot_gaussian_policy(
-    x: Any, mean: Any, std: Any, ax: Any = None, xlabel: str = "state", low: float | None = None,
+    x: Any,
+    mean: Any,
+    std: Any,
+    ax: Any = None,
+    xlabel: str = "state",
+    low: float | None = None,
     high: float | None = None,
 ) -> Any:
     """Mean action ± one and two standard deviations of a 1-D Gaussian policy along ``x``;

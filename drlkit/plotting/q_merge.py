@@ -3,6 +3,7 @@
 Each function takes results of :func:`drlkit.distributed.q_learning` (run with
 ``Q_star=`` for the error curves) and returns the matplotlib Axes or Figure.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -68,9 +69,14 @@ def plot_merge_errors(
             raise ValueError(f"results[{label!r}] has no q_error: run drlkit.distributed.q_learning with Q_star=")
         faint = highlight is not None and label != highlight
         ax.plot(
-            result.merges[x], errors, label=str(label),
-            marker="o" if len(errors) <= _MAX_MARKERS else None, markersize=3 if faint else 4,
-            linewidth=1 if faint else 2.2, alpha=0.35 if faint else 1.0, zorder=1 if faint else 3,
+            result.merges[x],
+            errors,
+            label=str(label),
+            marker="o" if len(errors) <= _MAX_MARKERS else None,
+            markersize=3 if faint else 4,
+            linewidth=1 if faint else 2.2,
+            alpha=0.35 if faint else 1.0,
+            zorder=1 if faint else 3,
         )
     for label, curve in (baselines or {}).items():
         curve = np.asarray(curve, dtype=float)
@@ -110,9 +116,7 @@ def plot_communication(
         _, ax = plt.subplots(figsize=(6, 4))
     labels = list(results)
     sent = np.array([results[label].merges["total_bytes"][-1] for label in labels], dtype=float)
-    colors = [
-        "tab:blue" if highlight is None or label == highlight else "0.75" for label in labels
-    ]
+    colors = ["tab:blue" if highlight is None or label == highlight else "0.75" for label in labels]
     bars = ax.bar(range(len(labels)), sent, color=colors)
     for bar, label in zip(bars, labels):
         result = results[label]

@@ -6,6 +6,7 @@ returns are first put on one shared grid of environment steps (or seconds):
 episode that ended by then (a step function, no look-ahead). The grid runs up to
 the shortest run of the group, so every point is an average over all seeds.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -78,7 +79,14 @@ def plot_runs(
             grid, curves = resample_returns(runs, x=x, points=points)
         except ValueError as exc:
             raise ValueError(f"{label}: {exc}") from None
-        plot_learning_curves({label: curves}, ax=ax, smooth=smooth, band=band, x=grid,
-                             xlabel="environment steps" if x == "step" else "seconds", ylabel="episode return",
-                             title=title)
+        plot_learning_curves(
+            {label: curves},
+            ax=ax,
+            smooth=smooth,
+            band=band,
+            x=grid,
+            xlabel="environment steps" if x == "step" else "seconds",
+            ylabel="episode return",
+            title=title,
+        )
     return ax

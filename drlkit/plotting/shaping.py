@@ -1,4 +1,5 @@
 """Figures of reward and policy shaping: policies side by side, and the agent's action distributions."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -24,8 +25,9 @@ def plot_policies(mdp: MDP, panels: Mapping[str, tuple[Any, Any]], axes: Sequenc
     return axes[0].figure
 
 
-def plot_action_distributions(distributions: Mapping[str, Any], action_names: Sequence[str] | None = None,
-                              ax: Any = None) -> Any:
+def plot_action_distributions(
+    distributions: Mapping[str, Any], action_names: Sequence[str] | None = None, ax: Any = None
+) -> Any:
     """Grouped bars of action distributions in one state, e.g. ``{"Boltzmann π_Q": ..., "feedback π_F": ...,
     "combined": ...}`` (each an array ``(A,)`` summing to 1). Returns the Axes."""
     import matplotlib.pyplot as plt

@@ -1,5 +1,6 @@
 """Tree search on two-player board games: exact solver, plain UCT, PUCT with a policy-value function,
 AlphaZero-style self-play."""
+
 from .alphazero import AlphaZero, AlphaZeroConfig, PolicyValueNet, SearchStats
 from .puct import PUCT, PUCTNode, puct_scores, uniform_evaluator, visit_policy
 from .root_parallel import root_parallel_search, root_parallel_searches, uct_visit_counts

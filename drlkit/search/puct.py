@@ -25,6 +25,7 @@ legal actions; the move is sampled from ``pi(a) ~ N(root, a) ** (1 / T)``
 to ``(priors (B, n_actions), values (B,))``; priors on illegal actions are
 masked and the rest renormalised.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,9 +65,11 @@ def visit_policy(counts: np.ndarray, temperature: float) -> np.ndarray:
 
 def uniform_evaluator(game: Game) -> Evaluator:
     """Uniform priors and value 0: PUCT then behaves like a UCT without rollouts."""
+
     def f(boards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         b = len(boards)
         return np.full((b, game.n_actions), 1.0 / game.n_actions), np.zeros(b)
+
     return f
 
 
@@ -96,9 +99,16 @@ class PUCT:
         seed: seed of the noise and move sampling.
     """
 
-    def __init__(self, game: Any = "connect_four", evaluate: Evaluator | None = None, n_simulations: int = 100,
-                 c_puct: float = 1.5, dirichlet_alpha: float = 1.0, dirichlet_eps: float = 0.0,
-                 seed: int | None = 0) -> None:
+    def __init__(
+        self,
+        game: Any = "connect_four",
+        evaluate: Evaluator | None = None,
+        n_simulations: int = 100,
+        c_puct: float = 1.5,
+        dirichlet_alpha: float = 1.0,
+        dirichlet_eps: float = 0.0,
+        seed: int | None = 0,
+    ) -> None:
         self.game = make_game(game)
         if evaluate is not None and not callable(evaluate):
             raise TypeError(f"evaluate must be callable(boards) -> (priors, values), got {type(evaluate).__name__}")
@@ -130,8 +140,11 @@ class PUCT:
             raise TypeError(f"state must be a GameState (use game.from_board(board)), got {type(state).__name__}")
         if self.game.winner(state) is not None:
             raise ValueError("the game is over in this state: there is no move to search")
-        n = self.n_simulations if n_simulations is None else check_number(
-            "n_simulations", n_simulations, low=1, integer=True)
+        n = (
+            self.n_simulations
+            if n_simulations is None
+            else check_number("n_simulations", n_simulations, low=1, integer=True)
+        )
         root, _ = self._expand(state)
         if self.dirichlet_eps > 0:
             legal = np.flatnonzero(root.legal)

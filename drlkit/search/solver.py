@@ -8,6 +8,7 @@ The value of a position for the player to move is
 memoised on the position, so every one of tic-tac-toe's 5,478 reachable
 positions is solved once. An action is *optimal* when it attains the max.
 """
+
 from __future__ import annotations
 
 from typing import Any

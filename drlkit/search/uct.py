@@ -20,6 +20,7 @@ the point of view of the player who *moved into* ``s``. One simulation:
 
 The move played is the root child with the most visits.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,9 @@ class UCTNode:
 
     __slots__ = ("parent", "action", "children", "untried", "N", "W", "terminal", "mover")
 
-    def __init__(self, parent: UCTNode | None, action: int, mover: int, terminal: int | None,
-                 untried: list[int]) -> None:
+    def __init__(
+        self, parent: UCTNode | None, action: int, mover: int, terminal: int | None, untried: list[int]
+    ) -> None:
         self.parent, self.action, self.mover, self.terminal = parent, action, mover, terminal
         self.children: dict[int, UCTNode] = {}
         self.untried = untried
@@ -75,8 +77,9 @@ class UCT:
     (:meth:`~drlkit.envs.games.Game.fast_board`), and a move's win test looks only at the lines through it.
     """
 
-    def __init__(self, game: Any = "tictactoe", n_simulations: int = 1000, c: float = math.sqrt(2),
-                 seed: int | None = 0) -> None:
+    def __init__(
+        self, game: Any = "tictactoe", n_simulations: int = 1000, c: float = math.sqrt(2), seed: int | None = 0
+    ) -> None:
         self.game = make_game(game)
         self.n_simulations = check_number("n_simulations", n_simulations, low=1, integer=True)
         self.c = check_number("c", c, low=0)
@@ -88,8 +91,10 @@ class UCT:
         if not isinstance(state, GameState):
             raise TypeError(f"state must be a GameState (use game.from_board(board)), got {type(state).__name__}")
         if state.board.shape != (self.game.rows, self.game.cols):
-            raise ValueError(f"state board has shape {state.board.shape}, {self.game.name} needs "
-                             f"({self.game.rows}, {self.game.cols})")
+            raise ValueError(
+                f"state board has shape {state.board.shape}, {self.game.name} needs "
+                f"({self.game.rows}, {self.game.cols})"
+            )
         if self.game.winner(state) is not None:
             raise ValueError("the game is over in this state: there is no move to search")
         return state
@@ -97,12 +102,20 @@ class UCT:
     def search(self, state: GameState, n_simulations: int | None = None) -> np.ndarray:
         """Run the simulations from ``state``; return root visit counts ``(n_actions,)`` int64."""
         state = self._check_state(state)
-        n = self.n_simulations if n_simulations is None else check_number(
-            "n_simulations", n_simulations, low=1, integer=True)
+        n = (
+            self.n_simulations
+            if n_simulations is None
+            else check_number("n_simulations", n_simulations, low=1, integer=True)
+        )
         game, c = self.game, self.c
         rand = self._random.random
-        gravity, W, index, fast_wins, playout = game.gravity, game.fast_width, game.fast_index, game.fast_wins, \
-            game.fast_playout
+        gravity, W, index, fast_wins, playout = (
+            game.gravity,
+            game.fast_width,
+            game.fast_index,
+            game.fast_wins,
+            game.fast_playout,
+        )
         root_cells, root_tops = game.fast_board(state)
         root_empty = root_cells.count(0) - (game.fast_size - len(index))  # empty board cells
         sqrt, log = math.sqrt, math.log
@@ -186,8 +199,10 @@ class UCT:
         node = self.root
         for i, a in enumerate(path):
             if a not in node.children:
-                raise ValueError(f"path {list(path)!r}: action {a!r} at depth {i} is not in the tree (its node has "
-                                 f"children {sorted(node.children)})")
+                raise ValueError(
+                    f"path {list(path)!r}: action {a!r} at depth {i} is not in the tree (its node has "
+                    f"children {sorted(node.children)})"
+                )
             node = node.children[a]
         counts = np.zeros(self.game.n_actions, dtype=np.int64)
         q = np.full(self.game.n_actions, np.nan)

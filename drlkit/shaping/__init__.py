@@ -4,6 +4,7 @@
   :func:`distance_potential`, :func:`progress_bonus` on MDPs; :class:`PotentialShaping` for gymnasium envs.
 * :mod:`drlkit.shaping.policy` -- :func:`policy_shaping` (Advise, Griffith et al. 2013).
 """
+
 from .policy import PolicyShapingResult, boltzmann, combine_policies, feedback_policy, policy_shaping
 from .reward import (
     PotentialShaping,
@@ -15,7 +16,15 @@ from .reward import (
 )
 
 __all__ = [
-    "PolicyShapingResult", "PotentialShaping", "boltzmann", "bonus_shaping", "combine_policies",
-    "distance_potential", "feedback_policy", "goal_distances", "policy_shaping", "potential_shaping",
+    "PolicyShapingResult",
+    "PotentialShaping",
+    "boltzmann",
+    "bonus_shaping",
+    "combine_policies",
+    "distance_potential",
+    "feedback_policy",
+    "goal_distances",
+    "policy_shaping",
+    "potential_shaping",
     "progress_bonus",
 ]

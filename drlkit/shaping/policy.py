@@ -32,6 +32,7 @@ teacher's true :math:`C`: an agent that trusts a misleading teacher is led astra
 :func:`policy_shaping` runs many independent runs at once on the arrays of an MDP
 (``Q``, ``Δ`` of shape ``(runs, S, A)``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -120,8 +121,7 @@ def policy_shaping(
     if assumed_consistency is None:
         C_hat = min(max(C, 0.01), 0.99)
     else:
-        C_hat = check_number("assumed_consistency", assumed_consistency, low=0, high=1, low_open=True,
-                             high_open=True)
+        C_hat = check_number("assumed_consistency", assumed_consistency, low=0, high=1, low_open=True, high_open=True)
     episodes = check_number("episodes", episodes, low=1, integer=True)
     runs = check_number("runs", runs, low=1, integer=True)
     max_steps = check_number("max_steps", max_steps, low=1, integer=True)

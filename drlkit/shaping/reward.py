@@ -26,6 +26,7 @@ closer paid).
 * :func:`potential_shaping` / :func:`bonus_shaping` -- transformed :class:`~drlkit.MDP`\ s (plan or learn on them);
 * :class:`PotentialShaping` -- the same for any gymnasium environment (deep agents), with ``Φ(obs)``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -45,8 +46,16 @@ def _reward3(mdp: MDP) -> np.ndarray:
 
 
 def _copy(mdp: MDP, R3: np.ndarray) -> MDP:
-    return MDP(P=mdp.P, R=R3, terminal=mdp.terminal, start=mdp.start, state_names=mdp.state_names,
-               action_names=mdp.action_names, layout=mdp.layout, grid=mdp.grid)
+    return MDP(
+        P=mdp.P,
+        R=R3,
+        terminal=mdp.terminal,
+        start=mdp.start,
+        state_names=mdp.state_names,
+        action_names=mdp.action_names,
+        layout=mdp.layout,
+        grid=mdp.grid,
+    )
 
 
 def check_potential(mdp: MDP, potential: Any) -> np.ndarray:

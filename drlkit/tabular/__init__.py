@@ -9,6 +9,7 @@
 * :mod:`~drlkit.tabular.vectorised` -- many runs at once on the arrays of an MDP;
 * :mod:`~drlkit.tabular.schedules` -- ε or α as a function of the episode.
 """
+
 from .environments import MDPEnv, greedy_path
 from .learn import expected_sarsa, q_learning, sarsa
 from .one_run import epsilon_greedy, epsilon_greedy_probabilities

@@ -8,6 +8,7 @@ module turns a gymnasium id, a gymnasium env or an MDP into whichever is needed:
 * a toy-text gymnasium env (one with ``env.unwrapped.P``) is converted with
   :meth:`MDP.from_gymnasium` for the vectorised runs, keeping its time limit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,8 +75,7 @@ def resolve_env(env: Any) -> TabularEnv:
         space = getattr(gym_env, field)
         if not isinstance(space, gym.spaces.Discrete) or int(space.start) != 0:
             raise TypeError(
-                f"env {label}: tabular learning needs a Discrete {field} (states/actions numbered "
-                f"from 0), got {space}"
+                f"env {label}: tabular learning needs a Discrete {field} (states/actions numbered from 0), got {space}"
             )
         sizes.append(int(space.n))
     spec = getattr(gym_env, "spec", None)
@@ -114,8 +114,11 @@ def greedy_path(mdp: MDP, policy: Any, start: int | None = None, max_steps: int 
         raise ValueError(f"policy must hold integer actions in [0, {mdp.n_actions - 1}]; got {policy.tolist()[:8]}")
     from .._checks import check_number
 
-    state = int(np.argmax(mdp.start)) if start is None else check_number(
-        "start", start, low=0, high=mdp.n_states - 1, integer=True)
+    state = (
+        int(np.argmax(mdp.start))
+        if start is None
+        else check_number("start", start, low=0, high=mdp.n_states - 1, integer=True)
+    )
     max_steps = mdp.n_states if max_steps is None else check_number("max_steps", max_steps, low=0, integer=True)
     path = [state]
     for _ in range(max_steps):

@@ -10,6 +10,7 @@ They validate their arguments, pick an engine and package the result:
 
 ``vectorised=True/False`` forces the choice.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -215,8 +216,16 @@ def _learn(
     if vectorised:
         assert tabular.mdp is not None  # checked above: the vectorised engine needs the model
         out = learn_runs(
-            tabular.mdp, algorithm, runs, Q0_array, epsilons, alphas, gamma, max_steps,
-            np.random.default_rng(seed), record_q,
+            tabular.mdp,
+            algorithm,
+            runs,
+            Q0_array,
+            epsilons,
+            alphas,
+            gamma,
+            max_steps,
+            np.random.default_rng(seed),
+            record_q,
         )
         if runs == 1:
             out.Q, out.returns, out.lengths = out.Q[0], out.returns[0], out.lengths[0]
@@ -228,8 +237,16 @@ def _learn(
             agent_seed, env_seed = run_seed.spawn(2)
             outputs.append(
                 learn_one_run(
-                    tabular.env, algorithm, Q0_array, epsilons, alphas, gamma, max_steps,
-                    np.random.default_rng(agent_seed), int(env_seed.generate_state(1)[0]), record_q,
+                    tabular.env,
+                    algorithm,
+                    Q0_array,
+                    epsilons,
+                    alphas,
+                    gamma,
+                    max_steps,
+                    np.random.default_rng(agent_seed),
+                    int(env_seed.generate_state(1)[0]),
+                    record_q,
                 )
             )
         out = outputs[0]

@@ -17,6 +17,7 @@ environment with Discrete observation and action spaces. For each step:
 :mod:`drlkit.tabular.vectorised` runs the same algorithm for many independent
 runs at once on the arrays of an MDP; it draws from the same distributions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """What a tabular learner returns: its configuration, final Q and learning curves."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -12,6 +12,7 @@ The learners evaluate a schedule once per episode, up front
 (:func:`schedule_values`), so a schedule that leaves its allowed range fails
 before any learning starts and names the first bad episode.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -15,6 +15,7 @@ same action timing for SARSA), so the two give the same results in
 distribution; they use their random numbers in a different order, so not the
 same individual runs.
 """
+
 from __future__ import annotations
 
 import numpy as np

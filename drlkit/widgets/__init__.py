@@ -1,4 +1,5 @@
 """ipywidgets front ends for the notebooks; the plotting they drive lives in drlkit.plotting."""
+
 from .dqn import explore_epsilon_schedule, explore_q_values
 from .mdp import GridworldExplorer, explore_gridworld
 from .multiagent import explore_independent_learners

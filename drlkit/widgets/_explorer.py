@@ -1,4 +1,5 @@
 """The base of the slider widgets: sliders above an ``Output`` holding a figure that redraws."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence

@@ -16,6 +16,7 @@ What they draw and compute lives elsewhere and is importable from here as before
 (:func:`~drlkit.distributed.schedule.simulate_schedule`, :func:`~drlkit.distributed.schedule.describe_schedule`)
 in :mod:`drlkit.distributed.schedule`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping
@@ -32,8 +33,18 @@ from ..plotting.distributed import X_AXES, LiveRunPlot, check_runs, plot_return_
 from ._explorer import SLIDER_STYLE
 
 __all__ = [
-    "SCENARIO_MODES", "TABLE_COLUMNS", "LiveRunPlot", "ScenarioExplorer", "describe_run", "describe_schedule",
-    "explore_scenarios", "plot_scaling", "plot_schedule", "run_live", "run_table", "show_dashboard_link",
+    "SCENARIO_MODES",
+    "TABLE_COLUMNS",
+    "LiveRunPlot",
+    "ScenarioExplorer",
+    "describe_run",
+    "describe_schedule",
+    "explore_scenarios",
+    "plot_scaling",
+    "plot_schedule",
+    "run_live",
+    "run_table",
+    "show_dashboard_link",
     "show_task_stream",
     "simulate_schedule",
 ]
@@ -50,15 +61,26 @@ def run_table(runs: Mapping[str, DistributedResult] | DistributedResult, window:
 def describe_run(label: str, result: DistributedResult, window: int = 20) -> str:
     """A one-line summary of a run (what :func:`run_live` prints)."""
     s = result.table_row(check_number("window", window, low=1, integer=True))
-    return (f"{label}: {s['updates']} updates, {s['env steps']:,} env steps in {s['seconds']:.1f} s "
-            f"({s['env steps/s']:,.0f} env steps/s), mean staleness {s['mean staleness']:.2f}, "
-            f"{s['dropped']} dropped, return (last {window} episodes) {s['return']:.1f}")
+    return (
+        f"{label}: {s['updates']} updates, {s['env steps']:,} env steps in {s['seconds']:.1f} s "
+        f"({s['env steps/s']:,.0f} env steps/s), mean staleness {s['mean staleness']:.2f}, "
+        f"{s['dropped']} dropped, return (last {window} episodes) {s['return']:.1f}"
+    )
 
 
-def run_live(agent: Any, mode: str = "sync", *, label: str | None = None,
-             compare: Mapping[str, DistributedResult] | None = None, time_limit: float | None = None,
-             interval: float = 2.0, window: int = 20, output: widgets.Output | None = None,
-             quiet: bool = False, **options: Any) -> DistributedResult:
+def run_live(
+    agent: Any,
+    mode: str = "sync",
+    *,
+    label: str | None = None,
+    compare: Mapping[str, DistributedResult] | None = None,
+    time_limit: float | None = None,
+    interval: float = 2.0,
+    window: int = 20,
+    output: widgets.Output | None = None,
+    quiet: bool = False,
+    **options: Any,
+) -> DistributedResult:
     """:func:`drlkit.distributed.train` with a :class:`LiveRunPlot` redrawn while it trains.
 
     ``options`` go to ``train`` (``total_steps``, ``n_workers``, ``slowdown``, ...).
@@ -67,8 +89,7 @@ def run_live(agent: Any, mode: str = "sync", *, label: str | None = None,
     and returns the :class:`~drlkit.distributed.DistributedResult`.
     """
     label = mode if label is None else str(label)
-    plot = LiveRunPlot(label, compare=compare, time_limit=time_limit, interval=interval, window=window,
-                       output=output)
+    plot = LiveRunPlot(label, compare=compare, time_limit=time_limit, interval=interval, window=window, output=output)
     if "total_steps" not in options:
         if time_limit is None:
             raise TypeError("run_live needs total_steps=..., time_limit=... or both")
@@ -103,29 +124,66 @@ class ScenarioExplorer(widgets.VBox):
     Every finished run is kept in :attr:`results` (label -> DistributedResult).
     """
 
-    def __init__(self, make_agent: Callable[[], Any], client: Any, total_steps: int, fragment_steps: int | None,
-                 n_workers: int, max_workers: int, runs: Mapping[str, DistributedResult], interval: float) -> None:
+    def __init__(
+        self,
+        make_agent: Callable[[], Any],
+        client: Any,
+        total_steps: int,
+        fragment_steps: int | None,
+        n_workers: int,
+        max_workers: int,
+        runs: Mapping[str, DistributedResult],
+        interval: float,
+    ) -> None:
         self.make_agent, self.client = make_agent, client
         self.fragment_steps, self.interval = fragment_steps, interval
         self.results: dict[str, DistributedResult] = dict(runs)
-        self.mode = widgets.ToggleButtons(options=list(SCENARIO_MODES), value="async", description="mode",
-                                          style=SLIDER_STYLE)
-        self.workers = widgets.IntSlider(value=n_workers, min=1, max=max_workers, description="workers",
-                                         continuous_update=False, style=SLIDER_STYLE)
-        self.slowdown = widgets.FloatSlider(value=1.0, min=1.0, max=5.0, step=0.5, description="straggler slowdown",
-                                            continuous_update=False, readout_format=".1f", style=SLIDER_STYLE)
-        self.eta = widgets.FloatSlider(value=round(1.0 / n_workers, 2), min=0.05, max=1.0, step=0.05,
-                                       description="η", continuous_update=False, readout_format=".2f",
-                                       style=SLIDER_STYLE)
-        self.staleness_aware = widgets.Checkbox(value=False, description="staleness-aware (η / τ)",
-                                                style=SLIDER_STYLE, indent=False)
+        self.mode = widgets.ToggleButtons(
+            options=list(SCENARIO_MODES), value="async", description="mode", style=SLIDER_STYLE
+        )
+        self.workers = widgets.IntSlider(
+            value=n_workers, min=1, max=max_workers, description="workers", continuous_update=False, style=SLIDER_STYLE
+        )
+        self.slowdown = widgets.FloatSlider(
+            value=1.0,
+            min=1.0,
+            max=5.0,
+            step=0.5,
+            description="straggler slowdown",
+            continuous_update=False,
+            readout_format=".1f",
+            style=SLIDER_STYLE,
+        )
+        self.eta = widgets.FloatSlider(
+            value=round(1.0 / n_workers, 2),
+            min=0.05,
+            max=1.0,
+            step=0.05,
+            description="η",
+            continuous_update=False,
+            readout_format=".2f",
+            style=SLIDER_STYLE,
+        )
+        self.staleness_aware = widgets.Checkbox(
+            value=False, description="staleness-aware (η / τ)", style=SLIDER_STYLE, indent=False
+        )
         self.max_staleness = widgets.SelectionSlider(
-            options=[("none", NO_CAP)] + [(str(k), k) for k in range(0, 9)], value=NO_CAP,
-            description="staleness cap", continuous_update=False, style=SLIDER_STYLE)
+            options=[("none", NO_CAP)] + [(str(k), k) for k in range(0, 9)],
+            value=NO_CAP,
+            description="staleness cap",
+            continuous_update=False,
+            style=SLIDER_STYLE,
+        )
         step = 1024
-        self.total_steps = widgets.IntSlider(value=total_steps, min=step, max=max(8 * total_steps, 4 * step),
-                                             step=step, description="env steps", continuous_update=False,
-                                             style=SLIDER_STYLE)
+        self.total_steps = widgets.IntSlider(
+            value=total_steps,
+            min=step,
+            max=max(8 * total_steps, 4 * step),
+            step=step,
+            description="env steps",
+            continuous_update=False,
+            style=SLIDER_STYLE,
+        )
         self.run_button = widgets.Button(description="Run scenario", button_style="primary", icon="play")
         self.clear_button = widgets.Button(description="Clear runs", icon="trash")
         self.preview = widgets.Output()
@@ -136,13 +194,16 @@ class ScenarioExplorer(widgets.VBox):
         self.mode.observe(self._enable_async_options, names="value")
         for control in (self.mode, self.workers, self.slowdown, self.max_staleness):
             control.observe(self._show_preview, names="value")
-        controls = widgets.VBox([
-            self.mode,
-            widgets.HBox([self.workers, self.slowdown, self.total_steps]),
-            widgets.HBox([self.eta, self.staleness_aware, self.max_staleness]),
-        ])
-        super().__init__([controls, self.preview, widgets.HBox([self.run_button, self.clear_button]),
-                          self.output, self.table])
+        controls = widgets.VBox(
+            [
+                self.mode,
+                widgets.HBox([self.workers, self.slowdown, self.total_steps]),
+                widgets.HBox([self.eta, self.staleness_aware, self.max_staleness]),
+            ]
+        )
+        super().__init__(
+            [controls, self.preview, widgets.HBox([self.run_button, self.clear_button]), self.output, self.table]
+        )
         self._enable_async_options()
         self._show_preview()
         self._show_runs()
@@ -183,9 +244,17 @@ class ScenarioExplorer(widgets.VBox):
         label = self.label()
         self.run_button.disabled = True
         try:
-            result = run_live(self.make_agent(), self.mode.value, label=label, compare=self.results,
-                              interval=self.interval, output=self.output, quiet=True, client=self.client,
-                              **self.scenario())
+            result = run_live(
+                self.make_agent(),
+                self.mode.value,
+                label=label,
+                compare=self.results,
+                interval=self.interval,
+                output=self.output,
+                quiet=True,
+                client=self.client,
+                **self.scenario(),
+            )
         except Exception as exc:  # show what went wrong next to the widgets, keep the earlier runs
             with self.output:
                 print(f"{label} stopped: {type(exc).__name__}: {exc}")
@@ -212,10 +281,16 @@ class ScenarioExplorer(widgets.VBox):
         with self.preview:
             self.preview.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(11, 0.45 * self.workers.value + 1.3))
-            plot_schedule(tasks, self.workers.value, ax=ax, title=(
-                f"expected schedule, {self.mode.value}: "
-                f"{describe_schedule(tasks, self.mode.value, self.workers.value, PREVIEW_DURATION)} "
-                f"(a model: no overheads, every task equally long but the straggler's)"))
+            plot_schedule(
+                tasks,
+                self.workers.value,
+                ax=ax,
+                title=(
+                    f"expected schedule, {self.mode.value}: "
+                    f"{describe_schedule(tasks, self.mode.value, self.workers.value, PREVIEW_DURATION)} "
+                    f"(a model: no overheads, every task equally long but the straggler's)"
+                ),
+            )
             fig.tight_layout()
             display(fig)
             plt.close(fig)
@@ -267,8 +342,9 @@ def explore_scenarios(
     max_workers = check_number("max_workers", max_workers, low=1, high=16, integer=True)
     n_workers = check_number("n_workers", n_workers, low=1, high=max_workers, integer=True)
     interval = check_number("interval", interval, low=0)
-    return ScenarioExplorer(make_agent, client, total_steps, fragment_steps, n_workers, max_workers,
-                            check_runs(runs or {}), interval)
+    return ScenarioExplorer(
+        make_agent, client, total_steps, fragment_steps, n_workers, max_workers, check_runs(runs or {}), interval
+    )
 
 
 def show_dashboard_link(client: Any) -> HTML:

@@ -11,6 +11,7 @@
 Moving a slider only redraws runs already made, so it answers at once and
 needs no cluster.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -41,12 +42,18 @@ class MergeExplorer(widgets.VBox):
         self._ylim = (errors.min() / 1.5, errors.max() * 1.5)
         style = {"description_width": "initial"}
         self.workers_slider = widgets.SelectionSlider(
-            options=self.worker_counts, value=self.worker_counts[len(self.worker_counts) // 2],
-            description="workers", continuous_update=False, style=style,
+            options=self.worker_counts,
+            value=self.worker_counts[len(self.worker_counts) // 2],
+            description="workers",
+            continuous_update=False,
+            style=style,
         )
         self.merge_slider = widgets.SelectionSlider(
-            options=self.merge_periods, value=self.merge_periods[0],
-            description="merge every", continuous_update=False, style=style,
+            options=self.merge_periods,
+            value=self.merge_periods[0],
+            description="merge every",
+            continuous_update=False,
+            style=style,
         )
         self.output = widgets.Output()
         super().__init__([widgets.HBox([self.workers_slider, self.merge_slider]), self.output])
@@ -110,7 +117,11 @@ def explore_merges(
             raise TypeError(f"{name} is set by the sliders; give worker_counts= and merge_periods= instead")
     results = {
         (n_workers, merge_every): q_learning(
-            env, n_workers=n_workers, merge_every=merge_every, episodes=episodes, Q_star=Q_star,
+            env,
+            n_workers=n_workers,
+            merge_every=merge_every,
+            episodes=episodes,
+            Q_star=Q_star,
             **q_learning_kwargs,
         )
         for n_workers in worker_counts

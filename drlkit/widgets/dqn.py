@@ -7,6 +7,7 @@
 Each is an ``ipywidgets.VBox`` (sliders above an ``Output`` holding the figure)
 that redraws when a slider moves; the drawing is done by :mod:`drlkit.plotting.dqn`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -23,26 +24,51 @@ from ._explorer import SLIDER_STYLE, SliderExplorer
 class EpsilonScheduleExplorer(SliderExplorer):
     """Sliders "initial ε", "final ε" and "decay steps" over :func:`~drlkit.plotting.dqn.plot_epsilon_schedule`."""
 
-    def __init__(self, initial: float, final: float, exploration_steps: int, total_steps: int,
-                 learning_starts: int) -> None:
+    def __init__(
+        self, initial: float, final: float, exploration_steps: int, total_steps: int, learning_starts: int
+    ) -> None:
         self.total_steps, self.learning_starts = total_steps, learning_starts
-        self.initial = widgets.FloatSlider(value=initial, min=0.0, max=1.0, step=0.05, description="initial ε",
-                                           continuous_update=False, style=SLIDER_STYLE)
-        self.final = widgets.FloatSlider(value=final, min=0.0, max=1.0, step=0.01, description="final ε",
-                                         continuous_update=False, style=SLIDER_STYLE)
-        self.decay = widgets.IntSlider(value=exploration_steps, min=0, max=total_steps, step=max(total_steps // 50, 1),
-                                       description="decay steps", continuous_update=False, style=SLIDER_STYLE)
+        self.initial = widgets.FloatSlider(
+            value=initial,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="initial ε",
+            continuous_update=False,
+            style=SLIDER_STYLE,
+        )
+        self.final = widgets.FloatSlider(
+            value=final, min=0.0, max=1.0, step=0.01, description="final ε", continuous_update=False, style=SLIDER_STYLE
+        )
+        self.decay = widgets.IntSlider(
+            value=exploration_steps,
+            min=0,
+            max=total_steps,
+            step=max(total_steps // 50, 1),
+            description="decay steps",
+            continuous_update=False,
+            style=SLIDER_STYLE,
+        )
         super().__init__([self.initial, self.final, self.decay])
 
     def _draw(self) -> Any:
         fig, ax = plt.subplots(figsize=(8, 3))
-        plot_epsilon_schedule(self.initial.value, self.final.value, self.decay.value, self.total_steps,
-                              learning_starts=self.learning_starts, ax=ax)
+        plot_epsilon_schedule(
+            self.initial.value,
+            self.final.value,
+            self.decay.value,
+            self.total_steps,
+            learning_starts=self.learning_starts,
+            ax=ax,
+        )
         return fig
 
 
 def explore_epsilon_schedule(
-    initial: float = 1.0, final: float = 0.04, exploration_steps: int = 8000, total_steps: int = 30_000,
+    initial: float = 1.0,
+    final: float = 0.04,
+    exploration_steps: int = 8000,
+    total_steps: int = 30_000,
     learning_starts: int = 0,
 ) -> EpsilonScheduleExplorer:
     """ε against environment steps, with sliders for the start, the end and the length of the decay."""
@@ -57,17 +83,31 @@ def explore_epsilon_schedule(
 class QValueExplorer(SliderExplorer):
     """A "checkpoint" slider over :func:`~drlkit.plotting.dqn.plot_q_values`."""
 
-    def __init__(self, steps: np.ndarray, q_values: np.ndarray, gamma: float | None,
-                 action_labels: Sequence[str] | None) -> None:
+    def __init__(
+        self, steps: np.ndarray, q_values: np.ndarray, gamma: float | None, action_labels: Sequence[str] | None
+    ) -> None:
         self.steps, self.q_values, self.gamma, self.action_labels = steps, q_values, gamma, action_labels
-        self.slider = widgets.IntSlider(value=0, min=0, max=len(steps) - 1, step=1, description="checkpoint",
-                                        continuous_update=False, style=SLIDER_STYLE)
+        self.slider = widgets.IntSlider(
+            value=0,
+            min=0,
+            max=len(steps) - 1,
+            step=1,
+            description="checkpoint",
+            continuous_update=False,
+            style=SLIDER_STYLE,
+        )
         super().__init__([self.slider])
 
     def _draw(self) -> Any:
         fig, axes = q_value_axes()
-        plot_q_values(self.steps, self.q_values, index=self.slider.value, gamma=self.gamma,
-                      action_labels=self.action_labels, axes=axes)
+        plot_q_values(
+            self.steps,
+            self.q_values,
+            index=self.slider.value,
+            gamma=self.gamma,
+            action_labels=self.action_labels,
+            axes=axes,
+        )
         return fig
 
 

@@ -1,4 +1,5 @@
 """Interactive value iteration on a gridworld: move γ and the slip probability, watch V* and π* change."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -32,12 +33,24 @@ class GridworldExplorer(widgets.VBox):
         self.result: PlanningResult | None = None
         style = {"description_width": "initial"}
         self.gamma_slider = widgets.FloatSlider(
-            value=gamma, min=0.0, max=1.0, step=0.01, description="gamma",
-            continuous_update=False, readout_format=".2f", style=style,
+            value=gamma,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            description="gamma",
+            continuous_update=False,
+            readout_format=".2f",
+            style=style,
         )
         self.slip_slider = widgets.FloatSlider(
-            value=slip, min=0.0, max=1.0, step=0.01, description="slip",
-            continuous_update=False, readout_format=".2f", style=style,
+            value=slip,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            description="slip",
+            continuous_update=False,
+            readout_format=".2f",
+            style=style,
         )
         self.output = widgets.Output()
         super().__init__([widgets.HBox([self.gamma_slider, self.slip_slider]), self.output])
@@ -62,7 +75,10 @@ class GridworldExplorer(widgets.VBox):
                 1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.3 * max(1.0, cols / rows), 1]}
             )
             plot_values(
-                self.mdp, self.result.V, self.result.policy, ax=values_ax,
+                self.mdp,
+                self.result.V,
+                self.result.policy,
+                ax=values_ax,
                 title=f"{self.title}: V* and greedy policy (γ={gamma:.2f}, slip={slip:.2f})",
             )
             plot_convergence(self.result, ax=convergence_ax)

@@ -4,6 +4,7 @@
 Histories (``{quality: {algorithm: History}}``); it redraws
 :func:`drlkit.plotting.offline.plot_evaluation_curves` for the chosen quality. Nothing is retrained.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -22,19 +23,29 @@ class DatasetQualityExplorer(SliderExplorer):
         if not isinstance(histories, Mapping) or not histories:
             raise TypeError("histories must be a non-empty dict: quality -> {algorithm: History}")
         self.histories, self.reference = histories, reference
-        self.quality = widgets.SelectionSlider(options=list(histories), value=list(histories)[0],
-                                               description="dataset", continuous_update=False, style=SLIDER_STYLE)
+        self.quality = widgets.SelectionSlider(
+            options=list(histories),
+            value=list(histories)[0],
+            description="dataset",
+            continuous_update=False,
+            style=SLIDER_STYLE,
+        )
         super().__init__([self.quality])
 
     def _draw(self) -> Any:
         fig, ax = plt.subplots(figsize=(7, 3.4))
         self.shown = self.quality.value  # the quality behind the current figure
-        plot_evaluation_curves(self.histories[self.quality.value], ax=ax, reference=self.reference,
-                               title=f"Trained on the {self.quality.value} dataset")
+        plot_evaluation_curves(
+            self.histories[self.quality.value],
+            ax=ax,
+            reference=self.reference,
+            title=f"Trained on the {self.quality.value} dataset",
+        )
         return fig
 
 
-def explore_dataset_quality(histories: Mapping[str, Mapping[str, Any]],
-                            reference: Mapping[str, float] | None = None) -> DatasetQualityExplorer:
+def explore_dataset_quality(
+    histories: Mapping[str, Mapping[str, Any]], reference: Mapping[str, float] | None = None
+) -> DatasetQualityExplorer:
     """A "dataset" slider over the evaluation curves of agents trained on each dataset quality."""
     return DatasetQualityExplorer(histories, reference)

@@ -10,6 +10,7 @@
 Each is an ``ipywidgets.VBox`` (sliders above an ``Output`` holding the figure)
 that redraws when a slider moves; the drawing is done by :mod:`drlkit.plotting.policy`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -34,8 +35,14 @@ class ClipRangeExplorer(SliderExplorer):
 
     def __init__(self, clip_range: float) -> None:
         self.slider = widgets.FloatSlider(
-            value=clip_range, min=0.05, max=0.8, step=0.05, description="clip range",
-            continuous_update=False, readout_format=".2f", style=SLIDER_STYLE,
+            value=clip_range,
+            min=0.05,
+            max=0.8,
+            step=0.05,
+            description="clip range",
+            continuous_update=False,
+            readout_format=".2f",
+            style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
@@ -54,20 +61,36 @@ def explore_clip_range(clip_range: float = 0.2) -> ClipRangeExplorer:
 class ActionProbabilityExplorer(SliderExplorer):
     """A "checkpoint" slider over the records of :func:`~drlkit.plotting.policy.plot_action_probabilities`."""
 
-    def __init__(self, steps: np.ndarray, probabilities: np.ndarray, state_labels: Sequence[str] | None,
-                 action_labels: Sequence[str] | None) -> None:
+    def __init__(
+        self,
+        steps: np.ndarray,
+        probabilities: np.ndarray,
+        state_labels: Sequence[str] | None,
+        action_labels: Sequence[str] | None,
+    ) -> None:
         self.steps, self.probabilities = steps, probabilities
         self.state_labels, self.action_labels = state_labels, action_labels
         self.slider = widgets.IntSlider(
-            value=0, min=0, max=len(steps) - 1, step=1, description="checkpoint",
-            continuous_update=False, style=SLIDER_STYLE,
+            value=0,
+            min=0,
+            max=len(steps) - 1,
+            step=1,
+            description="checkpoint",
+            continuous_update=False,
+            style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
     def _draw(self) -> Any:
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
-        plot_action_probabilities(self.steps, self.probabilities, index=self.slider.value,
-                                  state_labels=self.state_labels, action_labels=self.action_labels, axes=axes)
+        plot_action_probabilities(
+            self.steps,
+            self.probabilities,
+            index=self.slider.value,
+            state_labels=self.state_labels,
+            action_labels=self.action_labels,
+            axes=axes,
+        )
         return fig
 
 
@@ -96,32 +119,50 @@ def explore_action_probabilities(
 class TrustRegionExplorer(SliderExplorer):
     """A "max KL" slider over :func:`~drlkit.plotting.policy.plot_trust_region`."""
 
-    def __init__(self, step_sizes: np.ndarray, kl: np.ndarray, gain: np.ndarray, max_kl: float, label: str,
-                 kl_model: np.ndarray | None):
+    def __init__(
+        self,
+        step_sizes: np.ndarray,
+        kl: np.ndarray,
+        gain: np.ndarray,
+        max_kl: float,
+        label: str,
+        kl_model: np.ndarray | None,
+    ):
         self.step_sizes, self.kl, self.gain, self.label, self.kl_model = step_sizes, kl, gain, label, kl_model
         self.slider = widgets.FloatLogSlider(
-            value=max_kl, base=10, min=-4, max=0, step=0.25, description="max KL",
-            continuous_update=False, readout_format=".1e", style=SLIDER_STYLE,
+            value=max_kl,
+            base=10,
+            min=-4,
+            max=0,
+            step=0.25,
+            description="max KL",
+            continuous_update=False,
+            readout_format=".1e",
+            style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
     def _draw(self) -> Any:
         fig, ax = plt.subplots(figsize=(8, 3.8))
-        plot_trust_region(self.step_sizes, self.kl, self.gain, self.slider.value, ax=ax, label=self.label,
-                          kl_model=self.kl_model)
+        plot_trust_region(
+            self.step_sizes, self.kl, self.gain, self.slider.value, ax=ax, label=self.label, kl_model=self.kl_model
+        )
         return fig
 
 
-def explore_trust_region(step_sizes: Any, kl: Any, gain: Any, max_kl: float = 0.01, label: str = "",
-                         kl_model: Any = None) -> TrustRegionExplorer:
+def explore_trust_region(
+    step_sizes: Any, kl: Any, gain: Any, max_kl: float = 0.01, label: str = "", kl_model: Any = None
+) -> TrustRegionExplorer:
     """KL and surrogate gain along an update direction (from
     :func:`~drlkit.plotting.policy.trust_region_profile`) with a "max KL" slider for the limit δ;
     ``kl_model`` optionally adds the quadratic model of the KL."""
     max_kl = check_number("max_kl", max_kl, low=1e-4, high=1)
     step_sizes, kl, gain = (np.asarray(a, dtype=float) for a in (step_sizes, kl, gain))
     if not (step_sizes.shape == kl.shape == gain.shape) or step_sizes.ndim != 1:
-        raise ValueError(f"step_sizes, kl and gain must be 1-D of equal length; got shapes "
-                         f"{step_sizes.shape}, {kl.shape}, {gain.shape}")
+        raise ValueError(
+            f"step_sizes, kl and gain must be 1-D of equal length; got shapes "
+            f"{step_sizes.shape}, {kl.shape}, {gain.shape}"
+        )
     if kl_model is not None:
         kl_model = np.asarray(kl_model, dtype=float)
         if kl_model.shape != kl.shape:
@@ -136,19 +177,25 @@ class RunSelector(SliderExplorer):
         self.curves, self.steps, self.title = curves, steps, title
         labels = list(curves)
         self.slider = widgets.SelectionSlider(
-            options=labels, value=labels[0], description=description, continuous_update=False, style=SLIDER_STYLE,
+            options=labels,
+            value=labels[0],
+            description=description,
+            continuous_update=False,
+            style=SLIDER_STYLE,
         )
         super().__init__([self.slider])
 
     def _draw(self) -> Any:
         fig, ax = plt.subplots(figsize=(8, 3.8))
-        plot_step_curves(self.curves, self.steps, ax=ax, title=f"{self.title}: {self.slider.value}",
-                         highlight=self.slider.value)
+        plot_step_curves(
+            self.curves, self.steps, ax=ax, title=f"{self.title}: {self.slider.value}", highlight=self.slider.value
+        )
         return fig
 
 
-def explore_learning_rates(curves: Mapping[Any, Any], steps: Any, description: str = "learning rate",
-                           title: str = "learning curves") -> RunSelector:
+def explore_learning_rates(
+    curves: Mapping[Any, Any], steps: Any, description: str = "learning rate", title: str = "learning curves"
+) -> RunSelector:
     """Learning curves of several runs computed beforehand, one highlighted by a slider.
 
     ``curves``: ``{label: array (runs, len(steps))}`` (e.g. from

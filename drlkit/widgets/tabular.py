@@ -6,6 +6,7 @@ or two on Cliff Walking) and redraws, in :attr:`TDControlComparison.output`:
 * the learning curves, mean ± standard error over runs;
 * on the grid, the greedy path of each algorithm's action values averaged over runs.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -51,12 +52,24 @@ class TDControlComparison(widgets.VBox):
         self.results: dict[str, TabularResult] = {}
         style = {"description_width": "initial"}
         self.epsilon_slider = widgets.FloatSlider(
-            value=epsilon, min=0.0, max=0.5, step=0.01, description="epsilon",
-            continuous_update=False, readout_format=".2f", style=style,
+            value=epsilon,
+            min=0.0,
+            max=0.5,
+            step=0.01,
+            description="epsilon",
+            continuous_update=False,
+            readout_format=".2f",
+            style=style,
         )
         self.alpha_slider = widgets.FloatSlider(
-            value=alpha, min=0.05, max=1.0, step=0.05, description="alpha",
-            continuous_update=False, readout_format=".2f", style=style,
+            value=alpha,
+            min=0.05,
+            max=1.0,
+            step=0.05,
+            description="alpha",
+            continuous_update=False,
+            readout_format=".2f",
+            style=style,
         )
         self.output = widgets.Output()
         super().__init__([widgets.HBox([self.epsilon_slider, self.alpha_slider]), self.output])
@@ -70,17 +83,24 @@ class TDControlComparison(widgets.VBox):
             self.output.clear_output(wait=True)
             self.results = {
                 label: LEARNERS[label](
-                    self.mdp, self.episodes, alpha=alpha, gamma=self.gamma, epsilon=epsilon,
-                    runs=self.runs, seed=self.seed,
+                    self.mdp,
+                    self.episodes,
+                    alpha=alpha,
+                    gamma=self.gamma,
+                    epsilon=epsilon,
+                    runs=self.runs,
+                    seed=self.seed,
                 )
                 for label in self.algorithms
             }
-            fig, (curves_ax, grid_ax) = plt.subplots(
-                1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1, 1.3]}
-            )
+            fig, (curves_ax, grid_ax) = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1, 1.3]})
             plot_learning_curves(
-                {label: r.returns for label, r in self.results.items()}, ax=curves_ax, smooth=self.smooth,
-                band="sem", colors=COLORS, title=f"ε={epsilon:.2f}, α={alpha:.2f} (band: ± s.e.m.)",
+                {label: r.returns for label, r in self.results.items()},
+                ax=curves_ax,
+                smooth=self.smooth,
+                band="sem",
+                colors=COLORS,
+                title=f"ε={epsilon:.2f}, α={alpha:.2f} (band: ± s.e.m.)",
             )
             _zoom_past_first_episodes(curves_ax, [r.returns for r in self.results.values()], self.smooth)
             paths = {label: greedy_path(self.mdp, self.mean_q(label).argmax(axis=1)) for label in self.results}
@@ -102,7 +122,7 @@ def _zoom_past_first_episodes(ax: Any, curves: list[np.ndarray], smooth: int) ->
     they squash the part of the curves where the algorithms differ.
     """
     means = [curve_summary(c, smooth=smooth, band=None)[1] for c in curves]
-    tails = np.concatenate([m[len(m) // 10:] for m in means])
+    tails = np.concatenate([m[len(m) // 10 :] for m in means])
     low, high = tails.min(), tails.max()
     pad = 0.1 * (high - low) or 1.0
     ax.set_ylim(low - pad, high + pad)

@@ -6,6 +6,7 @@ whose greedy return over 20 episodes was in [100, 250] (after 2,000 steps), the 
 with return 500 (after 20,000 steps). Pendulum-v1 has a hand-written swing-up controller,
 :func:`pendulum_controller`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
