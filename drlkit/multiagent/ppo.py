@@ -4,13 +4,9 @@ Every agent :math:`k` of a PettingZoo Parallel env acts from its own observation
 :math:`o^k_t` (decentralised execution). The three learners differ only in
 which networks they train:
 
-===============  =========================================  ==============================================
-learner          actor                                      critic
-===============  =========================================  ==============================================
-``IPPO``         one :math:`\\pi_{\\theta_k}(a|o^k)` per agent  one :math:`V_{\\phi_k}(o^k)` per agent
-``SharedPPO``    one :math:`\\pi_\\theta(a|o^k, e_k)`           one :math:`V_\\phi(o^k, e_k)`
-``MAPPO``        one :math:`\\pi_\\theta(a|o^k, e_k)`           one :math:`V_\\phi(s_t, e_k)` on the global state
-===============  =========================================  ==============================================
+- ``IPPO``: one actor :math:`\\pi_{\\theta_k}(a|o^k)` and one critic :math:`V_{\\phi_k}(o^k)` per agent;
+- ``SharedPPO``: one actor :math:`\\pi_\\theta(a|o^k, e_k)` and one critic :math:`V_\\phi(o^k, e_k)` for all;
+- ``MAPPO``: one actor :math:`\\pi_\\theta(a|o^k, e_k)` and one critic :math:`V_\\phi(s_t, e_k)` on the global state
 
 (:math:`e_k` the one-hot id of agent :math:`k`, so a shared network can still
 behave differently per agent.) IPPO is de Witt et al. 2020, "Is Independent
