@@ -31,7 +31,9 @@ def test_clicking_columns_the_bot_answers_and_illegal_clicks_are_refused(lab, pa
         )
         _wait_for(page, connect_four.locator(".drlkit-game-message"), "The bot played column")
         stats = connect_four.locator(".drlkit-search-stats")
-        assert f"{SMALL['PLAY_SIMULATIONS']} visits at the root" in stats.inner_text()
+        # The Connect Four bot is the self-play agent when section 2 ran (its own simulations), else plain UCT.
+        bot_simulations = SMALL["SELF_PLAY_SIMULATIONS"] if SMALL["RUN_SELF_PLAY"] else SMALL["PLAY_SIMULATIONS"]
+        assert f"{bot_simulations} visits at the root" in stats.inner_text()
         assert stats.locator("table tr").count() == 3  # columns, visits N, values Q
     assert connect_four.locator(".drlkit-stone-X").count() == 2 and connect_four.locator(".drlkit-stone-O").count() == 2
 

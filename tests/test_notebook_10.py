@@ -1,6 +1,5 @@
 """Notebook 10 (MCTS and self-play) runs headless on a small budget and shows what it claims."""
 
-import importlib
 import re
 
 import pytest
@@ -20,14 +19,12 @@ from notebook_tools import (
 pytestmark = pytest.mark.notebook
 
 PATH = NOTEBOOKS / "10_mcts_self_play.ipynb"
-# The self-play section needs drlkit.search.AlphaZero; it runs whenever that exists.
-HAS_ALPHAZERO = hasattr(importlib.import_module("drlkit.search"), "AlphaZero")
 SMALL = dict(
     TREE_SIMULATIONS=200,
     STRENGTH_SIMULATIONS=[2, 1000],
     STRENGTH_GAMES=4,
     N_WORKERS=2,
-    RUN_SELF_PLAY=HAS_ALPHAZERO,
+    RUN_SELF_PLAY=True,
     SELF_PLAY_SIMULATIONS=8,
     SELF_PLAY_GAMES=2,
     SELF_PLAY_ITERATIONS=2,
@@ -71,5 +68,5 @@ def test_runs_without_errors_and_shows_its_claims(executed):
 
 def test_figures_and_the_boards_are_displayed(executed):
     # tree boards, strength vs simulations, root-parallel strength (+ win rate and timeline with self-play)
-    assert count_images(executed) == 3 + int(HAS_ALPHAZERO)
+    assert count_images(executed) == 4
     assert widget_count(executed) == 2
