@@ -177,7 +177,14 @@ def assert_exercises_set_up(nb: nbformat.NotebookNode, functions: dict[str, str]
         assert any(f"check_{name}({function})" in c.source for c in nb.cells), name
 
 
+def assert_exercises_tagged(nb: nbformat.NotebookNode, n: int) -> None:
+    """``n`` stub cells tagged ``exercise`` and ``n`` reference solutions tagged ``solution`` (student editions)."""
+    tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
+    assert sum("exercise" in t for t in tags) == n and sum("solution" in t for t in tags) == n
+
+
 __all__ = [
+    "assert_exercises_tagged",
     "CellExecutionError",
     "EXECUTED",
     "NOTEBOOKS",

@@ -7,6 +7,7 @@ import pytest
 from notebook_tools import (
     NOTEBOOKS,
     assert_exercises_set_up,
+    assert_exercises_tagged,
     count_images,
     error_outputs,
     execute_notebook,
@@ -41,8 +42,7 @@ def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
     nb = read_committed_clean(PATH)
     assert set(SMALL) == parameter_names(nb)
     assert_exercises_set_up(nb, {"bc_loss": "bc_loss", "cql_regularizer": "cql_regularizer"})
-    tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
-    assert sum("exercise" in t for t in tags) == 2 and sum("solution" in t for t in tags) == 2
+    assert_exercises_tagged(nb, 2)
 
 
 def test_runs_without_errors_and_the_exercises_pass(executed):

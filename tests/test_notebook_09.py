@@ -7,6 +7,7 @@ import pytest
 from notebook_tools import (
     NOTEBOOKS,
     assert_exercises_set_up,
+    assert_exercises_tagged,
     count_images,
     error_outputs,
     execute_notebook,
@@ -45,8 +46,7 @@ def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
     assert_exercises_set_up(
         nb, {"is_nash": "is_nash_equilibrium", "iql_update": "iql_update", "critic_input": "critic_input"}
     )
-    tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
-    assert sum("exercise" in t for t in tags) == 3 and sum("solution" in t for t in tags) == 3
+    assert_exercises_tagged(nb, 3)
 
 
 def test_runs_without_errors_and_the_exercises_pass(executed):

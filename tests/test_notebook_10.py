@@ -7,6 +7,7 @@ import pytest
 from notebook_tools import (
     NOTEBOOKS,
     assert_exercises_set_up,
+    assert_exercises_tagged,
     count_images,
     error_outputs,
     execute_notebook,
@@ -47,8 +48,7 @@ def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
     nb = read_committed_clean(PATH)
     assert set(SMALL) == parameter_names(nb)
     assert_exercises_set_up(nb, {"ucb_score": "ucb_score", "backup": "backup"})
-    tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
-    assert sum("exercise" in t for t in tags) == 2 and sum("solution" in t for t in tags) == 2
+    assert_exercises_tagged(nb, 2)
     assert any(c.cell_type == "markdown" and "## 2. Self-play on a local cluster" in c.source for c in nb.cells)
 
 
