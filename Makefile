@@ -9,6 +9,9 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
+# Two test processes (the machines have two cores; tests pin torch to one thread): a file's tests stay on one
+# process, so its module fixtures (clusters, executed notebooks) run once. PYTEST_XDIST= runs them serially.
+PYTEST_XDIST ?= -n 2 --dist loadfile
 # What ruff lints and formats; mypy checks drlkit/ (files = ["drlkit"] in pyproject.toml).
 LINT_PATHS := drlkit tests benchmarks scripts
 
@@ -43,12 +46,12 @@ demo: setup
 # notebook and browser tests, then the documentation site. The tests also cover the optional
 # Parquet output (pyarrow), which the tutorials do not need.
 test: setup system-deps lint $(VENV)/.docs-installed $(VENV)/.parquet-installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory docs
 
 # Quick local loop: skips slow learning tests and the browser.
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 # Lint (ruff), format check (ruff format) and types (mypy); configuration in pyproject.toml.
 lint: setup
