@@ -805,6 +805,11 @@ def wait_for_workers(client: Any, timeout: float) -> None:
         raise NoWorkerError(f"no Dask worker joined the cluster within {timeout:g} s") from None
 
 
+def worker_count(client: Any) -> int:
+    """How many Dask workers ``client``'s cluster has now."""
+    return len(client.nthreads())
+
+
 def run_tasks(
     client: Any,
     fn: Callable[..., Any],
