@@ -1,5 +1,10 @@
 """The machinery every training mode shares: sending work, waiting for it, surviving failures, bookkeeping.
 
+This is the one module of drlkit that talks to Dask (submit, scatter, gather, wait);
+``cluster.py`` only starts and checks clusters. Besides the training modes it runs
+*independent* tasks (:func:`run_tasks`: ``map_tasks`` and the rounds of distributed
+tabular Q-learning) with the same guarantees.
+
 A mode (``sync.py``, ``async_.py``, ``rollouts.py``) is a short loop written
 with a :class:`Run`:
 
@@ -887,8 +892,7 @@ def _submit_tasks(
             if isinstance(arg, Shared) and arg.future is None:
                 arg.future = _scatter_shared(client, arg.value, deadline, name)
     columns = [
-        [arg.future if isinstance(arg, Shared) else arg for arg in column]
-        for column in zip(*(calls[i] for i in todo))
+        [arg.future if isinstance(arg, Shared) else arg for arg in column] for column in zip(*(calls[i] for i in todo))
     ]
     token = uuid.uuid4().hex[:12]
     keys = [f"drlkit-{name.replace('_', '-').replace(' ', '-')}-{token}-{i}" for i in todo]
