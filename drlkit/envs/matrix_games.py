@@ -140,11 +140,11 @@ class MatrixGameEnv(ParallelEnv):
         self._last: tuple[int, int] | None = None
 
     def observation_space(self, agent: str) -> spaces.Box:
-        _check_agent(agent, self.possible_agents)
+        check_agent_id(agent, self.possible_agents)
         return self._obs_space
 
     def action_space(self, agent: str) -> spaces.Discrete:
-        _check_agent(agent, self.possible_agents)
+        check_agent_id(agent, self.possible_agents)
         return self._action_spaces[agent]
 
     def state(self) -> np.ndarray:
@@ -226,7 +226,8 @@ def _is_integer(action: Any) -> bool:
     return isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_))
 
 
-def _check_agent(agent: Any, agents: list[str]) -> None:
+def check_agent_id(agent: Any, agents: list[str]) -> None:
+    """Raise a ``KeyError`` naming ``agent`` and the environment's agents unless it is one of them."""
     if agent not in agents:
         raise KeyError(f"unknown agent id {agent!r}; this environment's agents are {agents}")
 
