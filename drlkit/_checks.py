@@ -153,3 +153,33 @@ def check_memory(what: str, nbytes: float, hint: str, *, fraction: float = 0.8) 
             f"{what} would need {format_bytes(nbytes)} of memory; this machine has "
             f"{format_bytes(available)} available: {hint}"
         )
+
+
+def int_argument(name: str, low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """A command-line ``type`` (argparse): the text as an integer in ``[low, high]``.
+
+    Otherwise an ``argparse.ArgumentTypeError`` naming ``name``, what was typed and what is
+    allowed -- the one integer parser of ``drlkit`` (cli.py) and ``python -m drlkit.demo``.
+    """
+    import argparse
+
+    if low is None and high is None:
+        allowed = "an integer"
+    elif high is None:
+        allowed = f"an integer >= {low}"
+    elif low is None:
+        allowed = f"an integer <= {high}"
+    else:
+        allowed = f"an integer from {low} to {high}"
+    interval = _interval(low, high, False, False)
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {_fmt(text)}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{name} must be in {interval} ({allowed}), got {value}")
+        return value
+
+    return parse

@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from ._checks import int_argument
+
 USAGE_ERROR = 2
 
 
@@ -129,27 +131,7 @@ def build_agent(algorithm: str, env: str, seed: int, settings: dict[str, Any], p
         raise UsageError(message.splitlines()[0] if message else type(exc).__name__) from None
 
 
-def _int_at_least(name: str, low: int, high: int | None = None):
-    """An argparse type: an integer >= ``low`` (and <= ``high``), or an error naming ``name``."""
-    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{name} must be {allowed}, got {value}")
-        return value
-
-    return parse
-
-
-def _positive_int(name: str):
-    return _int_at_least(name, 1)
-
-
-_seed = _int_at_least("a seed", 0)
+_seed = int_argument("a seed", 0)
 
 
 # --------------------------------------------------------------- run folders
@@ -642,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("algorithm", metavar="ALGO", help=f"algorithm: {algos} (case-insensitive)")
     train.add_argument("env", metavar="ENV", help="gymnasium environment id, e.g. CartPole-v1")
     train.add_argument(
-        "--steps", type=_positive_int("--steps"), required=True, help="environment steps to train for (>= 1)"
+        "--steps", type=int_argument("--steps", 1), required=True, help="environment steps to train for (>= 1)"
     )
     from drlkit.distributed import MODES
 
@@ -655,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--workers",
-        type=_positive_int("--workers"),
+        type=int_argument("--workers", 1),
         default=None,
         help="worker slots; with no --address, a local Dask cluster of this many processes on 127.0.0.1 (default 2)",
     )
@@ -690,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("run", metavar="RUN", help="run folder written by drlkit train (or a checkpoint file)")
     evaluate.add_argument(
-        "--episodes", type=_positive_int("--episodes"), default=20, help="episodes to play (default 20)"
+        "--episodes", type=int_argument("--episodes", 1), default=20, help="episodes to play (default 20)"
     )
     evaluate.add_argument(
         "--seed", type=_seed, default=None, help="seed of the first episode (default: agent seed + 10000)"
@@ -716,13 +698,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument(
         "--smooth",
-        type=_positive_int("--smooth"),
+        type=int_argument("--smooth", 1),
         default=1,
         help="moving-average window over the resampled curve (default 1)",
     )
     plot.add_argument(
         "--points",
-        type=_int_at_least("--points", 2, 100_000),
+        type=int_argument("--points", 2, 100_000),
         default=100,
         help="points each curve is resampled to, 2 to 100000 (default 100)",
     )
@@ -735,7 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument(
         "--dpi",
-        type=_int_at_least("--dpi", 10, 1200),
+        type=int_argument("--dpi", 10, 1200),
         default=120,
         help="resolution of the PNG in dots per inch, 10 to 1200 (default 120)",
     )
@@ -749,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("algorithm", metavar="ALGO", help=f"algorithm: {algos}")
     sweep.add_argument("env", metavar="ENV", help="gymnasium environment id")
-    sweep.add_argument("--steps", type=_positive_int("--steps"), required=True, help="environment steps per run")
+    sweep.add_argument("--steps", type=int_argument("--steps", 1), required=True, help="environment steps per run")
     sweep.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
     sweep.add_argument(
         "--grid",
@@ -771,7 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--workers",
-        type=_positive_int("--workers"),
+        type=int_argument("--workers", 1),
         default=None,
         help="processes of the local Dask cluster on 127.0.0.1 (default 2; ignored with --address)",
     )
@@ -786,7 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the tutorial notebooks in JupyterLab (127.0.0.1)",
         description="Start JupyterLab on 127.0.0.1 in the folder of the tutorial notebooks (or a copy of them).",
     )
-    tutorials.add_argument("--port", type=_positive_int("--port"), default=8888, help="port (default 8888)")
+    tutorials.add_argument("--port", type=int_argument("--port", 1), default=8888, help="port (default 8888)")
     tutorials.add_argument("--dir", default=None, help="notebook folder (default: this installation's notebooks/)")
     tutorials.add_argument(
         "--copy-to", default=None, help="copy the notebooks here first (existing files are kept) and open the copies"

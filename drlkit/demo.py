@@ -26,29 +26,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from ._checks import check_number
+from ._checks import int_argument
 
 #: What the demo trains.
 ENV_ID = "CartPole-v1"
 #: PPO with fewer passes per fragment than its default: tasks of tens of milliseconds.
 PPO_CONFIG: dict[str, Any] = {"n_epochs": 10}
 COLUMNS = ("mode", "updates", "env steps/s", "mean staleness", "eval return", "seconds")
-
-
-def _int_option(name: str, low: int = 1) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        try:
-            return check_number(name, value, low=low, integer=True)
-        except (TypeError, ValueError) as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return parse
 
 
 def _modes(text: str) -> list[str]:
@@ -70,13 +56,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers",
-        type=_int_option("workers"),
+        type=int_argument("workers", 1),
         default=2,
         help="Dask worker processes (default: 2; each takes about 250 MB)",
     )
     parser.add_argument(
         "--steps",
-        type=_int_option("steps"),
+        type=int_argument("steps", 1),
         default=40_960,
         help="environment steps per mode, over all workers (default: 40960)",
     )
@@ -85,17 +71,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--fragment-steps",
-        type=_int_option("fragment-steps"),
+        type=int_argument("fragment-steps", 1),
         default=256,
         help="environment steps per task (default: 256)",
     )
     parser.add_argument(
         "--eval-episodes",
-        type=_int_option("eval-episodes"),
+        type=int_argument("eval-episodes", 1),
         default=10,
         help="episodes of the final evaluation (default: 10)",
     )
-    parser.add_argument("--seed", type=_int_option("seed", low=0), default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=int_argument("seed", low=0), default=0, help="random seed (default: 0)")
     return parser.parse_args(argv)
 
 

@@ -247,6 +247,25 @@ def test_a_callback_can_stop_training(name):
     assert len(calls) == 3 and agent.total_steps == calls[-1] < 50 * case.steps
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_record_episode_hook_books_one_row_with_or_without_per_agent_returns(name):
+    """The engine calls ``record_episode(..., agent_returns)`` on every algorithm: a single-agent
+    History has no per-agent columns and ignores them, a multi-agent one keeps them."""
+    from drlkit.agents.base import Timer
+
+    case = case_of(name, "history")
+    agent = case.make(name)
+    extra = case.extra_columns(agent)
+    timer = Timer(agent, 0, False)
+    agent.record_episode(2.5, 7, timer, np.arange(1.0, max(len(extra), 1) + 1))
+    agent.record_episode(-1.0, 3, timer)
+    frame = agent.history.to_frame()
+    assert list(frame.event) == ["episode", "episode"]
+    assert list(frame.episode_return) == [2.5, -1.0] and list(frame.episode_length) == [7, 3]
+    assert [frame[column].iloc[0] for column in extra] == list(np.arange(1.0, len(extra) + 1))
+    assert frame[list(extra)].iloc[1].isna().all()
+
+
 # ------------------------------------------------------------------ learning
 def _learning_params():
     for name in NAMES:

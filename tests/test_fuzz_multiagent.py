@@ -159,3 +159,31 @@ def test_independent_learners_explorer_on_careless_input(args):
     kwargs, names = args
     _, error = call_cleanly(lambda: explore_independent_learners(**kwargs), names or ["game"])
     assert error is None or names, f"valid input {kwargs} raised {error!r}"
+
+
+# --- the environments' joint actions: an action index is an integer in range, never truncated or parsed
+@fuzz_settings(80)
+@given(
+    env_name=st.sampled_from(["prisoners_dilemma", "coop_grid"]),
+    action=st.one_of(st.integers(-3, 7), numbers(-3, 7), junk(), st.sampled_from([1.7, "1", np.float64(1.0)])),
+    which=st.integers(0, 1),
+)
+def test_joint_actions_are_integers_in_range_or_refused_naming_agent_value_and_range(env_name, action, which):
+    from drlkit.envs.coop_grid import coop_grid
+    from drlkit.envs.matrix_games import prisoners_dilemma
+
+    env = prisoners_dilemma() if env_name == "prisoners_dilemma" else coop_grid(n_agents=2, size=4)
+    env.reset(seed=0)
+    agents = list(env.agents)
+    n = env.action_space(agents[0]).n
+    actions = {agent: 0 for agent in agents}
+    actions[agents[which]] = action
+    integer = isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_))
+    _, error = call_cleanly(lambda: env.step(actions), [repr(agents[which])])
+    if integer and 0 <= action < n:
+        assert error is None, error
+    else:
+        assert error is not None, f"{action!r} was accepted as an action"
+        message = str(error)
+        assert f"an integer in [0, {n - 1}]" in message and repr(action) in message, message
+        assert isinstance(error, ValueError if integer else TypeError), message

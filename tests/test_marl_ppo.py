@@ -140,3 +140,30 @@ def test_mappo_critic_reads_the_agent_id_and_the_global_state():
     np.testing.assert_array_equal(rows[0, 2:], team.envs[0].state())
     # What the critic network is given during collection: columns obs_dim: of each agent's feature row.
     np.testing.assert_array_equal(team._features[0][:, team.info.obs_dim :], rows)
+
+
+@pytest.mark.parametrize("cls", [IPPO, SharedPPO, MAPPO])
+def test_batch_size_counts_per_agent_rows_as_documented(cls):
+    """MultiAgentPPOConfig.batch_size: a rollout has n_steps * num_envs * n_agents rows, and each
+    epoch takes ceil(rows / batch_size) Adam steps; more than n_steps * num_envs is refused."""
+    import math
+
+    n_steps, num_envs, n_agents, batch_size, n_epochs = 10, 2, 3, 8, 2
+    agent = cls(
+        "coop_grid",
+        seed=0,
+        num_envs=num_envs,
+        n_steps=n_steps,
+        batch_size=batch_size,
+        n_epochs=n_epochs,
+        hidden_sizes=(8,),
+        env_kwargs=dict(n_agents=n_agents, size=4, max_steps=10),
+    )
+    steps = []
+    step = agent.optimizer.step
+    agent.optimizer.step = lambda *args, **kwargs: steps.append(1) or step(*args, **kwargs)
+    agent.learn_from(agent.collect())
+    assert len(steps) == n_epochs * math.ceil(n_steps * num_envs * n_agents / batch_size)
+    assert "n_steps * num_envs * n_agents" in (cls.__doc__ or "")
+    with pytest.raises(ValueError, match=r"batch_size \(21\) must be at most n_steps \* num_envs"):
+        cls("coop_grid", num_envs=num_envs, n_steps=n_steps, batch_size=21, env_kwargs=dict(n_agents=n_agents))

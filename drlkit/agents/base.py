@@ -420,18 +420,18 @@ class Agent:
         """History hook: book a finished episode at ``self.total_steps``. Called by ``train`` and by the
         distributed engine for every episode a worker finished; subclasses customise ``_record_episode``.
         ``agent_returns`` (shape ``(n_agents,)``) comes only from multi-agent learners."""
-        if agent_returns is None:
-            self._record_episode(episode_return, episode_length, timer)
-        else:
-            # Only multi-agent learners' _record_episode takes per-agent returns.
-            self._record_episode(episode_return, episode_length, timer, agent_returns)  # type: ignore[call-arg]
+        self._record_episode(episode_return, episode_length, timer, agent_returns)
 
     def record_update(self, timer: Timer, callbacks: Sequence[Callback], **metrics: float) -> bool:
         """History hook: log an update (its metrics) and run the callbacks; False when one asks to stop.
         Called by ``train`` and by the distributed engine for every applied update."""
         return self._record_update(timer, callbacks, **metrics)
 
-    def _record_episode(self, episode_return: float, episode_length: int, timer: Timer) -> None:
+    def _record_episode(
+        self, episode_return: float, episode_length: int, timer: Timer, agent_returns: np.ndarray | None = None
+    ) -> None:
+        """One History row for a finished episode; a single-agent History has no per-agent columns,
+        so ``agent_returns`` is ignored here (multi-agent learners override this hook to keep them)."""
         self.history.log_episode(self.total_steps, timer.elapsed(), episode_return, episode_length)
 
     def _record_update(self, timer: Timer, callbacks: Sequence[Callback], **metrics: float) -> bool:

@@ -1,5 +1,10 @@
 """The machinery every training mode shares: sending work, waiting for it, surviving failures, bookkeeping.
 
+This is the one module of drlkit that talks to Dask (submit, scatter, gather, wait);
+``cluster.py`` only starts and checks clusters. Besides the training modes it runs
+*independent* tasks (:func:`run_tasks`: ``map_tasks`` and the rounds of distributed
+tabular Q-learning) with the same guarantees.
+
 A mode (``sync.py``, ``async_.py``, ``rollouts.py``) is a short loop written
 with a :class:`Run`:
 
@@ -33,6 +38,7 @@ import contextlib
 import math
 import queue
 import time
+import uuid
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, overload
@@ -762,3 +768,173 @@ def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:
     """Key-wise mean of several metric dicts (NaN-free keys only where present)."""
     keys = {k for m in metrics for k in m}
     return {k: float(np.mean([m[k] for m in metrics if k in m])) for k in keys}
+
+
+# -------------------------------------------------------------- independent tasks
+# Work that needs no parameter server: one function over many inputs, results in
+# order (``map_tasks``), or the rounds of tabular Q-learning whose tasks are pure
+# functions of their inputs (``q_learning``). Same guarantees as a training run:
+# one message per batch of tasks, every wait bounded, lost inputs sent again.
+
+#: Attempts of a batch of independent tasks whose shared input keeps dying with its worker.
+LOST_INPUT_ATTEMPTS = 3
+
+
+class TaskError(RuntimeError):
+    """A task of :func:`run_tasks` (e.g. of :func:`drlkit.distributed.map_tasks`) failed;
+    ``index`` is its position in the list of tasks."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class NoWorkerError(RuntimeError, TimeoutError):
+    """No Dask worker joined the cluster in time (both a ``RuntimeError`` and a ``TimeoutError``)."""
+
+
+@dataclass(eq=False)
+class Shared:
+    """An input many tasks read (an MDP, a large table): put on the cluster once, passed to
+    the tasks by reference, and put there again if the worker holding it dies."""
+
+    value: Any
+    future: Any = None
+
+
+def wait_for_workers(client: Any, timeout: float) -> None:
+    """Return once ``client``'s cluster has a running worker; :class:`NoWorkerError` after ``timeout`` s."""
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        raise NoWorkerError(f"no Dask worker joined the cluster within {timeout:g} s") from None
+
+
+def worker_count(client: Any) -> int:
+    """How many Dask workers ``client``'s cluster has now."""
+    return len(client.nthreads())
+
+
+def run_tasks(
+    client: Any,
+    fn: Callable[..., Any],
+    calls: Sequence[Sequence[Any]],
+    *,
+    timeout: float,
+    name: str,
+    labels: Sequence[str] | None = None,
+    retries: int = 0,
+) -> list[Any]:
+    """``[fn(*args) for args in calls]``, each call a Dask task, results in the order of ``calls``.
+
+    * every task leaves in one message to the scheduler; an argument that is a
+      :class:`Shared` is sent to the cluster once (the first time it is needed) and
+      passed by reference, any other argument travels inside its task;
+    * a task whose worker dies is run again by Dask (``retries`` more times if it *raises*);
+      a task that lost a :class:`Shared` input with its worker is cancelled by Dask, so
+      the input is sent again and the task resubmitted (:data:`LOST_INPUT_ATTEMPTS` times);
+    * the whole call waits at most ``timeout`` seconds, then raises ``TimeoutError``
+      naming ``name`` and how many tasks finished; a task that raises becomes a
+      :class:`TaskError` naming it (``labels[i]``, default ``"task i"``).
+    """
+    labels = list(labels) if labels is not None else [f"task {i}" for i in range(len(calls))]
+    deadline = time.monotonic() + timeout
+    futures: list[Any] = [None] * len(calls)
+    todo = list(range(len(calls)))
+    lost = 0
+    try:
+        while True:
+            if todo:
+                _submit_tasks(client, fn, calls, todo, futures, name, retries, deadline)
+            outputs = _wait_and_gather(client, futures, deadline)
+            failed = next((i for i, f in enumerate(futures) if f.status == "error"), None)
+            if failed is not None:
+                exc = futures[failed].exception()
+                raise TaskError(
+                    f"{name} failed on the workers for {labels[failed]}: {type(exc).__name__}: {exc}", failed
+                ) from exc
+            if outputs is not None:
+                return outputs
+            if time.monotonic() >= deadline:
+                done = sum(f.status == "finished" for f in futures)
+                raise TimeoutError(f"{name}: only {done} of {len(calls)} tasks finished within timeout={timeout:g} s")
+            todo = [i for i, f in enumerate(futures) if f.status == "cancelled"]
+            if todo:
+                lost += 1
+                if lost >= LOST_INPUT_ATTEMPTS:
+                    raise RuntimeError(
+                        f"{name}: the cluster lost the data sent to it {lost} times (workers keep dying); "
+                        "check the workers' logs and memory limits"
+                    )
+                for args in calls:  # a worker died holding them: send them again
+                    for arg in args:
+                        if isinstance(arg, Shared):
+                            arg.future = None
+                time.sleep(POLL_INTERVAL)  # let the scheduler notice the dead worker first
+    finally:
+        with contextlib.suppress(OSError, TimeoutError):  # a scheduler that is gone has nothing to release
+            client.cancel([f for f in futures if f is not None])
+
+
+def _submit_tasks(
+    client: Any,
+    fn: Callable[..., Any],
+    calls: Sequence[Sequence[Any]],
+    todo: Sequence[int],
+    futures: list[Any],
+    name: str,
+    retries: int,
+    deadline: float,
+) -> None:
+    """Submit ``calls[i]`` for every ``i`` in ``todo`` as one graph, shared inputs sent first."""
+    for i in todo:
+        for arg in calls[i]:
+            if isinstance(arg, Shared) and arg.future is None:
+                arg.future = _scatter_shared(client, arg.value, deadline, name)
+    columns = [
+        [arg.future if isinstance(arg, Shared) else arg for arg in column] for column in zip(*(calls[i] for i in todo))
+    ]
+    token = uuid.uuid4().hex[:12]
+    keys = [f"drlkit-{name.replace('_', '-').replace(' ', '-')}-{token}-{i}" for i in todo]
+    submitted = client.map(fn, *columns, key=keys, pure=False, retries=retries)
+    for i, future in zip(todo, submitted):
+        futures[i] = future
+
+
+def _scatter_shared(client: Any, value: Any, deadline: float, name: str) -> Any:
+    """Put ``value`` on the cluster (its key starts with its type's name), retrying while workers die."""
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            [future] = client.scatter([value], hash=False, timeout=max(remaining, POLL_INTERVAL))
+            return future
+        except (OSError, TimeoutError, KeyError, ValueError) as exc:  # a target worker died meanwhile
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{name}: could not send {type(value).__name__} to the workers in time "
+                    f"({type(exc).__name__}: {exc})"
+                ) from None
+            time.sleep(POLL_INTERVAL)
+
+
+def _wait_and_gather(client: Any, futures: Sequence[Any], deadline: float) -> list[Any] | None:
+    """The results, or ``None`` when some task failed, lost its input or the deadline passed."""
+    from distributed import wait
+
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    try:
+        wait(futures, timeout=remaining)
+    except (CancelledError, TimeoutError):
+        return None
+    if any(f.status != "finished" for f in futures):
+        return None
+    try:
+        # A private coroutine, because the public gather() has no timeout.
+        outputs = client.sync(
+            client._gather, list(futures), callback_timeout=max(deadline - time.monotonic(), POLL_INTERVAL)
+        )
+    except (CancelledError, OSError, TimeoutError):  # a result died with its worker
+        return None
+    return list(outputs)

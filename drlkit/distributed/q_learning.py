@@ -53,15 +53,18 @@ merge; Dask adds a little framing per message and may save a downward copy when
 two workers share a process. Merging every episode costs ``merge_every`` times
 more than merging every ``merge_every`` episodes.
 
-Fault tolerance: the authoritative merged table stays on the driver. A round's
-tasks are pure functions of (environment, table, seeds), so Dask recomputes the
-tasks of a lost worker elsewhere with the same result; if the lost worker held
-the scattered table, the driver sends it again and reruns the round.
+Fault tolerance: the authoritative merged table stays on the driver. A round is
+one call of the engine's :func:`~drlkit.distributed.engine.run_tasks`, the code
+that talks to Dask for every distributed mode: the MDP is put on the cluster
+once per run (a table larger than 64 kB once per round; smaller ones travel
+inside the tasks), every wait is bounded by ``timeout``, and the round's tasks
+are pure functions of (environment, table, seeds), so Dask recomputes the tasks
+of a lost worker elsewhere with the same result; if the lost worker held the
+MDP, the engine sends it again and reruns the tasks that needed it.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import time
 from dataclasses import dataclass, field
@@ -76,19 +79,18 @@ from ..envs.mdp import MDP
 from ..tabular import MDPEnv
 from ..tabular import q_learning as single_process_q_learning
 from ..tabular.environments import resolve_env
-from ..tabular.learn import _initial_values
+from ..tabular.learn import action_values
 from ..tabular.schedules import FloatOrSchedule, schedule_values
 from .cluster import resolve_client
+from .engine import INLINE_PARAMS_BYTES, Shared, run_tasks, wait_for_workers
 
 MERGE_SCHEMES = ("average", "visits")
 
 MergeFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """A custom merge ``merge(tables (K, S, A), visits (K, S, A)) -> (S, A)``, run on the driver."""
 
-# A round whose scattered table was lost with a worker is sent again this many times.
-_ROUND_ATTEMPTS = 3
+# Seconds to wait for a first Dask worker before giving up.
 _WORKER_WAIT_SECONDS = 30
-_RETRY_PAUSE_SECONDS = 0.5
 
 
 # ---------------------------------------------------------------------------- the merge
@@ -247,6 +249,7 @@ def q_learning(
     Q0: float | np.ndarray = 0.0,
     client: Any = None,
     on_merge: Callable[[dict], Any] | None = None,
+    timeout: float = 600.0,
 ) -> DistributedQResult:
     """Q-learning on ``n_workers`` Dask tasks that merge their Q tables every ``merge_every`` episodes.
 
@@ -292,6 +295,9 @@ def q_learning(
     on_merge : callable, optional
         Called on the driver after every merge with that merge's row (a dict with
         ``merge`` and :data:`MERGE_COLUMNS`), e.g. to show progress.
+    timeout : float > 0
+        Seconds to wait for one round's replies (workers that die meanwhile
+        included) before raising ``TimeoutError``.
 
     Returns
     -------
@@ -318,14 +324,16 @@ def q_learning(
         seed = check_number("seed", seed, low=0, integer=True)
     if on_merge is not None and not callable(on_merge):
         raise TypeError(f"on_merge must be a function called with each merge's row; got {type(on_merge).__name__}")
+    timeout = check_number("timeout", timeout, low=0, low_open=True)
 
     tabular = resolve_env(env)
     S, A = tabular.n_states, tabular.n_actions
-    Q = _initial_values(Q0, S, A).copy()
+    Q = action_values("Q0", Q0, S, A).copy()
     if Q_star is not None:
-        Q_star = _reference(Q_star, S, A)
+        Q_star = action_values("Q_star", Q_star, S, A, fill=False)
     worker_env = _worker_env(env)
-    client = _client(client)
+    client = resolve_client(client)
+    wait_for_workers(client, _WORKER_WAIT_SECONDS)
     count_visits = merge != "average"
 
     config = DistributedQConfig(
@@ -347,11 +355,20 @@ def q_learning(
     rows: list[dict] = []
     total_bytes = 0
     start = time.perf_counter()
-    env_future = _scatter(client, worker_env)
+    # Data (an MDP) is put on the cluster once; ids and functions travel inside the tasks.
+    task_env = Shared(worker_env) if isinstance(worker_env, MDP) else worker_env
 
     for round_index, (first, end) in enumerate(zip(bounds[:-1], bounds[1:])):
         settings = RoundSettings(alphas[first:end], epsilons[first:end], gamma, max_steps_per_episode, count_visits)
-        replies, env_future = _run_round(client, env_future, worker_env, Q, settings, seed, round_index, n_workers)
+        table = Shared(Q) if Q.nbytes > INLINE_PARAMS_BYTES else Q
+        replies = run_tasks(
+            client,
+            learn_round,
+            [(task_env, table, settings, round_seed(seed, k, round_index)) for k in range(n_workers)],
+            timeout=timeout,
+            name=f"q-learning round {round_index + 1}",
+            labels=[f"worker {k}" for k in range(n_workers)],
+        )
 
         tables = np.stack([reply.Q for reply in replies])  # (K, S, A)
         visits = np.stack([reply.visits for reply in replies]) if count_visits else None
@@ -411,45 +428,6 @@ def _merge(merge: str | MergeFunction, tables: np.ndarray, visits: np.ndarray | 
     return merged
 
 
-def _run_round(client, env_future, worker_env, Q, settings, seed, round_index, n_workers):
-    """Send ``Q`` once, run the round's ``n_workers`` tasks and return their replies (in worker order).
-
-    Returns the replies and the environment future (sent again if it was lost).
-    """
-    for attempt in range(_ROUND_ATTEMPTS):
-        try:
-            if attempt > 0:
-                env_future = _scatter(client, worker_env)
-            table = client.scatter(Q, hash=False)
-            futures = [
-                client.submit(learn_round, env_future, table, settings, round_seed(seed, k, round_index), pure=False)
-                for k in range(n_workers)
-            ]
-            return client.gather(futures), env_future
-        except (concurrent.futures.CancelledError, OSError):
-            # A worker died with the only copy of a scattered input, or while receiving one:
-            # give the scheduler a moment to notice, then send everything again.
-            time.sleep(_RETRY_PAUSE_SECONDS * (attempt + 1))
-    raise RuntimeError(
-        f"round {round_index + 1}: the cluster lost the data sent to it {_ROUND_ATTEMPTS} times "
-        "(workers keep dying); check the workers' logs and memory limits"
-    )
-
-
-def _client(client: Any) -> Any:
-    client = resolve_client(client)
-    try:
-        client.wait_for_workers(1, timeout=_WORKER_WAIT_SECONDS)
-    except TimeoutError:
-        raise RuntimeError(f"client: no Dask worker joined the cluster within {_WORKER_WAIT_SECONDS} s") from None
-    return client
-
-
-def _scatter(client: Any, value: Any) -> Any:
-    """Data (an MDP) is sent once and passed as a future; ids and functions travel as they are."""
-    return client.scatter(value, hash=False) if isinstance(value, MDP) else value
-
-
 def _worker_env(env: Any) -> Any:
     """What the workers rebuild their environment from: an MDP, an id, a function or a spec."""
     if isinstance(env, (MDP, str)):
@@ -462,18 +440,6 @@ def _worker_env(env: Any) -> Any:
             )
         return functools.partial(gym.make, env.spec)
     return env  # a callable, already checked by resolve_env
-
-
-def _reference(Q_star: Any, S: int, A: int) -> np.ndarray:
-    try:
-        table = np.asarray(Q_star, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"Q_star must be an array of shape (S, A) = ({S}, {A})") from None
-    if table.shape != (S, A):
-        raise ValueError(f"Q_star must have shape (S, A) = ({S}, {A}); got {table.shape}")
-    if not np.isfinite(table).all():
-        raise ValueError("Q_star must contain only finite numbers")
-    return table
 
 
 # ------------------------------------------------------------------ the workers' side

@@ -13,19 +13,13 @@ installed package, not one defined in a notebook), like every task drlkit sends.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Callable, Sequence
 
 from .._checks import check_number
 from .cluster import resolve_client
+from .engine import TaskError, run_tasks, wait_for_workers
 
-
-class TaskError(RuntimeError):
-    """A task of :func:`map_tasks` failed; ``index`` is the position of its input."""
-
-    def __init__(self, message: str, index: int) -> None:
-        super().__init__(message)
-        self.index = index
+__all__ = ["TaskError", "map_tasks"]
 
 
 def map_tasks(
@@ -69,34 +63,15 @@ def map_tasks(
     if not items:
         return []
     client = resolve_client(client)
-    try:
-        client.wait_for_workers(1, timeout=timeout)
-    except TimeoutError:
-        raise TimeoutError(f"no Dask worker joined the cluster within timeout={timeout:g} s") from None
+    wait_for_workers(client, timeout)
     label = str(name or getattr(fn, "__name__", "task")).replace("_", "-")
-    token = uuid.uuid4().hex[:12]
-    keys = [f"drlkit-{label}-{token}-{i}" for i in range(len(items))]
     # One graph for all tasks: a single message to the scheduler, however many items.
-    futures = client.map(fn, items, key=keys, pure=False, retries=retries)
-    from distributed import wait
-
-    try:
-        wait(futures, timeout=timeout)
-    except TimeoutError:
-        done = sum(f.status == "finished" for f in futures)
-        client.cancel(futures)
-        raise TimeoutError(
-            f"{label}: only {done} of {len(items)} tasks finished within timeout={timeout:g} s"
-        ) from None
-    for index, future in enumerate(futures):
-        if future.status == "error":
-            exc = future.exception()
-            client.cancel(futures)
-            raise TaskError(
-                f"{label} failed on the workers for item {index} ({items[index]!r:.80}): {type(exc).__name__}: {exc}",
-                index,
-            ) from exc
-    try:
-        return client.gather(futures)
-    finally:
-        client.cancel(futures)
+    return run_tasks(
+        client,
+        fn,
+        [(item,) for item in items],
+        timeout=timeout,
+        name=label,
+        labels=[f"item {index} ({item!r:.80})" for index, item in enumerate(items)],
+        retries=retries,
+    )

@@ -25,7 +25,7 @@ from .._checks import check_choice, check_number
 from ..agents.base import Agent
 from .async_ import run_a3c, run_async
 from .cluster import check_worker_versions, resolve_client
-from .engine import Run, Settings
+from .engine import Run, Settings, wait_for_workers, worker_count
 from .result import DistributedResult
 from .rollouts import run_rollouts
 from .sync import run_sync, run_sync_grad
@@ -256,13 +256,10 @@ def train(
         _check_slot_options(n_workers + backup_workers, **slot_options)
 
     client = resolve_client(client)
-    try:
-        client.wait_for_workers(1, timeout=worker_timeout)
-    except TimeoutError:
-        raise RuntimeError(f"no Dask worker joined the cluster within {worker_timeout:g} s") from None
+    wait_for_workers(client, worker_timeout)  # a RuntimeError after worker_timeout seconds
     check_worker_versions(client)
     if n_workers is None:
-        n_workers = len(client.nthreads())
+        n_workers = worker_count(client)
     n_slots = n_workers + backup_workers
     delays, slowdown, kill_worker_at = _check_slot_options(n_slots, **slot_options)
     if eta is None and mode == "async":

@@ -34,7 +34,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from .._checks import check_number
-from .matrix_games import _check_agent, check_joint_action
+from .matrix_games import check_agent_id, check_joint_action
 
 #: (row, column) displacement of each action: stay, up, down, left, right.
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
@@ -89,11 +89,11 @@ class CoopGridEnv(ParallelEnv):
         self._t = 0
 
     def observation_space(self, agent: str) -> spaces.Box:
-        _check_agent(agent, self.possible_agents)
+        check_agent_id(agent, self.possible_agents)
         return self._obs_space
 
     def action_space(self, agent: str) -> spaces.Discrete:
-        _check_agent(agent, self.possible_agents)
+        check_agent_id(agent, self.possible_agents)
         return self._action_space
 
     @property

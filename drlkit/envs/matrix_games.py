@@ -140,11 +140,11 @@ class MatrixGameEnv(ParallelEnv):
         self._last: tuple[int, int] | None = None
 
     def observation_space(self, agent: str) -> spaces.Box:
-        _check_agent(agent, self.possible_agents)
+        check_agent_id(agent, self.possible_agents)
         return self._obs_space
 
     def action_space(self, agent: str) -> spaces.Discrete:
-        _check_agent(agent, self.possible_agents)
+        check_agent_id(agent, self.possible_agents)
         return self._action_spaces[agent]
 
     def state(self) -> np.ndarray:
@@ -206,13 +206,28 @@ def check_joint_action(actions: Any, agents: list[str], action_spaces: Mapping[s
     if missing:
         raise KeyError(f"actions are missing agent(s) {missing}; every live agent must act: {agents}")
     for agent, action in actions.items():
-        # Numbers are compared as int64; anything else (None, a list, a complex...) is simply not in the space.
-        number = isinstance(action, (int, float, str, bytes, np.integer, np.floating, np.bool_))
-        if not action_spaces[agent].contains(np.int64(action) if number else action):
-            raise ValueError(f"action of {agent!r} must be in {action_spaces[agent]}; got {action!r}")
+        space = action_spaces[agent]
+        if not isinstance(space, spaces.Discrete):
+            if not space.contains(action):
+                raise ValueError(f"action of {agent!r} must be in {space}; got {action!r}")
+            continue
+        # An action index is an integer: 1.7, "1" or True are refused, never truncated or parsed.
+        allowed = f"an integer in [{int(space.start)}, {int(space.start + space.n - 1)}] ({space})"
+        if not _is_integer(action):
+            raise TypeError(f"action of {agent!r} must be {allowed}; got {action!r} ({type(action).__name__})")
+        if not int(space.start) <= int(action) < int(space.start + space.n):  # int(): no int64 overflow
+            raise ValueError(f"action of {agent!r} must be {allowed}; got {action!r}")
 
 
-def _check_agent(agent: Any, agents: list[str]) -> None:
+def _is_integer(action: Any) -> bool:
+    """A Python or numpy integer, or a 0-d integer array (not a bool, float or string)."""
+    if isinstance(action, np.ndarray):
+        return action.ndim == 0 and np.issubdtype(action.dtype, np.integer)
+    return isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_))
+
+
+def check_agent_id(agent: Any, agents: list[str]) -> None:
+    """Raise a ``KeyError`` naming ``agent`` and the environment's agents unless it is one of them."""
     if agent not in agents:
         raise KeyError(f"unknown agent id {agent!r}; this environment's agents are {agents}")
 

@@ -73,7 +73,10 @@ class MultiAgentPPOConfig(PPOConfig):
     """Hyperparameters of the multi-agent PPO learners; defaults tuned on ``simple_spread`` (3 agents).
 
     All PPO fields keep their meaning (:class:`~drlkit.agents.ppo.PPOConfig`);
-    ``num_envs``/``n_steps`` count joint env steps and ``batch_size`` per-agent samples.
+    ``num_envs``/``n_steps`` count joint env steps. A rollout holds one *row* per agent per
+    joint step, ``n_steps * num_envs * n_agents`` rows (an agent that finished early keeps
+    padding rows); ``batch_size`` counts these rows, so each epoch takes
+    ``ceil(n_steps * num_envs * n_agents / batch_size)`` Adam steps.
     """
 
     #: Adam step size, in (0, 1].
@@ -84,7 +87,8 @@ class MultiAgentPPOConfig(PPOConfig):
     num_envs: int = 8
     #: Joint steps per env per rollout, >= 1 (two 25-step MPE episodes).
     n_steps: int = 50
-    #: Minibatch size in per-agent samples, in [1, n_steps * num_envs].
+    #: Minibatch size in per-agent rows, in [1, n_steps * num_envs]; a rollout has n_steps * num_envs * n_agents
+    #: rows, so each epoch takes ceil(n_steps * num_envs * n_agents / batch_size) Adam steps (3 on simple_spread).
     batch_size: int = 400
     #: Passes over each rollout, >= 1.
     n_epochs: int = 5

@@ -190,7 +190,7 @@ def _learn(
         runs * tabular.n_states * tabular.n_actions * 8 * 3,
         "use fewer runs or a smaller environment",
     )
-    Q0_array = _initial_values(Q0, tabular.n_states, tabular.n_actions)
+    Q0_array = action_values("Q0", Q0, tabular.n_states, tabular.n_actions)
     if record_q:
         size = runs * episodes * tabular.n_states * tabular.n_actions * 8
         if size > _MAX_HISTORY_BYTES:
@@ -281,20 +281,25 @@ def _learn(
     return TabularResult(config, out.Q, out.returns, out.lengths, epsilons, alphas, out.Q_history)
 
 
-def _initial_values(Q0: Any, n_states: int, n_actions: int) -> np.ndarray:
-    """``Q0`` as an ``(S, A)`` float array; a number fills the table."""
-    if np.ndim(Q0) == 0:
-        return np.full((n_states, n_actions), float(check_number("Q0", Q0)))
+def action_values(name: str, value: Any, n_states: int, n_actions: int, *, fill: bool = True) -> np.ndarray:
+    """``value`` as an ``(S, A)`` float array of finite numbers; errors name ``name``.
+
+    With ``fill`` (an initial table such as ``Q0``) a number fills the table; without it
+    (a reference table such as ``Q_star``) only an array of that shape is accepted.
+    """
+    if fill and np.ndim(value) == 0:
+        return np.full((n_states, n_actions), float(check_number(name, value)))
+    expected = f"{'a number or ' if fill else ''}an array of shape (S, A) = ({n_states}, {n_actions})"
     try:
-        table = np.asarray(Q0, dtype=float)
+        table = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"Q0 must be a number or an array of shape (S, A) = ({n_states}, {n_actions})") from None
+        raise TypeError(f"{name} must be {expected}") from None
     if table.shape != (n_states, n_actions):
-        raise ValueError(
-            f"Q0 must be a number or an array of shape (S, A) = ({n_states}, {n_actions}); got shape {table.shape}"
-        )
+        if fill:
+            raise ValueError(f"{name} must be {expected}; got shape {table.shape}")
+        raise ValueError(f"{name} must have shape (S, A) = ({n_states}, {n_actions}); got {table.shape}")
     if not np.isfinite(table).all():
-        raise ValueError("Q0 must contain only finite numbers")
+        raise ValueError(f"{name} must contain only finite numbers")
     return table
 
 
