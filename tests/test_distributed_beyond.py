@@ -118,8 +118,8 @@ def test_gossip_task_merges_its_inputs_before_learning():
     agent = A2C(ENV, seed=0)
     theta = agent.get_parameters()
     other = {k: v + 1.0 for k, v in theta.items()}
-    from drlkit.distributed.worker import Recipe, Work
     from drlkit.distributed.training import _recipe_blob
+    from drlkit.distributed.worker import Recipe, Work
 
     recipe = Recipe("gossip-unit", _recipe_blob(agent), seed=0)
     work = Work(slot=0, version=0, global_steps=0, fragment_steps=FRAGMENT, local_steps=0)

@@ -124,7 +124,7 @@ class DistributedResult:
 
     def bytes_moved(self) -> int:
         """Payload bytes of every task's input and output (applied, dropped and cancelled tasks alike)."""
-        return int(sum(row["bytes_sent"] + row["bytes_received"] for row in self.rows))
+        return int(sum(row.get("bytes_sent", 0) + row.get("bytes_received", 0) for row in self.rows))
 
     def episode_frame(self):
         """One row per finished episode, in the order the driver received them."""
