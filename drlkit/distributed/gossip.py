@@ -22,9 +22,11 @@ and the run equals ``"sync"``; sparser graphs move fewer bytes per slot (its deg
 times the model size) and reach consensus more slowly, at the rate :math:`\lambda_2`
 of W (its spectral gap :math:`1-\lambda_2`).
 
-For the record and for faults, the driver also keeps a copy of every :math:`y_j`
-(fetched with the round's report; not counted in the rows' bytes, which are the
-peer-to-peer traffic). A killed worker loses no slot's parameters: a task whose
+For the record and for faults, the driver also keeps a copy of every :math:`y_j`,
+fetched with the round's report. Bytes are counted once per transfer: a row's
+``bytes_received`` are the neighbours' parameters that came to the slot (its degree
+times the model size; the driver's parameters in the first round) and its
+``bytes_sent`` the copy it sent to the driver. A killed worker loses no slot's parameters: a task whose
 inputs died with it is sent again with the driver's copies of the same :math:`y_j`,
 so the slot resumes from its last merged state (its environments and optimizer state
 restart on the new worker).
@@ -102,8 +104,6 @@ def run_gossip(run: Run, n_workers: int, local_steps: int, weights: np.ndarray) 
         copies = [output for output, _ in results]
         previous = [t.future for t in arrived]
         reports = [report for _, report in results]
-        for ticket, report in zip(arrived, reports):
-            report.bytes_out = nbytes * (len(neighbours[ticket.slot]) - 1)  # what its neighbours fetch from it
         merged = [weighted_mean([copies[j] for j in neighbours[i]], merge_inputs(i, True)["weights"]) for i in slots]
         run.agent.set_parameters(average_parameters(copies))
         run.version += 1

@@ -105,6 +105,8 @@ def metropolis_weights(adjacency: Any) -> np.ndarray:
 def check_adjacency(adjacency: Any, n: int | None = None) -> np.ndarray:
     """``adjacency`` as a symmetric 0/1 integer matrix with zero diagonal (a clear error otherwise)."""
     a = np.asarray(adjacency)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"graph must be an (n, n) matrix of 0s and 1s; got {type(adjacency).__name__}")
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"graph must be a square (n, n) matrix; got shape {a.shape}")
     if n is not None and a.shape[0] != n:
@@ -121,7 +123,10 @@ def check_adjacency(adjacency: Any, n: int | None = None) -> np.ndarray:
 def check_mixing_matrix(weights: Any, n: int | None = None, tol: float = 1e-8) -> np.ndarray:
     """``weights`` as a float64 ``(n, n)`` doubly stochastic matrix with non-negative entries, else ValueError."""
     try:
-        w = np.asarray(weights, dtype=np.float64)
+        raw = np.asarray(weights)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError
+        w = raw.astype(np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"mixing weights must be an (n, n) matrix of numbers; got {type(weights).__name__}") from None
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
@@ -148,7 +153,7 @@ def mixing_matrix(graph: Any, n: int, degree: int = 3, seed: int = 0) -> np.ndar
             return np.full((n, n), 1.0 / n)
         return metropolis_weights(graph_adjacency(graph, n, degree, seed))
     a = np.asarray(graph)
-    if a.ndim == 2 and np.isin(a, (0, 1)).all() and not (np.diag(a) == 1).all():
+    if a.dtype.kind in "biuf" and a.ndim == 2 and np.isin(a, (0, 1)).all() and not (np.diag(a) == 1).all():
         return metropolis_weights(check_adjacency(a, n))
     return check_mixing_matrix(a, n)
 

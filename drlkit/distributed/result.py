@@ -27,11 +27,11 @@ column             meaning
 ``wall_time``      driver seconds since the start when the result was handled
 ``compute_time``   seconds the worker computed, ``delay_time`` artificial delay
 ``apply_time``     driver seconds spent applying (merge / learn / optimizer step)
-``bytes_sent``     payload bytes the task sent back (its output: parameters,
-                   a compressed delta, gradients or a fragment); gossip: to its
-                   neighbours
+``bytes_sent``     payload bytes the task sent back to the driver (its output:
+                   parameters, a compressed delta, gradients or a fragment)
 ``bytes_received`` payload bytes the task received (the parameters it started
-                   from; gossip: its neighbours' parameters)
+                   from; gossip: its neighbours' parameters, fetched from their
+                   workers). Every transfer is counted once, by one row
 *metrics*          the agent's logged metrics (mean over the task's updates;
                    for the central-learner modes, those of the driver's update)
 =================  ==========================================================
