@@ -123,3 +123,26 @@ def test_env_variants_change_physics_and_append_task_ids():
         make_variant("CartPole-v1", lenght=1.0)
     with pytest.raises(ValueError, match="finite number"):
         make_variant("CartPole-v1", length=float("nan"))
+
+
+def test_task_family_gives_one_policy_the_task_id_and_evaluates_it_per_task():
+    from drlkit.agents.a2c import A2C
+    from drlkit.distributed.multitask import per_task_returns, task_family
+
+    env, slots = task_family("CartPole-v1", [{"length": 0.3}, {"length": 1.2}])
+    assert slots == [{"task": 0, "length": 0.3}, {"task": 1, "length": 1.2}]
+    agent = A2C(env, seed=0)
+    assert agent.observation_space.shape == (6,)
+    returns = per_task_returns(agent, slots, episodes=2)
+    assert returns.shape == (2,) and (returns > 0).all() and agent.env_spec is env
+    # The same evaluation by hand: the agent acting on task 1's env with its one-hot id.
+    by_hand = A2C(env, seed=0)
+    by_hand.set_parameters(agent.get_parameters())
+    from drlkit.distributed.multitask import variant_env
+
+    by_hand.env_spec = variant_env(env, slots[1])
+    task_env = by_hand.env_spec()
+    assert task_env.reset(seed=0)[0][-2:].tolist() == [0, 1] and task_env.unwrapped.length == 1.2
+    assert by_hand.evaluate(episodes=2, seed=0).mean() == returns[1]
+    with pytest.raises(ValueError, match="at least one"):
+        task_family("CartPole-v1", [])
