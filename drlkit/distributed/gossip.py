@@ -68,6 +68,15 @@ def neighbourhoods(weights: np.ndarray) -> list[list[int]]:
     return [[i] + [j for j in range(n) if j != i and weights[i, j] > 0] for i in range(n)]
 
 
+def merge_inputs(slot: int, weights: np.ndarray, neighbours: list[list[int]], sources: list[Any]) -> dict[str, Any]:
+    """The inputs of ``slot``'s gossip task: its merge weights and the last parameters (futures of the
+    last round's tasks, or the driver's copies of them) of itself and its neighbours, itself first."""
+    return {
+        "weights": [float(weights[slot, j]) for j in neighbours[slot]],
+        "params": [sources[j] for j in neighbours[slot]],
+    }
+
+
 def run_gossip(run: Run, n_workers: int, local_steps: int, weights: np.ndarray) -> None:
     """Gossip rounds until the step budget is used (see module docstring)."""
     neighbours = neighbourhoods(weights)
@@ -75,21 +84,18 @@ def run_gossip(run: Run, n_workers: int, local_steps: int, weights: np.ndarray) 
     nbytes = payload_bytes(copies[0])
     previous: list[Any] = []  # futures of the last round's tasks, by slot
 
-    def merge_inputs(slot: int, from_copies: bool) -> dict[str, Any]:
-        sources = [copies[j] for j in neighbours[slot]] if from_copies else [previous[j] for j in neighbours[slot]]
-        return {"weights": [float(weights[slot, j]) for j in neighbours[slot]], "params": sources}
-
     def resend_inputs(ticket: Ticket) -> dict[str, Any]:
+        """A task lost with a worker: the same merge, from the driver's copies of the same parameters."""
         if not previous:
             return {"weights": [1.0], "params": [copies[ticket.slot]]}
-        return merge_inputs(ticket.slot, from_copies=True)
+        return merge_inputs(ticket.slot, weights, neighbours, copies)
 
     run.inputs_for_resend = resend_inputs
     round_index = 0
     while run.wants_more():
         slots = list(range(n_workers))
         if previous:
-            inputs = [merge_inputs(i, from_copies=False) for i in slots]
+            inputs = [merge_inputs(i, weights, neighbours, previous) for i in slots]
             received = [nbytes * (len(neighbours[i]) - 1) for i in slots]
         else:  # the first round starts every slot from the driver's parameters
             inputs = [{"weights": [1.0], "params": [copies[i]]} for i in slots]
@@ -104,7 +110,7 @@ def run_gossip(run: Run, n_workers: int, local_steps: int, weights: np.ndarray) 
         copies = [output for output, _ in results]
         previous = [t.future for t in arrived]
         reports = [report for _, report in results]
-        merged = [weighted_mean([copies[j] for j in neighbours[i]], merge_inputs(i, True)["weights"]) for i in slots]
+        merged = [weighted_mean(**_as_mean_args(merge_inputs(i, weights, neighbours, copies))) for i in slots]
         run.agent.set_parameters(average_parameters(copies))
         run.version += 1
         run.result.consensus.append(
@@ -124,3 +130,7 @@ def run_gossip(run: Run, n_workers: int, local_steps: int, weights: np.ndarray) 
             apply_time=time.perf_counter() - started,
         )
         round_index += 1
+
+
+def _as_mean_args(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"params": inputs["params"], "weights": inputs["weights"], "own": 0}
