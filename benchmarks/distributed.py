@@ -4,6 +4,7 @@
     python benchmarks/distributed.py --part scaling       # throughput and overhead only
     python benchmarks/distributed.py --part solve --seeds 3
     python benchmarks/distributed.py --part scale         # many simulated slots: updates/s vs ideal
+    python benchmarks/distributed.py --part topology      # central vs ring vs complete: bytes, round time
 
 Part 1, scaling (A2C on CartPole-v1, mode ``sync``). Every worker task makes
 ``local_steps`` collect + learn_from updates; ``local_steps`` is calibrated so
@@ -29,6 +30,15 @@ last 20 training episodes (from all workers) reaches 475; training stops
 there. Reported: wall-clock seconds and environment steps to solve, applied
 updates per second (sync: one per round; async: one per merged result), mean
 staleness, and the deterministic return of the final policy over 20 episodes.
+
+Part 4, topology (``--part topology``): central averaging (``sync``) against ``gossip`` on a ring
+and on the complete graph, at 2, 8 and 32 simulated slots (tasks of one A2C fragment plus
+``--topology-task-ms`` of sleep, as in part 3). Reported per configuration: payload bytes per
+update (every transfer counted once), bytes through the busiest endpoint per round (central: the
+driver, 2N models; gossip: the slot with the most neighbours, plus its copy to the driver) and wall
+seconds per round. Then the consensus rate of pure gossip (no learning) measured against theory:
+the ratio of consecutive consensus distances after 40 steps from random parameters, against
+λ2² of the graph's mixing matrix.
 
 The machine may be shared: the load average is printed before and after, and
 all figures are ratios or differences of quantities measured in the same run.
@@ -299,9 +309,76 @@ def scale(slots_list: list[int], task_ms: float, max_batch: int, seconds_per_poi
     return rows
 
 
+# ------------------------------------------------------------------ part 4
+def topology(slots_list: list[int], task_ms: float, rounds: int) -> list[dict]:
+    """Central vs ring vs complete-graph averaging at several simulated slot counts (module docstring)."""
+    from drlkit.distributed.mixing import mixing_matrix, second_eigenvalue
+    from drlkit.widgets.beyond import pure_gossip
+
+    print(f"\n== Topology: {rounds} rounds of one A2C fragment + {task_ms:g} ms sleep per task")
+    print(f"{'slots':>5} {'averaging':>10} {'bytes/update':>13} {'busiest/round':>14} {'s/round':>8}")
+    rows = []
+    for n in slots_list:
+        threads = -(-n // 2)
+        with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
+            for label, mode, options in [
+                ("central", "sync", {}),
+                ("ring", "gossip", {"graph": "ring"}),
+                ("complete", "gossip", {"graph": "complete"}),
+            ]:
+                if n < 3 and label == "ring":
+                    continue  # a ring of 2 is the complete graph
+                agent = A2C(ENV, seed=0)
+                size = sum(v.nbytes for v in agent.get_parameters().values())
+                result = drlkit.distributed.train(
+                    agent,
+                    mode,
+                    total_steps=rounds * n * 40,
+                    n_workers=n,
+                    fragment_steps=40,
+                    delays={s: task_ms / 1000 for s in range(n)},
+                    client=client,
+                    **options,
+                )
+                frame = result.to_frame()
+                per_round = frame.groupby("sync_round")[["bytes_sent", "bytes_received"]].sum()
+                if mode == "sync":
+                    busiest = 2 * n * size  # the driver sends and receives every model
+                else:
+                    later = frame[frame.sync_round > 0]
+                    busiest = int((later.bytes_received + later.bytes_sent).max())
+                row = {
+                    "slots": n,
+                    "averaging": label,
+                    "bytes_per_update": result.bytes_moved() / result.updates,
+                    "busiest_per_round": busiest,
+                    "seconds_per_round": result.wall_time / result.updates,
+                    "bytes_per_round": float(per_round.sum(axis=1).median()),
+                }
+                rows.append(row)
+                print(
+                    f"{n:5d} {label:>10} {row['bytes_per_update']:13,.0f} {busiest:14,d} "
+                    f"{row['seconds_per_round']:8.3f}"
+                )
+    print("\nconsensus of pure gossip (no learning): measured ratio per step after 40 steps vs theory λ2²")
+    print(f"{'slots':>5} {'graph':>9} {'measured':>9} {'theory':>9}")
+    for n in slots_list:
+        for graph in ("ring", "torus", "complete"):
+            if graph == "torus" and all(n % r for r in range(2, int(n**0.5) + 1)):
+                continue
+            w = mixing_matrix(graph, n)
+            d = pure_gossip(w, steps=40, seed=0)
+            t = max(k for k in range(1, len(d)) if d[k - 1] > 1e-18 * d[0])
+            print(f"{n:5d} {graph:>9} {d[t] / d[t - 1]:9.4f} {second_eigenvalue(w) ** 2:9.4f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=["all", "scaling", "solve", "scale"], default="all")
+    parser.add_argument("--part", choices=["all", "scaling", "solve", "scale", "topology"], default="all")
+    parser.add_argument("--topology-slots", type=int, nargs="+", default=[2, 8, 32], help="slots for --part topology")
+    parser.add_argument("--topology-task-ms", type=float, default=20.0, help="sleep per task for --part topology")
+    parser.add_argument("--topology-rounds", type=int, default=8, help="rounds per --part topology point")
     parser.add_argument("--slots", type=int, nargs="+", default=[8, 32, 64, 128], help="slots for --part scale")
     parser.add_argument("--scale-task-ms", type=float, default=100.0, help="task duration for --part scale")
     parser.add_argument("--max-batch", type=int, default=64, help="async max_batch for --part scale")
@@ -317,8 +394,10 @@ def main() -> None:
         f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)"
     )
-    with drlkit.cluster(n_workers=2, quiet=True) if args.part != "scale" else contextlib.nullcontext() as client:
-        if args.part != "scale":
+    own_clusters = ("scale", "topology")
+    shared = drlkit.cluster(n_workers=2, quiet=True) if args.part not in own_clusters else contextlib.nullcontext()
+    with shared as client:
+        if args.part not in own_clusters:
             print("LocalCluster: 2 single-threaded worker processes on 127.0.0.1; the driver is this process")
         if args.part in ("all", "scaling"):
             figures = scaling(client, args.task_ms, args.rounds)
@@ -345,6 +424,8 @@ def main() -> None:
                 f"target: >= 90% of the ideal update rate at 64 slots: {at64[0]:.0%} "
                 f"({'met' if at64[0] >= 0.9 else 'NOT met'})"
             )
+    if args.part in ("all", "topology"):
+        topology(args.topology_slots, args.topology_task_ms, args.topology_rounds)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min)")
 
 

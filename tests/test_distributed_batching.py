@@ -84,7 +84,8 @@ def test_max_batch_is_checked_before_the_cluster_is_touched():
 
 
 def test_the_mode_table_is_what_validation_and_docs_read():
-    assert list(MODES) == list(MODE_TABLE) == ["rollouts", "sync", "sync_grad", "async", "a3c"]
+    modes = ["rollouts", "sync", "sync_grad", "async", "a3c", "gossip", "ssp", "federated"]
+    assert list(MODES) == list(MODE_TABLE) == modes
     for name, mode in MODE_TABLE.items():
         assert callable(mode.runner) and set(mode.hooks) <= {
             "collect",

@@ -352,6 +352,6 @@ def test_bad_input_is_rejected_before_the_cluster_is_touched():
 
 def test_agent_without_the_hooks_of_a_mode_says_which_modes_it_supports():
     dqn = drlkit.DQN(ENV, seed=0)
-    assert supported_modes(dqn) == ["rollouts", "sync", "async"]
+    assert supported_modes(dqn) == ["rollouts", "sync", "async", "gossip", "ssp", "federated"]
     with pytest.raises(ValueError, match=r"compute_gradients\(\).*DQN supports modes 'rollouts', 'sync', 'async'"):
         train(dqn, "a3c", total_steps=100)

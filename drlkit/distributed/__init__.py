@@ -2,7 +2,9 @@
 
 * :func:`cluster` -- a Dask client for a ``with`` block: a local cluster (127.0.0.1) or an existing one.
 * :func:`train` -- train a deep RL agent in one of the :data:`MODES`: ``"rollouts"``,
-  ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``; returns a :class:`DistributedResult`.
+  ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``, ``"gossip"`` (decentralised averaging on a
+  graph, :mod:`.mixing`), ``"ssp"`` (bounded staleness), ``"federated"`` (FedAvg/FedProx over env
+  variants); returns a :class:`DistributedResult`.
 * :func:`q_learning` -- tabular Q-learning with workers whose tables are merged.
 * :func:`map_tasks` -- independent tasks (one function over many inputs), results in order.
 """
@@ -10,6 +12,7 @@
 from .async_ import merge_weight, mix
 from .cluster import ClusterEnvironmentError, check_worker_versions, cluster, dashboard_url, resolve_client
 from .engine import DistributedTrainingError
+from .mixing import consensus_distance, metropolis_weights, mixing_matrix, spectral_gap
 from .q_learning import q_learning
 from .result import DistributedResult
 from .sync import average_deltas, mean_gradients
@@ -28,6 +31,10 @@ __all__ = [
     "average_deltas",
     "check_worker_versions",
     "cluster",
+    "consensus_distance",
+    "metropolis_weights",
+    "mixing_matrix",
+    "spectral_gap",
     "dashboard_url",
     "map_tasks",
     "mean_gradients",

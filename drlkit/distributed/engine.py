@@ -40,14 +40,14 @@ import queue
 import time
 import uuid
 from concurrent.futures import CancelledError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, overload
 
 import numpy as np
 
 from ..agents.base import Timer
 from .result import DistributedResult
-from .worker import Recipe, TaskReport, Work, kill_this_process, prepare_slot
+from .worker import Recipe, TaskReport, Work, kill_this_process, payload_bytes, prepare_slot
 
 #: How often (seconds) the driver looks at the cluster while no result arrives.
 POLL_INTERVAL = 0.25
@@ -81,6 +81,10 @@ class Ticket:
     submit_time: float
     round: int
     future: Any
+    #: What the task gets instead of the driver's current parameters (e.g. gossip: the neighbours'
+    #: parameter futures); ``None``: the driver's parameters. ``bytes_in``: payload bytes it receives.
+    inputs: Any = None
+    bytes_in: int = 0
 
 
 @dataclass
@@ -96,6 +100,8 @@ class Settings:
     worker_timeout: float
     #: Send each parameter version to every worker up front (synchronous rounds).
     broadcast: bool = False
+    #: Options every task gets in ``Work.options`` (FedProx's μ, compression).
+    task_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Run:
@@ -136,6 +142,10 @@ class Run:
         self._orphans: list[Ticket] = []  # lost with their worker, to be sent again once a worker is alive
         self._params_future: Any = None
         self._params_version = -1
+        self._params_nbytes = 0
+        #: Modes whose tickets carry their own ``inputs`` (gossip) set this: called with a lost
+        #: ticket, it returns the inputs to send it again with (e.g. the driver's copies).
+        self.inputs_for_resend: Callable[[Ticket], Any] | None = None
         self._slot_address: dict[int, str] = {}
         self._workers: set[str] = set()
         self._workers_checked = -math.inf
@@ -188,7 +198,13 @@ class Run:
         return self.submit_many([slot], task, local_steps, round)[0]
 
     def submit_many(
-        self, slots: Sequence[int], task: Callable[..., Any], local_steps: int = 1, round: int = -1
+        self,
+        slots: Sequence[int],
+        task: Callable[..., Any],
+        local_steps: int = 1,
+        round: int = -1,
+        inputs: Sequence[Any] | None = None,
+        bytes_in: Sequence[int] | None = None,
     ) -> list[Ticket]:
         """Send ``task`` for every slot in ``slots`` (current parameters and version) in one message.
 
@@ -196,8 +212,25 @@ class Run:
         one after another would leave in several writes, the later ones waiting. All
         the tasks of a call are therefore submitted from one callback on the client's
         event loop, so they are queued before its sender wakes and leave together.
+
+        ``inputs`` (one per slot) replaces the driver's parameters as the tasks' second
+        argument, e.g. Dask futures of other tasks' outputs: Dask then moves that data from
+        worker to worker. ``bytes_in`` is what each of them receives (for the record).
         """
-        tickets = [Ticket(slot, task, self._work(slot, local_steps), "", 0.0, round, None) for slot in slots]
+        tickets = [
+            Ticket(
+                slot,
+                task,
+                self._work(slot, local_steps),
+                "",
+                0.0,
+                round,
+                None,
+                None if inputs is None else inputs[i],
+                0 if bytes_in is None else int(bytes_in[i]),
+            )
+            for i, slot in enumerate(slots)
+        ]
         if tickets:
             self._send(tickets)
             self.steps_in_flight += self.settings.fragment_steps * local_steps * len(tickets)
@@ -213,12 +246,16 @@ class Run:
             local_steps=local_steps,
             delay=s.delays.get(slot, 0.0),
             slowdown=s.slowdown.get(slot, 1.0),
+            options=s.task_options,
         )
 
     def _send(self, tickets: Sequence[Ticket]) -> None:
         for ticket in tickets:
             ticket.address = self._address_of(ticket.slot)
-        params = self._params([t.address for t in tickets])
+        central = [t for t in tickets if t.inputs is None]
+        params = self._params([t.address for t in central]) if central else None
+        for ticket in central:
+            ticket.bytes_in = self._params_nbytes
         now = self.elapsed()
         for ticket in tickets:
             ticket.submit_time = now
@@ -230,7 +267,7 @@ class Run:
                 self.client.submit(
                     t.task,
                     self.recipe,
-                    params,
+                    params if t.inputs is None else t.inputs,
                     t.work,
                     key=f"drlkit-{t.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
                     workers=[t.address] if t.address else None,
@@ -265,7 +302,8 @@ class Run:
         if self._params_version != self.version or self._params_future is None:
             params = self.agent.get_parameters()
             self._garbage.append(self._params_future)
-            if sum(int(getattr(v, "nbytes", 0)) for v in params.values()) <= INLINE_PARAMS_BYTES:
+            self._params_nbytes = payload_bytes(params)
+            if self._params_nbytes <= INLINE_PARAMS_BYTES:
                 self._params_future = params
             elif self.settings.broadcast:
                 self._params_future = self._scatter(params, sorted(self._workers) or None, broadcast=True)
@@ -366,7 +404,12 @@ class Run:
         self._book(ticket, None, "lost")
         self._params_future = None
         ticket.work = self._work(ticket.slot, ticket.work.local_steps)
+        self._fresh_inputs(ticket)
         self._send([ticket])
+
+    def _fresh_inputs(self, ticket: Ticket) -> None:
+        if ticket.inputs is not None and self.inputs_for_resend is not None:
+            ticket.inputs = self.inputs_for_resend(ticket)
 
     def fetch(self, tickets: Sequence[Ticket]) -> list[tuple[Any, TaskReport]]:
         """Outputs and reports of finished tickets, in the given order.
@@ -432,6 +475,7 @@ class Run:
             while self._orphans:
                 ticket = self._orphans.pop(0)
                 ticket.work = self._work(ticket.slot, ticket.work.local_steps)
+                self._fresh_inputs(ticket)
                 self._send([ticket])
 
     def _resend_unfinished(self, tickets: Sequence[Ticket], keep: str) -> None:
@@ -563,6 +607,8 @@ class Run:
             "compute_time": report.compute_time if report is not None else math.nan,
             "delay_time": report.delay_time if report is not None else math.nan,
             "apply_time": apply_time,
+            "bytes_sent": report.bytes_out if report is not None else 0,
+            "bytes_received": ticket.bytes_in,
         }
         metrics = metrics or {}
         row.update({key: float(metrics.get(key, math.nan)) for key in self.result.metric_keys})

@@ -27,6 +27,11 @@ column             meaning
 ``wall_time``      driver seconds since the start when the result was handled
 ``compute_time``   seconds the worker computed, ``delay_time`` artificial delay
 ``apply_time``     driver seconds spent applying (merge / learn / optimizer step)
+``bytes_sent``     payload bytes the task sent back to the driver (its output:
+                   parameters, a compressed delta, gradients or a fragment)
+``bytes_received`` payload bytes the task received (the parameters it started
+                   from; gossip: its neighbours' parameters, fetched from their
+                   workers). Every transfer is counted once, by one row
 *metrics*          the agent's logged metrics (mean over the task's updates;
                    for the central-learner modes, those of the driver's update)
 =================  ==========================================================
@@ -58,6 +63,8 @@ ROW_COLUMNS = (
     "compute_time",
     "delay_time",
     "apply_time",
+    "bytes_sent",
+    "bytes_received",
 )
 STATUSES = ("applied", "dropped", "cancelled", "lost")
 #: Columns of :meth:`DistributedResult.summary_table`.
@@ -98,6 +105,9 @@ class DistributedResult:
     env_steps: int = 0
     #: Seconds spent before training started: building the agent on every worker.
     setup_time: float = 0.0
+    #: Decentralised modes (``gossip``): one dict per round, ``round``, ``wall_time``, ``step`` and
+    #: ``consensus_distance`` (mean over slots of the squared distance of their parameters to the average).
+    consensus: list[dict[str, float]] = field(default_factory=list)
 
     # ------------------------------------------------------------- tables
     def to_frame(self):
@@ -105,6 +115,16 @@ class DistributedResult:
         import pandas as pd
 
         return pd.DataFrame(self.rows, columns=list(ROW_COLUMNS + self.metric_keys))
+
+    def consensus_frame(self):
+        """One row per gossip round: ``round``, ``wall_time``, ``step``, ``consensus_distance`` (empty otherwise)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.consensus, columns=["round", "wall_time", "step", "consensus_distance"])
+
+    def bytes_moved(self) -> int:
+        """Payload bytes of every task's input and output (applied, dropped and cancelled tasks alike)."""
+        return int(sum(row.get("bytes_sent", 0) + row.get("bytes_received", 0) for row in self.rows))
 
     def episode_frame(self):
         """One row per finished episode, in the order the driver received them."""
@@ -205,6 +225,8 @@ class DistributedResult:
             **{status: count for status, count in self.counts().items() if status in STATUSES},
             "episodes": len(self.episodes),
             "final_return": float(np.mean(returns)) if returns else math.nan,
+            "bytes_moved": self.bytes_moved(),
+            "bytes_per_update": self.bytes_moved() / self.updates if self.updates else math.nan,
         }
 
     def table_row(self, window: int = 20) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .compression import expand
 from .engine import Run, Ticket
 from .worker import fragment_gradients, local_updates
 
@@ -69,7 +70,9 @@ def run_sync(run: Run, n_workers: int, local_steps: int, backup_workers: int, ro
         )
         started = time.perf_counter()
         agent = run.agent
-        agent.set_parameters(average_deltas(agent.get_parameters(), outputs))
+        theta = agent.get_parameters()
+        outputs = [expand(output, theta) for output in outputs]  # compressed deltas (topk / quantize)
+        agent.set_parameters(average_deltas(theta, outputs))
         run.version += 1
         run.record(
             tickets,

@@ -19,15 +19,20 @@ from __future__ import annotations
 import uuid
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .._checks import check_choice, check_number
 from ..agents.base import Agent
 from .async_ import run_a3c, run_async
 from .cluster import check_worker_versions, resolve_client
+from .compression import check_topk
 from .engine import Run, Settings, wait_for_workers, worker_count
+from .federated import run_federated
+from .gossip import run_gossip
+from .mixing import mixing_matrix
 from .result import DistributedResult
 from .rollouts import run_rollouts
+from .ssp import run_ssp
 from .sync import run_sync, run_sync_grad
 from .worker import Recipe
 
@@ -84,7 +89,32 @@ MODE_TABLE: dict[str, Mode] = {
         ("collect", "compute_gradients", "apply_gradients"),
         ("max_staleness", "max_batch"),
     ),
+    "gossip": Mode(
+        "decentralised averaging: each slot makes local_steps updates, then averages with its graph neighbours",
+        lambda run, n, o: run_gossip(run, n, *_opts(o, "local_steps", "graph")),
+        ("collect", "learn_from"),
+        ("local_steps", "graph", "degree"),
+    ),
+    "ssp": Mode(
+        "stale-synchronous parallel: a slot runs at most staleness_bound tasks ahead of the slowest",
+        lambda run, n, o: run_ssp(run, n, *_opts(o, "local_steps", "staleness_bound")),
+        ("collect", "learn_from"),
+        ("local_steps", "staleness_bound", "topk", "quantize"),
+    ),
+    "federated": Mode(
+        "FedAvg/FedProx: sampled clients make local_steps updates on their own env variant, θ <- their mean",
+        lambda run, n, o: run_federated(run, n, *_opts(o, "local_steps", "client_fraction", "seed")),
+        ("collect", "learn_from"),
+        ("local_steps", "client_fraction", "prox_mu", "topk", "quantize"),
+    ),
 }
+# Compressed deltas also work for synchronous averaging.
+MODE_TABLE["sync"] = Mode(
+    MODE_TABLE["sync"].description,
+    MODE_TABLE["sync"].runner,
+    MODE_TABLE["sync"].hooks,
+    MODE_TABLE["sync"].options + ("topk", "quantize"),
+)
 
 #: The training modes and what they do (read from :data:`MODE_TABLE`).
 MODES: dict[str, str] = {name: m.description for name, m in MODE_TABLE.items()}
@@ -113,6 +143,14 @@ def train(
     backup_workers: int | None = None,
     round_timeout: float | None = None,
     max_batch: int | None = None,
+    graph: Any = None,
+    degree: int | None = None,
+    staleness_bound: float | None = None,
+    client_fraction: float | None = None,
+    prox_mu: float | None = None,
+    topk: float | None = None,
+    quantize: bool | None = None,
+    env_kwargs: Sequence[Mapping[str, Any]] | None = None,
     delays: Mapping[int, float] | None = None,
     slowdown: Mapping[int, float] | None = None,
     kill_worker_at: tuple[float, int] | None = None,
@@ -130,9 +168,10 @@ def train(
         Trained in place. Its class must live in an importable module (workers
         rebuild it from ``agent.spec()``), not in a notebook.
     mode : str
-        ``"rollouts"``, ``"sync"``, ``"sync_grad"``, ``"async"`` or ``"a3c"``
-        (:data:`MODES`; the docstrings of ``drlkit.distributed.rollouts``,
-        ``.sync`` and ``.async_`` give the maths).
+        ``"rollouts"``, ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``,
+        ``"gossip"``, ``"ssp"`` or ``"federated"`` (:data:`MODES`; the docstrings of
+        ``drlkit.distributed.rollouts``, ``.sync``, ``.async_``, ``.gossip``, ``.ssp``
+        and ``.federated`` give the maths).
     total_steps : int >= 1
         Environment steps over all workers. Work is sent only while the budget
         is not used up, so the run ends within one round / one fragment per worker of it.
@@ -148,7 +187,8 @@ def train(
         own rollout (``n_steps * num_envs``), DQN's ``train_freq``, else 256. Aim for tasks of 10-100 ms
         or more, or Dask's few milliseconds per task dominate.
     local_steps : int >= 1, optional
-        ``sync``/``async``: collect + learn_from rounds each worker makes per task (default 1).
+        ``sync``/``async``/``gossip``/``ssp``/``federated``: collect + learn_from rounds each
+        worker makes per task (default 1).
     eta : float in (0, 1], optional
         ``async``: mixing rate η (default 1/n_workers).
     staleness_aware : bool, optional
@@ -163,6 +203,28 @@ def train(
         ``async``/``a3c``/``rollouts``: merge up to this many results that have already
         arrived together, as one new version sent once (default 1: one version per result).
         Many worker slots: a few times the number of workers keeps the driver from saturating.
+    graph : str or (n, n) array, optional
+        ``gossip``: ``"ring"`` (default), ``"torus"``, ``"complete"`` (uniform weights: exact
+        averaging), ``"random_regular"``, a 0/1 adjacency matrix (Metropolis weights), or a
+        doubly stochastic mixing matrix (:mod:`drlkit.distributed.mixing`).
+    degree : int >= 1, optional
+        ``gossip`` with ``graph="random_regular"``: neighbours per slot (default 3).
+    staleness_bound : int >= 0 or inf, optional
+        ``ssp``: how many tasks a slot may run ahead of the slowest (default 1; 0 is
+        synchronous, ``float("inf")`` asynchronous).
+    client_fraction : float in (0, 1], optional
+        ``federated``: fraction of the slots (clients) sampled per round (default 1).
+    prox_mu : float >= 0, optional
+        ``federated``: FedProx's proximal coefficient μ (default 0: FedAvg).
+    topk : float in (0, 1], optional
+        ``sync``/``ssp``/``federated``: workers send only this fraction of their parameter
+        delta's entries (largest magnitude), with error feedback (:mod:`drlkit.distributed.compression`).
+    quantize : bool, optional
+        ``sync``/``ssp``/``federated``: workers send their parameter delta in 8 bits.
+    env_kwargs : list of dicts, optional
+        One dict per worker slot: slot i runs ``make_variant(env, **env_kwargs[i])``
+        (:func:`drlkit.envs.variants.make_variant`, e.g. ``[{"length": 0.5}, {"length": 1.0}]``);
+        heterogeneous clients. ``n_workers`` defaults to its length.
     delays : {slot: seconds}, optional
         Artificial extra seconds per task of a slot (a straggler), e.g. ``{0: 0.2}``.
     slowdown : {slot: factor >= 1}, optional
@@ -216,6 +278,13 @@ def train(
         "backup_workers": backup_workers,
         "round_timeout": round_timeout,
         "max_batch": max_batch,
+        "graph": graph,
+        "degree": degree,
+        "staleness_bound": staleness_bound,
+        "client_fraction": client_fraction,
+        "prox_mu": prox_mu,
+        "topk": topk,
+        "quantize": quantize,
     }
     for name, value in given.items():
         if value is not None and name not in MODE_TABLE[mode].options:
@@ -245,6 +314,25 @@ def train(
     if round_timeout is not None:
         round_timeout = check_number("round_timeout", round_timeout, low=0, low_open=True)
     max_batch = 1 if max_batch is None else check_number("max_batch", max_batch, low=1, high=4096, integer=True)
+    degree = 3 if degree is None else check_number("degree", degree, low=1, integer=True)
+    staleness_bound = _check_staleness_bound(staleness_bound)
+    client_fraction = (
+        1.0
+        if client_fraction is None
+        else check_number("client_fraction", client_fraction, low=0, high=1, low_open=True)
+    )
+    if prox_mu is not None:
+        prox_mu = check_number("prox_mu", prox_mu, low=0)
+    topk = check_topk(topk)
+    quantize = False if quantize is None else _check_flag("quantize", quantize)
+    graph = "ring" if graph is None else graph
+    if mode == "gossip" and isinstance(graph, str):
+        from .mixing import GRAPHS
+
+        graph = check_choice("graph", graph, GRAPHS)
+    slot_env_kwargs = _check_env_kwargs(agent, env_kwargs)
+    if slot_env_kwargs and n_workers is None:
+        n_workers = len(slot_env_kwargs)
     seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
     worker_timeout = check_number("worker_timeout", worker_timeout, low=0, low_open=True)
     callbacks = _check_callbacks(callbacks)
@@ -254,6 +342,9 @@ def train(
     slot_options = {"delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
     if n_workers is not None:
         _check_slot_options(n_workers + backup_workers, **slot_options)
+        if mode == "gossip":
+            mixing_matrix(graph, n_workers, degree, seed)
+        _check_env_count(slot_env_kwargs, n_workers + backup_workers)
 
     client = resolve_client(client)
     wait_for_workers(client, worker_timeout)  # a RuntimeError after worker_timeout seconds
@@ -262,6 +353,7 @@ def train(
         n_workers = worker_count(client)
     n_slots = n_workers + backup_workers
     delays, slowdown, kill_worker_at = _check_slot_options(n_slots, **slot_options)
+    _check_env_count(slot_env_kwargs, n_slots)
     if eta is None and mode == "async":
         eta = 1.0 / n_workers
 
@@ -281,13 +373,31 @@ def train(
         "backup_workers": backup_workers,
         "round_timeout": round_timeout,
         "max_batch": max_batch,
+        "graph": graph,
+        "degree": degree,
+        "staleness_bound": staleness_bound,
+        "client_fraction": client_fraction,
+        "prox_mu": prox_mu,
+        "topk": topk,
+        "quantize": quantize,
     }  # the validated mode options
     options.update({name: value for name, value in values.items() if name in MODE_TABLE[mode].options})
+    if slot_env_kwargs:
+        options["env_kwargs"] = [dict(kw) for kw in slot_env_kwargs]
+    task_options: dict[str, Any] = {
+        name: values[name]
+        for name in ("prox_mu", "topk", "quantize")
+        if name in MODE_TABLE[mode].options and values[name] not in (None, False)
+    }
+    if mode == "gossip":
+        values["graph"] = mixing_matrix(graph, n_workers, degree, seed)
+    values["seed"] = seed
     result = DistributedResult(
         agent=agent, mode=mode, n_workers=n_workers, options=options, metric_keys=tuple(agent.LOG_KEYS)
     )
     token = _TOKENS.setdefault(agent, uuid.uuid4().hex[:12])
-    recipe = Recipe(token=f"{token}-{seed}", blob=recipe_blob, seed=seed)
+    variant = f"-{uuid.uuid5(uuid.NAMESPACE_OID, repr(slot_env_kwargs)).hex[:8]}" if slot_env_kwargs else ""
+    recipe = Recipe(token=f"{token}-{seed}{variant}", blob=recipe_blob, seed=seed, slot_env_kwargs=slot_env_kwargs)
     settings = Settings(
         total_steps=total_steps,
         n_slots=n_slots,
@@ -296,7 +406,8 @@ def train(
         slowdown=slowdown,
         kill_worker_at=kill_worker_at,
         worker_timeout=worker_timeout,
-        broadcast=mode in ("sync", "sync_grad"),
+        broadcast=mode in ("sync", "sync_grad", "federated"),
+        task_options=task_options,
     )
     run = Run(
         client,
@@ -353,6 +464,57 @@ def _check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def _check_staleness_bound(value: Any) -> int | None:
+    """``ssp``'s bound s as an int >= 0, or None for ∞ (default 1)."""
+    if value is None:
+        return 1
+    if isinstance(value, float) and value == float("inf"):
+        return None
+    return check_number("staleness_bound", value, low=0, integer=True)
+
+
+def _check_env_kwargs(agent: Agent, env_kwargs: Any) -> tuple[dict[str, Any], ...]:
+    """Per-slot env variants: a list of dicts whose envs can be made and look like the agent's env."""
+    if env_kwargs is None:
+        return ()
+    if isinstance(env_kwargs, (str, bytes, Mapping)) or not hasattr(env_kwargs, "__iter__"):
+        raise TypeError(
+            "env_kwargs must be a list with one dict per worker slot, e.g. [{'length': 0.5}, {'length': 1.0}]; "
+            f"got {type(env_kwargs).__name__}"
+        )
+    checked = []
+    from ..envs.variants import make_variant
+
+    for i, kwargs in enumerate(env_kwargs):
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise TypeError(f"env_kwargs[{i}] must be a dict of keyword arguments, got {kwargs!r}")
+        try:
+            env = make_variant(agent.env_spec, **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"env_kwargs[{i}]: {exc}") from None
+        try:
+            if env.observation_space.shape != agent.observation_space.shape or str(env.action_space) != str(
+                agent.action_space
+            ):
+                raise ValueError(
+                    f"env_kwargs[{i}] makes an env with observation space {env.observation_space} and action space "
+                    f"{env.action_space}; the agent's are {agent.observation_space} and {agent.action_space}"
+                )
+        finally:
+            env.close()
+        checked.append(dict(kwargs))
+    if not checked:
+        raise ValueError("env_kwargs must hold at least one dict (one per worker slot)")
+    return tuple(checked)
+
+
+def _check_env_count(slot_env_kwargs: tuple[dict[str, Any], ...], n_slots: int) -> None:
+    if slot_env_kwargs and len(slot_env_kwargs) != n_slots:
+        raise ValueError(
+            f"env_kwargs has {len(slot_env_kwargs)} dicts but the run has {n_slots} worker slots; give one per slot"
+        )
 
 
 def _check_callbacks(callbacks: Any) -> list[Callable[[Agent], Any]]:

@@ -58,6 +58,9 @@ class Recipe:
     token: str
     blob: bytes
     seed: int
+    #: Per-slot environment variants: slot i's env is ``make_variant(env, **slot_env_kwargs[i])``
+    #: (empty: every slot runs the driver's env). Part of ``token``, so variants are cached apart.
+    slot_env_kwargs: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -81,6 +84,8 @@ class TaskReport:
     metrics: list[dict[str, float]] = field(default_factory=list)
     #: Multi-agent learners: each episode's return per agent (empty for single-agent fragments).
     episode_agent_returns: list[list[float]] = field(default_factory=list)
+    #: Payload bytes of the task's output (:func:`payload_bytes`): what the worker sends back.
+    bytes_out: int = 0
 
 
 @dataclass
@@ -95,6 +100,8 @@ class Work:
     local_steps: int = 1
     delay: float = 0.0
     slowdown: float = 1.0
+    #: Mode options the task applies: ``prox_mu`` (FedProx), ``topk`` and ``quantize`` (compression).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 # -------------------------------------------------------------------- tasks
@@ -114,17 +121,45 @@ def local_updates(
     recipe: Recipe, params: dict[str, np.ndarray], work: Work
 ) -> tuple[dict[str, np.ndarray], TaskReport]:
     """Load ``params`` (θ), then ``local_steps`` times collect + learn_from; return the new
-    parameters θ_i and the report (one metrics dict per local update)."""
+    parameters θ_i and the report (one metrics dict per local update).
 
-    def body(agent: Any, report: TaskReport) -> dict[str, np.ndarray]:
+    ``work.options``: ``prox_mu`` = μ (FedProx) follows every local update with the proximal step
+    of μ/2‖w − θ‖², w <- (w + μθ)/(1 + μ); ``topk``/``quantize`` return θ_i − θ compressed with
+    the slot's error feedback (:mod:`drlkit.distributed.compression`) instead of θ_i."""
+    mu = work.options.get("prox_mu")
+    topk, quantize = work.options.get("topk"), bool(work.options.get("quantize"))
+
+    def body(agent: Any, report: TaskReport) -> Any:
         for _ in range(work.local_steps):
             fragment = agent.collect(work.fragment_steps)
             fragment.version = work.version
             _count(report, fragment)
             report.metrics.append(agent.learn_from(fragment))
-        return agent.get_parameters()
+            if mu is not None:
+                agent.set_parameters(proximal_step(agent.get_parameters(), params, float(mu)))
+        theta_i = agent.get_parameters()
+        if topk is None and not quantize:
+            return theta_i
+        from .compression import compress_with_feedback
+
+        cached = _slot_agent(recipe, work.slot)
+        compressed, cached.residual = compress_with_feedback(params, theta_i, cached.residual, topk, quantize)
+        return compressed
 
     return _run(recipe, params, work, body)
+
+
+def proximal_step(w: dict[str, np.ndarray], theta: dict[str, np.ndarray], mu: float) -> dict[str, np.ndarray]:
+    r"""The proximal step of :math:`\frac{\mu}{2}\lVert w - \theta\rVert^2` with unit step size,
+    :math:`w \leftarrow (w + \mu\theta) / (1 + \mu)` (float64, cast back); μ = 0 returns ``w`` unchanged."""
+    out = {}
+    for key, value in w.items():
+        if np.issubdtype(value.dtype, np.floating):
+            mixed = (value.astype(np.float64) + mu * np.asarray(theta[key], dtype=np.float64)) / (1.0 + mu)
+            out[key] = mixed.astype(value.dtype)
+        else:
+            out[key] = value
+    return out
 
 
 def fragment_gradients(
@@ -164,6 +199,8 @@ async def kill_this_process() -> None:
 class _SlotAgent:
     agent: Any
     lock: threading.Lock
+    #: Error-feedback residual of compressed deltas (see :mod:`drlkit.distributed.compression`).
+    residual: dict[str, np.ndarray] | None = None
 
 
 def _run(recipe: Recipe, params: dict[str, np.ndarray], work: Work, body: Any) -> tuple[Any, TaskReport]:
@@ -177,6 +214,7 @@ def _run(recipe: Recipe, params: dict[str, np.ndarray], work: Work, body: Any) -
         agent.total_steps = work.global_steps
         output = body(agent, report)
         report.compute_time = time.perf_counter() - start
+    report.bytes_out = payload_bytes(output)
     report.delay_time = work.delay + (work.slowdown - 1.0) * report.compute_time
     if report.delay_time > 0:
         time.sleep(report.delay_time)
@@ -192,6 +230,14 @@ def _slot_agent(recipe: Recipe, slot: int) -> _SlotAgent:
             return cached
     module, spec = pickle.loads(recipe.blob)
     importlib.import_module(module)  # registers the algorithm class in drlkit.agents.ALGORITHMS
+    if recipe.slot_env_kwargs:
+        import dataclasses
+        import functools
+
+        from ..envs.variants import make_variant
+
+        kwargs = recipe.slot_env_kwargs[slot % len(recipe.slot_env_kwargs)]
+        spec = dataclasses.replace(spec, env=functools.partial(make_variant, spec.env, **kwargs))
     cached = _SlotAgent(spec.build(seed=slot_seed(recipe.seed, slot)), threading.Lock())
     with _CACHE_LOCK:
         cached = _CACHE.setdefault(key, cached)
@@ -207,6 +253,28 @@ def _count(report: TaskReport, fragment: Any) -> None:
     data = getattr(fragment, "data", None)
     if isinstance(data, dict) and "episode_agent_returns" in data:
         report.episode_agent_returns.extend(np.asarray(data["episode_agent_returns"], dtype=float).tolist())
+
+
+def payload_bytes(value: Any) -> int:
+    """Bytes of the numbers in ``value``: ``nbytes`` of every numpy array (and torch tensor) found in
+    dicts, lists, tuples and dataclass/object attributes, 8 per Python number; strings and None
+    count nothing. This is what a message carries beyond its framing."""
+    if isinstance(value, np.ndarray | np.generic):
+        return int(value.nbytes)
+    if isinstance(value, bool | int | float):
+        return 8
+    if value is None or isinstance(value, str | bytes):
+        return len(value) if isinstance(value, bytes) else 0
+    if isinstance(value, dict):
+        return sum(payload_bytes(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(payload_bytes(v) for v in value)
+    nbytes = getattr(value, "nbytes", None)  # torch tensors and the like
+    if isinstance(nbytes, int):
+        return nbytes
+    if hasattr(value, "__dict__"):
+        return sum(payload_bytes(v) for k, v in vars(value).items() if not k.startswith("_"))
+    return 0
 
 
 def _worker_address() -> str:
