@@ -75,6 +75,8 @@ class Ticket:
     submit_time: float
     round: int
     future: Any
+    #: Sent in place of the run's parameters (e.g. one population member's own state); None: the parameters.
+    payload: Any = None
 
 
 @dataclass
@@ -182,16 +184,30 @@ class Run:
         return self.submit_many([slot], task, local_steps, round)[0]
 
     def submit_many(
-        self, slots: Sequence[int], task: Callable[..., Any], local_steps: int = 1, round: int = -1
+        self,
+        slots: Sequence[int],
+        task: Callable[..., Any],
+        local_steps: int = 1,
+        round: int = -1,
+        payloads: Sequence[Any] | None = None,
     ) -> list[Ticket]:
         """Send ``task`` for every slot in ``slots`` (current parameters and version) in one message.
+
+        ``payloads`` (one per slot) replace the parameters as the task's second argument: each
+        slot gets its own input (e.g. a population member's state held on the driver). A task
+        lost with its worker is sent again with the same payload.
 
         Dask's client writes to the scheduler at most once per 10 ms: tasks submitted
         one after another would leave in several writes, the later ones waiting. All
         the tasks of a call are therefore submitted from one callback on the client's
         event loop, so they are queued before its sender wakes and leave together.
         """
-        tickets = [Ticket(slot, task, self._work(slot, local_steps), "", 0.0, round, None) for slot in slots]
+        if payloads is not None and len(payloads) != len(slots):
+            raise ValueError(f"payloads must have one entry per slot ({len(slots)}); got {len(payloads)}")
+        tickets = [
+            Ticket(slot, task, self._work(slot, local_steps), "", 0.0, round, None, None if payloads is None else p)
+            for slot, p in zip(slots, payloads if payloads is not None else [None] * len(slots))
+        ]
         if tickets:
             self._send(tickets)
             self.steps_in_flight += self.settings.fragment_steps * local_steps * len(tickets)
@@ -212,7 +228,8 @@ class Run:
     def _send(self, tickets: Sequence[Ticket]) -> None:
         for ticket in tickets:
             ticket.address = self._address_of(ticket.slot)
-        params = self._params([t.address for t in tickets])
+        own = [t for t in tickets if t.payload is None]
+        params = self._params([t.address for t in own]) if own else None
         now = self.elapsed()
         for ticket in tickets:
             ticket.submit_time = now
@@ -224,7 +241,7 @@ class Run:
                 self.client.submit(
                     t.task,
                     self.recipe,
-                    params,
+                    params if t.payload is None else t.payload,
                     t.work,
                     key=f"drlkit-{t.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
                     workers=[t.address] if t.address else None,
