@@ -224,3 +224,25 @@ def test_a_killed_worker_loses_no_member(client):
     assert len(result.members) == 4
     assert all(isinstance(s, MemberState) and s.total_steps == interval * rounds for s in result.members)
     assert len(result.to_frame()) == 4 * rounds
+
+
+# ------------------------------------------------------------------- shared vs private replay
+@pytest.mark.cluster
+@pytest.mark.parametrize("shared", [True, False])
+def test_dqn_population_shares_one_replay_or_keeps_one_each(client, shared):
+    from drlkit.population.shared_replay import train_dqn_population
+
+    agent = DQN(ENV, seed=0, learning_starts=64, batch_size=32, train_freq=64, gradient_steps=2, buffer_size=1000)
+    result = train_dqn_population(agent, [0.3, 0.02], shared=shared, total_steps=2 * 64 * 3, client=client)
+    a, b = result.learners
+    assert a.total_steps == b.total_steps == 64 * 3
+    assert a.config.exploration_final_eps == 0.3 and b.config.exploration_final_eps == 0.02
+    if shared:
+        assert a.replay is b.replay and len(a.replay) == 2 * 64 * 3 and a.replay.capacity == 2000
+    else:
+        assert a.replay is not b.replay and len(a.replay) == len(b.replay) == 64 * 3
+        # Private buffers hold different experience (each its own actor's).
+        assert not np.array_equal(a.replay.rows[:64], b.replay.rows[:64])
+    frame = result.to_frame()
+    assert len(frame) == 6 and frame.loss.notna().sum() >= 2
+    assert result.bytes_from_workers == 2 * 3 * 64 * (2 * 4 * 4 + 8 + 4 + 1)  # obs, next_obs, action, reward, done

@@ -114,10 +114,12 @@ def apply_hyperparameters(agent: Agent, hparams: dict[str, float]) -> None:
 
 
 def load_member(agent: Agent, state: MemberState) -> None:
-    """Make ``agent`` that member: parameters, optimizer state, hyperparameters and step count."""
+    """Make ``agent`` that member: parameters, optimizer state (those in ``state.optimizers``: an
+    actor that only collects needs none), hyperparameters and step count."""
     agent.set_parameters(state.params)
     for name, optimizer in agent.optimizers().items():
-        optimizer.load_state_dict(copy.deepcopy(state.optimizers[name]))
+        if name in state.optimizers:
+            optimizer.load_state_dict(copy.deepcopy(state.optimizers[name]))
     apply_hyperparameters(agent, state.hparams)
     agent.total_steps = state.total_steps
 
