@@ -220,8 +220,8 @@ def open_run(
 
 
 def run_round(
-    run: Run, task: Callable[..., Any], jobs: Sequence[MemberJob], round_index: int
-) -> list[tuple[MemberOutcome, TaskReport]]:
+    run: Run, task: Callable[..., Any], jobs: Sequence[Any], round_index: int
+) -> list[tuple[Any, TaskReport]]:
     """One task per member (member ``i`` on slot ``i``), all sent in one message; waits for every
     one (a lost task is sent again by the engine) and returns ``(outcome, report)`` in member order."""
     tickets = run.submit_many(range(len(jobs)), task, payloads=list(jobs), round=round_index)
