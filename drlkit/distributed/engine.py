@@ -316,6 +316,10 @@ class Run:
     _key_counter = 0
 
     def _next_key(self) -> int:
+        return Run._key_counter_next()
+
+    @staticmethod
+    def _key_counter_next() -> int:
         Run._key_counter += 1
         return Run._key_counter
 
@@ -779,3 +783,85 @@ def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:
     """Key-wise mean of several metric dicts (NaN-free keys only where present)."""
     keys = {k for m in metrics for k in m}
     return {k: float(np.mean([m[k] for m in metrics if k in m])) for k in keys}
+
+
+# ------------------------------------------------------------------- pinned task graphs
+@dataclass(frozen=True)
+class Ref:
+    """In :class:`PinnedCall` arguments: the result of the ``index``-th call of the same graph."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class PinnedCall:
+    """``fn(*args)`` on the worker at ``address`` only (its state lives there); an argument that is a
+    :class:`Ref` is the result of an earlier call, sent worker to worker without passing the driver."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    address: str
+
+
+def run_pinned(
+    client: Any, calls: Sequence[PinnedCall], *, timeout: float, fetch: Sequence[int] | None = None
+) -> list[Any]:
+    """Run a graph of calls pinned to workers, sent in one message; return the results of the
+    calls ``fetch`` (default: all), in that order.
+
+    For work whose state lives in particular worker processes (the stages of a model split
+    across workers): a call never moves to another worker, and a result needed by a later
+    call travels straight between the two workers. Waits at most ``timeout`` seconds; a call
+    that fails, or a worker that dies holding a call's state, raises :class:`RuntimeError`
+    naming the call.
+    """
+    from distributed.client import _wait  # the public wait() works only with the default client
+
+    for i, call in enumerate(calls):
+        for arg in call.args:
+            if isinstance(arg, Ref) and not 0 <= arg.index < i:
+                raise ValueError(
+                    f"call {i} ({call.fn.__name__}) refers to call {arg.index}, which does not come before it"
+                )
+
+    async def submit_all() -> list[Any]:
+        futures: list[Any] = []
+        for call in calls:
+            args = [futures[a.index] if isinstance(a, Ref) else a for a in call.args]
+            futures.append(
+                client.submit(
+                    call.fn,
+                    *args,
+                    workers=[call.address],
+                    allow_other_workers=False,
+                    pure=False,
+                    retries=0,
+                    key=f"drlkit-{call.fn.__name__.replace('_', '-')}-{Run._key_counter_next()}",
+                )
+            )
+        return futures
+
+    futures = client.sync(submit_all, callback_timeout=timeout)
+    try:
+        client.sync(_wait, futures, timeout=timeout)
+    except TimeoutError:
+        done = sum(f.status == "finished" for f in futures)
+        client.cancel(futures)
+        raise RuntimeError(f"only {done} of {len(calls)} pinned calls finished within {timeout:g} s") from None
+    for i, future in enumerate(futures):
+        if future.status == "error":
+            exc = future.exception()
+            client.cancel(futures)
+            raise RuntimeError(
+                f"call {i} ({calls[i].fn.__name__} on {calls[i].address}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        if future.status != "finished":
+            client.cancel(futures)
+            raise RuntimeError(
+                f"call {i} ({calls[i].fn.__name__}) was lost with worker {calls[i].address}: its state is gone"
+            )
+    wanted = [futures[i] for i in (range(len(calls)) if fetch is None else fetch)]
+    try:
+        return client.gather(wanted)
+    finally:
+        client.cancel(futures)
