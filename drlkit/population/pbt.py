@@ -260,8 +260,9 @@ def train_population(
     selection : ``"truncation"`` or ``"tournament"``; truncation : float in (0, 0.5]
     perturb_factors : numbers > 0; resample_probability : float in [0, 1]
         The explore step (:func:`explore`).
-    eval_episodes : int >= 1
-        Greedy episodes that score a member after each interval.
+    eval_episodes : int >= 0
+        Greedy episodes that score a member after each interval; 0: its score is the mean
+        return of the training episodes it finished in the interval (NaN, ranked lowest, if none).
     seed : int >= 0
         Seeds the initial hyperparameters, the exploit/explore draws and, through
         :func:`~drlkit.distributed.worker.slot_seed`, member ``i``'s agent (default ``agent.seed``).
@@ -284,7 +285,7 @@ def train_population(
     truncation = check_number("truncation", truncation, low=0, high=0.5, low_open=True)
     perturb_factors = check_factors(perturb_factors)
     resample_probability = check_number("resample_probability", resample_probability, low=0, high=1)
-    eval_episodes = check_number("eval_episodes", eval_episodes, low=1, high=10_000, integer=True)
+    eval_episodes = check_number("eval_episodes", eval_episodes, low=0, high=10_000, integer=True)
     seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
     if on_round is not None and not callable(on_round):
         raise TypeError(f"on_round must be a function taking the PopulationResult; got {type(on_round).__name__}")
@@ -309,7 +310,12 @@ def train_population(
         for round_index in range(n_rounds):
             jobs = [MemberJob(states[i], hparams[i], interval_steps, "train", eval_episodes) for i in range(n_members)]
             outcomes = run_round(run, train_member, jobs, round_index)
-            scores = [outcome.score for outcome, _ in outcomes]
+            scores = [
+                outcome.score
+                if eval_episodes
+                else (float(np.mean(r.episode_returns)) if r.episode_returns else math.nan)
+                for outcome, r in outcomes
+            ]
             new_states = [outcome.state for outcome, _ in outcomes]
             last = round_index == n_rounds - 1  # no training follows the last round: nothing to exploit
             parents = select_parents(scores, rng, selection, truncation) if exploit and not last else {}
