@@ -85,6 +85,8 @@ def importance_weights(probabilities: Any, n: int, beta: float, min_probability:
     beta = check_exponent("beta", beta)
     n = check_number("n", n, low=1, integer=True)
     p = check_priorities(probabilities, name="probabilities")
+    if len(p) == 0:
+        return np.zeros(0, dtype=np.float32)
     if (p <= 0).any():
         raise ValueError("probabilities of sampled transitions must be > 0")
     smallest = float(p.min()) if min_probability is None else check_number("min_probability", min_probability, low=0)

@@ -160,7 +160,11 @@ def explore(
 
 
 def check_factors(perturb_factors: Any) -> tuple[float, ...]:
-    if isinstance(perturb_factors, (str, bytes)) or not hasattr(perturb_factors, "__len__") or not perturb_factors:
+    if (
+        isinstance(perturb_factors, (str, bytes))
+        or not hasattr(perturb_factors, "__len__")
+        or len(perturb_factors) == 0
+    ):
         raise TypeError(
             f"perturb_factors must be a non-empty list of numbers > 0, e.g. (0.8, 1.2); got {perturb_factors!r}"
         )
