@@ -68,7 +68,7 @@ def replay_comparison(client, actors, steps, gradient_steps) -> None:
     print(f"Central vs distributed prioritised replay: CartPole-v1 DQN, {steps} env steps")
     for n_actors in actors:
         for grad in gradient_steps:
-            ratio = grad * 128 / 256
+            ratio = grad * 128 / (256 * n_actors)  # transitions sampled per transition collected
             for replay in ("central", "distributed"):
                 learner = DQN("CartPole-v1", seed=0, prioritized_replay=True, train_freq=256, gradient_steps=grad)
                 result = train_apex(learner, n_actors=n_actors, total_steps=steps, replay=replay, client=client)
@@ -89,7 +89,9 @@ def main() -> None:
     ap.add_argument("--eval-episodes", type=int, default=0)
     ap.add_argument("--actors", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--replay-steps", type=int, default=12_000)
-    ap.add_argument("--gradient-steps", type=int, nargs="+", default=[2, 32], help="per 256 env steps")
+    ap.add_argument(
+        "--gradient-steps", type=int, nargs="+", default=[2, 32], help="learner steps per round (actors x 256 steps)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--replay-only", action="store_true")
     ap.add_argument("--pbt-only", action="store_true")

@@ -328,7 +328,7 @@ def train_population(
                     {
                         "round": round_index,
                         "member": i,
-                        "step": new_states[i].total_steps,  # type: ignore[union-attr]
+                        "step": new_states[i].total_steps,
                         "score": scores[i],
                         "train_return": float(np.mean(report.episode_returns)) if report.episode_returns else math.nan,
                         "parent": parents.get(i, -1),
@@ -337,12 +337,12 @@ def train_population(
                 )
             trained = list(new_states)  # parents are copied as they finished the round
             for member, parent in sorted(parents.items()):
-                copied = trained[parent].copy()  # type: ignore[union-attr]
+                copied = trained[parent].copy()
                 new_hparams = explore(copied.hparams, space, rng, perturb_factors, resample_probability)
                 result.lineage.append(
                     {
                         "round": round_index,
-                        "step": new_states[member].total_steps,  # type: ignore[union-attr]
+                        "step": new_states[member].total_steps,
                         "member": member,
                         "parent": parent,
                         "member_score": scores[member],
