@@ -4,12 +4,15 @@ central against distributed (Ape-X-style) prioritised replay.
 * PBT vs random search: the same population (PPO on Acrobot-v1, learning rate and entropy coefficient
   drawn from the same space, the same env steps) with and without exploit/explore, over several seeds;
   printed: each seed's best member's final greedy score and the mean over seeds.
+* Pipeline: a two-stage MLP over two workers, ms per step split into compute and the rest, and the
+  crossover width the cost model gives with the measured latency.
 * Replay: DQN learning from N actors on CartPole-v1 with one central prioritised buffer on the driver, or
   with a replay shard in every actor's worker; printed: learner updates/s and MB moved, and the replay
   ratio (transitions sampled per transition collected) that decides which design moves less.
 
     .venv/bin/python benchmarks/populations.py --seeds 0 1 2 --rounds 6
     .venv/bin/python benchmarks/populations.py --replay-only --actors 2 4
+    .venv/bin/python benchmarks/populations.py --pipeline-only
 """
 
 from __future__ import annotations
@@ -80,6 +83,43 @@ def replay_comparison(client, actors, steps, gradient_steps) -> None:
                 )
 
 
+def pipeline_timing(client, widths, steps) -> None:
+    from drlkit.distributed.pipeline import (
+        TwoStagePipeline,
+        build_mlp,
+        cartpole_returns,
+        crossover_width,
+        measure_flops,
+    )
+
+    x, y = cartpole_returns(256)
+    flops = measure_flops()
+    print(f"Two-stage pipeline: batch 256, 4 hidden layers; this process computes {flops / 1e9:.1f} GFLOP/s")
+    latency = None
+    for width in widths:
+        pipe = TwoStagePipeline(build_mlp(4, width, 4), client=client)
+        try:
+            for micro in (1, 4):
+                timings = [pipe.train_step(x, y, micro_batches=micro) for _ in range(steps)][1:]
+                wall = float(np.median([t.wall for t in timings]))
+                compute = float(np.median([max(t.compute) for t in timings]))
+                if width == widths[0] and micro == 1:
+                    latency = (wall - compute) / 4
+                print(
+                    f"  width {width:5d}, {micro} micro-batches: {wall * 1e3:7.1f} ms per step, "
+                    f"{compute * 1e3:6.2f} ms compute on the busier stage, {(wall - compute) * 1e3:7.1f} ms other"
+                )
+        finally:
+            pipe.close()
+    assert latency is not None
+    for bandwidth in (1e8, 1e9, 1e10):
+        width = crossover_width(4, 256, flops=flops, bandwidth=bandwidth, latency=latency)
+        print(
+            f"  crossover at {latency * 1e3:.2f} ms per message and {bandwidth / 1e9:g} GB/s: width {width:,.0f} "
+            f"({4 * width**2 / 1e6:,.0f} M parameters)"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -95,6 +135,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--replay-only", action="store_true")
     ap.add_argument("--pbt-only", action="store_true")
+    ap.add_argument("--pipeline-only", action="store_true")
+    ap.add_argument("--pipeline-widths", type=int, nargs="+", default=[64, 512, 2048])
     args = ap.parse_args()
 
     import torch
@@ -104,10 +146,13 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     with drlkit.cluster(n_workers=args.workers) as client:
-        if not args.replay_only:
+        only = args.replay_only or args.pbt_only or args.pipeline_only
+        if args.pbt_only or not only:
             pbt_vs_random_search(client, args.seeds, args.members, args.interval, args.rounds, args.eval_episodes)
-        if not args.pbt_only:
+        if args.replay_only or not only:
             replay_comparison(client, args.actors, args.replay_steps, args.gradient_steps)
+        if args.pipeline_only or not only:
+            pipeline_timing(client, args.pipeline_widths, 8)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
