@@ -87,6 +87,17 @@ def test_truncation_and_tournament_copy_only_from_higher_scores():
     assert select_parents([math.nan, 2.0], rng) == {0: 1}  # a member without a score ranks lowest
 
 
+def test_best_member_is_the_best_last_score_and_survives_missing_scores():
+    from drlkit.population import PopulationResult
+
+    rows = [(0, 0, 5.0), (0, 1, 1.0), (1, 0, math.nan), (1, 1, 3.0)]
+    result = PopulationResult(None, {}, [], True, records=[dict(round=r, member=m, score=s) for r, m, s in rows])
+    assert result.best_member() == 1  # round 0's best does not count, a member without a score ranks lowest
+    np.testing.assert_array_equal(result.best_scores(), [5.0, 3.0])
+    result.records[-1]["score"] = math.nan
+    assert result.best_member() == 0  # nobody scored: the first member
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [

@@ -214,7 +214,8 @@ class PopulationResult:
         """The member with the highest score in the last round."""
         frame = self.to_frame()
         last = frame[frame["round"] == frame["round"].max()]
-        return int(last.loc[last.score.idxmax(), "member"])
+        best = int(np.argmax(np.nan_to_num(last.score.to_numpy(dtype=float), nan=-np.inf)))  # NaN: no score
+        return int(last.member.iloc[best])
 
     def agent(self, member: int | None = None) -> Agent:
         """A driver-side agent holding ``member``'s parameters and hyperparameters (default: the best)."""
