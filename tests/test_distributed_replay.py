@@ -8,8 +8,16 @@ import pytest
 import torch
 
 from drlkit.agents.dqn import DQN
-from drlkit.agents.prioritized_replay import PrioritizedReplayBuffer
-from drlkit.distributed.replay import SampleJob, actor_epsilons, initial_priorities, serve_sample, train_apex
+from drlkit.agents.prioritized_replay import PrioritizedReplayBuffer, importance_weights
+from drlkit.distributed.replay import (
+    SampleJob,
+    actor_epsilons,
+    combine_replies,
+    initial_priorities,
+    serve_sample,
+    split_batch,
+    train_apex,
+)
 
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 from dask_processes import cluster_with_client
@@ -43,6 +51,36 @@ def test_a_shard_applies_the_new_priorities_before_sampling():
     assert set(reply.indices.tolist()) == {3}  # only the one transition with priority left
     assert reply.stats.size == 4 and reply.stats.total == pytest.approx(1.0)
     np.testing.assert_array_equal(reply.rows[:, 0], 3)
+
+
+def test_several_shards_sample_as_one_buffer_holding_all_of_them():
+    """Split by the shards' totals, each shard draws by its sum-tree: every transition of every shard is drawn
+    with probability p^alpha / (sum over all shards), and the weights are those of one buffer with everything."""
+    alpha, beta = 0.7, 0.5
+    priorities = [np.array([1.0, 3.0, 0.5]), np.array([2.0, 0.25, 4.0, 1.5])]
+    shards = []
+    for p in priorities:
+        shard = PrioritizedReplayBuffer(8, 1, alpha=alpha)
+        obs = np.arange(len(p), dtype=np.float32)[:, None]
+        shard.add(obs, np.zeros(len(p)), np.zeros(len(p)), obs, np.zeros(len(p)), priorities=p)
+        shards.append(shard)
+    union = np.concatenate(priorities) ** alpha
+    expected = union / union.sum()
+    rng = np.random.default_rng(0)
+    counts = np.zeros(len(union))
+    n, rounds = 64, 400
+    for _ in range(rounds):
+        per_shard, seeds = split_batch([sh.tree.total for sh in shards], n, rng)
+        replies = [serve_sample(sh, SampleJob(int(c), int(s))) for sh, c, s in zip(shards, per_shard, seeds)]
+        rows, shard_of, index, weights = combine_replies(replies, beta, rng)
+        flat = np.where(shard_of == 0, index, len(priorities[0]) + index)
+        np.add.at(counts, flat, 1)
+        np.testing.assert_array_equal(rows[:, 0], index)  # each row is the transition it names
+        np.testing.assert_allclose(
+            weights, importance_weights(expected[flat], len(union), beta, expected.min()), rtol=1e-5
+        )
+    total = n * rounds
+    assert np.all(np.abs(counts - total * expected) <= 5 * np.sqrt(total * expected * (1 - expected)))
 
 
 @pytest.mark.parametrize(

@@ -364,6 +364,31 @@ def train_apex(
     return result
 
 
+def split_batch(totals: Any, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """How many of ``n`` draws each shard serves -- multinomial in proportion to the shards' priority
+    ``totals (S,)`` -- and a seed for each shard's draws: ``(counts (S,), seeds (S,))``."""
+    totals = np.asarray(totals, dtype=float)
+    counts = rng.multinomial(n, totals / totals.sum()) if len(totals) > 1 else np.array([n])
+    return counts, rng.integers(2**63 - 1, size=len(totals))
+
+
+def combine_replies(
+    replies: list[SampleReply], beta: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The shards' samples as one shuffled batch: ``(rows (n, .), shard (n,), index (n,), weights (n,))``,
+    with :math:`P(i) = p_i^\\alpha / \\sum_j T_j` and the importance weights over all shards together."""
+    total = sum(r.stats.total for r in replies)
+    size = sum(r.stats.size for r in replies)
+    smallest = min((r.stats.minimum for r in replies if r.stats.size), default=math.inf)
+    rows = np.concatenate([r.rows for r in replies if len(r.rows)])
+    shard_of = np.concatenate([np.full(len(r.rows), j) for j, r in enumerate(replies)])
+    indices = np.concatenate([r.indices for r in replies])
+    leaves = np.concatenate([r.leaves for r in replies])
+    weights = importance_weights(leaves / total, size, beta, smallest / total)
+    order = rng.permutation(len(rows))  # a batch mixes the shards
+    return rows[order], shard_of[order], indices[order], weights[order]
+
+
 def _learn(
     agent: DQN,
     run: Any,
@@ -383,8 +408,7 @@ def _learn(
     totals = np.array([s.total for s in stats]) if distributed else np.array([central.tree.total])
     if totals.sum() <= 0:
         return []
-    counts = rng.multinomial(n, totals / totals.sum()) if len(totals) > 1 else np.array([n])
-    seeds = rng.integers(2**63 - 1, size=len(totals))
+    counts, seeds = split_batch(totals, n, rng)
     jobs = [SampleJob(int(c), int(s), pending[j]) for j, (c, s) in enumerate(zip(counts, seeds))]
     if distributed:
         for job in jobs:
@@ -398,16 +422,9 @@ def _learn(
         if distributed:
             stats[j] = reply.stats
             moved["samples"] += reply.rows.nbytes + reply.indices.nbytes + reply.leaves.nbytes
-    total = sum(r.stats.total for r in replies)
-    size = sum(r.stats.size for r in replies)
-    if not any(len(r.rows) for r in replies) or total <= 0:
+    if not any(len(r.rows) for r in replies) or sum(r.stats.total for r in replies) <= 0:
         return []  # every shard was lost with its worker: nothing to learn from this round
-    smallest = min((r.stats.minimum for r in replies if r.stats.size), default=math.inf)
-    rows = np.concatenate([r.rows for r in replies if len(r.rows)])
-    shard_of = np.concatenate([np.full(len(r.rows), j) for j, r in enumerate(replies)])
-    indices = np.concatenate([r.indices for r in replies])
-    leaves = np.concatenate([r.leaves for r in replies])
-    weights = importance_weights(leaves / total, size, cfg.priority_beta, smallest / total)
+    rows, shard_of, indices, weights = combine_replies(replies, cfg.priority_beta, rng)
     losses = []
     new_priorities = np.empty(len(rows))
     for k in range(len(rows) // cfg.batch_size):
