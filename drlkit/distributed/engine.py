@@ -15,6 +15,11 @@ with a :class:`Run`:
 * :meth:`Run.record` books a result: a row in the result table, the
   episodes it finished, and -- for an applied update -- a row in the agent's
   History, the progress bar and the user's callbacks.
+* ``Run.submit_many(..., payloads=...)`` gives each slot its own input in place of
+  the shared parameters (a population member's state, an actor's job), kept on the
+  driver and sent again as it was if the task is lost;
+* :func:`run_pinned` runs a graph of calls pinned to workers whose state lives there
+  (the stages of a model split across workers), results passed worker to worker.
 
 The authoritative parameters are always the driver's ``agent``: a mode changes
 them (merge, ``learn_from``, ``apply_gradients``) and bumps ``run.version``.
