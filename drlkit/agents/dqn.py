@@ -8,7 +8,10 @@ make learning stable:
 **Replay buffer.** Transitions :math:`(s, a, r, s', d)` go into a ring buffer
 (:class:`~drlkit.agents.replay.ReplayBuffer`); every gradient step uses a
 minibatch of ``batch_size`` transitions drawn uniformly from it, so consecutive,
-strongly correlated steps are not learned from one after the other.
+strongly correlated steps are not learned from one after the other. With
+``prioritized_replay=True`` minibatches are drawn in proportion to
+:math:`|\delta|^\alpha` and each loss is weighted by its importance weight
+(:mod:`drlkit.agents.prioritized_replay`, Schaul et al. 2016).
 
 **Target network.** The regression target is computed with a copy
 :math:`Q_{\bar\theta}` of the network that changes only every
@@ -72,6 +75,7 @@ from torch import nn
 from .._checks import check_number
 from ..envs.make import env_id_of
 from .base import Agent, AgentConfig, Callback, Fragment, Timer, make_vec_env, mlp
+from .prioritized_replay import PRIORITY_EPS, PrioritizedReplayBuffer
 from .replay import ReplayBuffer
 
 
@@ -116,9 +120,20 @@ class DQNConfig(AgentConfig):
     exploration_steps: int = 5_000
     #: Environments stepped side by side, >= 1.
     num_envs: int = 1
+    #: Sample minibatches by priority |TD error| (Schaul et al. 2016, :mod:`drlkit.agents.prioritized_replay`)
+    #: instead of uniformly: True or False.
+    prioritized_replay: bool = False
+    #: Prioritised replay: priority exponent α in [0, 1] (0 is uniform sampling).
+    priority_alpha: float = 0.6
+    #: Prioritised replay: importance-sampling exponent β in [0, 1] (1 corrects the sampling bias fully).
+    priority_beta: float = 0.4
 
     def validate(self) -> None:
         super().validate()
+        if not isinstance(self.prioritized_replay, (bool, np.bool_)):
+            raise TypeError(f"prioritized_replay must be True or False, got {self.prioritized_replay!r}")
+        check_number("priority_alpha", self.priority_alpha, low=0, high=1)
+        check_number("priority_beta", self.priority_beta, low=0, high=1)
         check_number("buffer_size", self.buffer_size, low=1, integer=True)
         check_number("batch_size", self.batch_size, low=1, integer=True)
         if self.batch_size > self.buffer_size:
@@ -199,7 +214,11 @@ class DQN(Agent):
         self.q_net = mlp(obs_dim, cfg.hidden_sizes, self.n_actions, cfg.activation)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=cfg.learning_rate, fused=True)
-        self.replay = ReplayBuffer(cfg.buffer_size, obs_dim)
+        self.replay = (
+            PrioritizedReplayBuffer(cfg.buffer_size, obs_dim, cfg.priority_alpha)
+            if cfg.prioritized_replay
+            else ReplayBuffer(cfg.buffer_size, obs_dim)
+        )
         self.envs = make_vec_env(self.env_spec, cfg.num_envs)
         obs, _ = self.envs.reset(seed=self.seed)
         self._obs = np.asarray(obs, dtype=np.float32)
@@ -336,12 +355,24 @@ class DQN(Agent):
         return {"loss": float(loss_sum) / n, "q_mean": float(q_sum) / n, "exploration_rate": self.exploration_rate()}
 
     def _gradient_step(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One Adam step on the Huber loss of a replay minibatch; returns (loss, mean Q(s, a))."""
+        """One Adam step on the Huber loss of a replay minibatch; returns (loss, mean Q(s, a)).
+
+        With prioritised replay the minibatch is drawn by priority, each transition's loss
+        is multiplied by its importance weight ``w (B,)`` and its priority becomes |δ| + ε."""
         cfg = self.config
-        batch = self.replay.unpack(torch.as_tensor(self.replay.sample(cfg.batch_size, self.np_rng)))
+        replay = self.replay
+        if isinstance(replay, PrioritizedReplayBuffer):
+            rows, indices, weights = replay.sample_prioritized(cfg.batch_size, self.np_rng, cfg.priority_beta)
+            batch = replay.unpack(torch.as_tensor(rows))
+        else:
+            batch = replay.unpack(torch.as_tensor(replay.sample(cfg.batch_size, self.np_rng)))
         target = self._td_targets(batch)
         q_taken = self.q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)
-        loss = F.smooth_l1_loss(q_taken, target)
+        if isinstance(replay, PrioritizedReplayBuffer):
+            loss = (torch.as_tensor(weights) * F.smooth_l1_loss(q_taken, target, reduction="none")).mean()
+            replay.update_priorities(indices, (q_taken - target).detach().abs().numpy() + PRIORITY_EPS)
+        else:
+            loss = F.smooth_l1_loss(q_taken, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.max_grad_norm is not None:

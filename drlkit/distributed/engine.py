@@ -20,6 +20,11 @@ with a :class:`Run`:
 * :meth:`Run.record` books a result: a row in the result table, the
   episodes it finished, and -- for an applied update -- a row in the agent's
   History, the progress bar and the user's callbacks.
+* ``Run.submit_many(..., inputs=...)`` gives each slot its own input in place of
+  the shared parameters (a population member's state, an actor's job), kept on the
+  driver and sent again as it was if the task is lost;
+* :func:`run_pinned` runs a graph of calls pinned to workers whose state lives there
+  (the stages of a model split across workers), results passed worker to worker.
 
 The authoritative parameters are always the driver's ``agent``: a mode changes
 them (merge, ``learn_from``, ``apply_gradients``) and bumps ``run.version``.
@@ -214,9 +219,14 @@ class Run:
         event loop, so they are queued before its sender wakes and leave together.
 
         ``inputs`` (one per slot) replaces the driver's parameters as the tasks' second
-        argument, e.g. Dask futures of other tasks' outputs: Dask then moves that data from
-        worker to worker. ``bytes_in`` is what each of them receives (for the record).
+        argument: each slot's own input held on the driver (a population member's state), or
+        Dask futures of other tasks' outputs (gossip: Dask then moves that data from worker to
+        worker). A task lost with its worker is sent again with the same input, or with
+        ``inputs_for_resend(ticket)`` when the mode sets it. ``bytes_in`` is what each task
+        receives, for the record (default: :func:`payload_bytes` of its input).
         """
+        if inputs is not None and len(inputs) != len(slots):
+            raise ValueError(f"inputs must have one entry per slot ({len(slots)}); got {len(inputs)}")
         tickets = [
             Ticket(
                 slot,
@@ -227,7 +237,7 @@ class Run:
                 round,
                 None,
                 None if inputs is None else inputs[i],
-                0 if bytes_in is None else int(bytes_in[i]),
+                int(bytes_in[i]) if bytes_in is not None else 0 if inputs is None else payload_bytes(inputs[i]),
             )
             for i, slot in enumerate(slots)
         ]
@@ -343,6 +353,10 @@ class Run:
     _key_counter = 0
 
     def _next_key(self) -> int:
+        return Run._key_counter_next()
+
+    @staticmethod
+    def _key_counter_next() -> int:
         Run._key_counter += 1
         return Run._key_counter
 
@@ -984,3 +998,85 @@ def _wait_and_gather(client: Any, futures: Sequence[Any], deadline: float) -> li
     except (CancelledError, OSError, TimeoutError):  # a result died with its worker
         return None
     return list(outputs)
+
+
+# ------------------------------------------------------------------- pinned task graphs
+@dataclass(frozen=True)
+class Ref:
+    """In :class:`PinnedCall` arguments: the result of the ``index``-th call of the same graph."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class PinnedCall:
+    """``fn(*args)`` on the worker at ``address`` only (its state lives there); an argument that is a
+    :class:`Ref` is the result of an earlier call, sent worker to worker without passing the driver."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    address: str
+
+
+def run_pinned(
+    client: Any, calls: Sequence[PinnedCall], *, timeout: float, fetch: Sequence[int] | None = None
+) -> list[Any]:
+    """Run a graph of calls pinned to workers, sent in one message; return the results of the
+    calls ``fetch`` (default: all), in that order.
+
+    For work whose state lives in particular worker processes (the stages of a model split
+    across workers): a call never moves to another worker, and a result needed by a later
+    call travels straight between the two workers. Waits at most ``timeout`` seconds; a call
+    that fails, or a worker that dies holding a call's state, raises :class:`RuntimeError`
+    naming the call.
+    """
+    from distributed.client import _wait  # the public wait() works only with the default client
+
+    for i, call in enumerate(calls):
+        for arg in call.args:
+            if isinstance(arg, Ref) and not 0 <= arg.index < i:
+                raise ValueError(
+                    f"call {i} ({call.fn.__name__}) refers to call {arg.index}, which does not come before it"
+                )
+
+    async def submit_all() -> list[Any]:
+        futures: list[Any] = []
+        for call in calls:
+            args = [futures[a.index] if isinstance(a, Ref) else a for a in call.args]
+            futures.append(
+                client.submit(
+                    call.fn,
+                    *args,
+                    workers=[call.address],
+                    allow_other_workers=False,
+                    pure=False,
+                    retries=0,
+                    key=f"drlkit-{call.fn.__name__.replace('_', '-')}-{Run._key_counter_next()}",
+                )
+            )
+        return futures
+
+    futures = client.sync(submit_all, callback_timeout=timeout)
+    try:
+        client.sync(_wait, futures, timeout=timeout)
+    except TimeoutError:
+        done = sum(f.status == "finished" for f in futures)
+        client.cancel(futures)
+        raise RuntimeError(f"only {done} of {len(calls)} pinned calls finished within {timeout:g} s") from None
+    for i, future in enumerate(futures):
+        if future.status == "error":
+            exc = future.exception()
+            client.cancel(futures)
+            raise RuntimeError(
+                f"call {i} ({calls[i].fn.__name__} on {calls[i].address}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        if future.status != "finished":
+            client.cancel(futures)
+            raise RuntimeError(
+                f"call {i} ({calls[i].fn.__name__}) was lost with worker {calls[i].address}: its state is gone"
+            )
+    wanted = [futures[i] for i in (range(len(calls)) if fetch is None else fetch)]
+    try:
+        return client.gather(wanted)
+    finally:
+        client.cancel(futures)
