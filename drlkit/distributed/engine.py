@@ -425,6 +425,14 @@ class Run:
         if ticket.inputs is not None and self.inputs_for_resend is not None:
             ticket.inputs = self.inputs_for_resend(ticket)
 
+    def wait_all(self, tickets: Sequence[Ticket]) -> list[Ticket]:
+        """Wait until every one of ``tickets`` (all that are in flight) has finished -- a lost one is
+        sent again meanwhile -- and return them in slot order: one synchronous round."""
+        arrived: list[Ticket] = []
+        while len(arrived) < len(tickets):
+            arrived.append(self.wait_any())
+        return sorted(arrived, key=lambda t: t.slot)
+
     def fetch(self, tickets: Sequence[Ticket]) -> list[tuple[Any, TaskReport]]:
         """Outputs and reports of finished tickets, in the given order.
 

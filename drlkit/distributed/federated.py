@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from .compression import expand
-from .engine import Run, Ticket
+from .engine import Run
 from .sync import average_deltas
 from .worker import local_updates
 
@@ -51,10 +51,7 @@ def run_federated(run: Run, n_workers: int, local_steps: int, client_fraction: f
     while run.wants_more():
         slots = sample_clients(rng, n_workers, client_fraction)
         tickets = run.submit_many(slots, local_updates, local_steps, round_index)
-        arrived: list[Ticket] = []
-        while len(arrived) < len(tickets):
-            arrived.append(run.wait_any())
-        arrived.sort(key=lambda t: t.slot)
+        arrived = run.wait_all(tickets)
         results = run.fetch(arrived)
         started = time.perf_counter()
         theta = run.agent.get_parameters()

@@ -101,10 +101,7 @@ def run_gossip(run: Run, n_workers: int, local_steps: int, weights: np.ndarray) 
             inputs = [{"weights": [1.0], "params": [copies[i]]} for i in slots]
             received = [nbytes] * n_workers
         tickets = run.submit_many(slots, gossip_local, local_steps, round_index, inputs, received)
-        arrived: list[Ticket] = []
-        while len(arrived) < len(tickets):
-            arrived.append(run.wait_any())
-        arrived.sort(key=lambda t: t.slot)
+        arrived = run.wait_all(tickets)
         results = run.fetch(arrived)
         started = time.perf_counter()
         copies = [output for output, _ in results]

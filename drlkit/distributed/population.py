@@ -34,7 +34,7 @@ import torch
 from .._checks import check_number
 from ..agents.base import Agent
 from .cluster import check_worker_versions, resolve_client
-from .engine import Run, Settings, Ticket
+from .engine import Run, Settings
 from .result import DistributedResult
 from .worker import Recipe, TaskReport, Work, _count, _slot_agent, _worker_address
 
@@ -225,10 +225,7 @@ def run_round(
     """One task per member (member ``i`` on slot ``i``), all sent in one message; waits for every
     one (a lost task is sent again by the engine) and returns ``(outcome, report)`` in member order."""
     tickets = run.submit_many(range(len(jobs)), task, inputs=list(jobs), round=round_index)
-    arrived: list[Ticket] = []
-    while len(arrived) < len(tickets):
-        arrived.append(run.wait_any())
-    arrived.sort(key=lambda t: t.slot)
+    arrived = run.wait_all(tickets)
     results = run.fetch(arrived)
     run.version += 1
     run.record(arrived, [r for _, r in results], "applied", staleness=[0] * len(arrived))
