@@ -3,11 +3,13 @@
 * :func:`cluster` -- a Dask client for a ``with`` block: a local cluster (127.0.0.1) or an existing one.
 * :func:`train` -- train a deep RL agent in one of the :data:`MODES`: ``"rollouts"``,
   ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``; returns a :class:`DistributedResult`.
+* :func:`resume` -- continue a run checkpointed with ``train(..., checkpoint=path)`` after a kernel restart.
 * :func:`q_learning` -- tabular Q-learning with workers whose tables are merged.
 * :func:`map_tasks` -- independent tasks (one function over many inputs), results in order.
 """
 
 from .async_ import merge_weight, mix
+from .checkpoint import ResumeError, resume
 from .cluster import ClusterEnvironmentError, check_worker_versions, cluster, dashboard_url, resolve_client
 from .engine import DistributedTrainingError
 from .q_learning import q_learning
@@ -35,6 +37,8 @@ __all__ = [
     "mix",
     "q_learning",
     "resolve_client",
+    "resume",
+    "ResumeError",
     "slot_seed",
     "supported_modes",
     "train",
