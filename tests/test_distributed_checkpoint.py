@@ -65,7 +65,7 @@ def test_sync_stopped_midway_and_resumed_in_a_fresh_agent_continues_the_same_run
     saved_params = {k: v.copy() for k, v in first.get_parameters().items()}
 
     del first  # the kernel is gone: everything comes from the checkpoint
-    resumed = resume(tmp_path / "run", client=client)
+    resumed = resume(tmp_path / "run", client=client, checkpoint=tmp_path / "first")
     agent = resumed.agent
     assert resumed.updates == whole.updates == 10
     assert resumed.env_steps == whole.env_steps == total == agent.total_steps
@@ -76,6 +76,12 @@ def test_sync_stopped_midway_and_resumed_in_a_fresh_agent_continues_the_same_run
     # The first 4 updates are exactly the checkpointed ones, and training moved on from them.
     assert _columns(resumed.rows[:8]) == _columns(cut.rows)
     assert any((agent.get_parameters()[k] != saved_params[k]).any() for k in saved_params)
+
+    # Resuming the same checkpoint again (writing elsewhere) gives exactly the same run: sync is deterministic.
+    again = resume(tmp_path / "run", client=client, checkpoint=tmp_path / "again")
+    assert again.updates == 10 and _columns(again.rows) == _columns(resumed.rows)
+    for key, value in agent.get_parameters().items():
+        np.testing.assert_array_equal(again.agent.get_parameters()[key], value)
 
 
 def test_async_resumed_run_loses_and_duplicates_no_record(client, tmp_path):
@@ -201,3 +207,13 @@ def test_a_dead_scheduler_stops_training_with_an_error_naming_the_last_checkpoin
         assert "drlkit.distributed.resume(" in message
         assert seconds < 20, f"took {seconds:.1f} s"
         assert (tmp_path / "run" / "latest").read_text() == f"update-{updates:08d}"
+
+
+def test_a_resumed_run_keeps_checkpointing_where_it_was_resumed_from(client, tmp_path):
+    agent = A2C(ENV, seed=2, **SMALL)
+    train(agent, "sync", total_steps=20 * 2 * 4, client=client, n_workers=2, checkpoint=tmp_path, on_update=_stop_at(2))
+    assert (tmp_path / "latest").read_text() == "update-00000002"
+    done = resume(tmp_path, client=client)
+    assert done.updates == 4 and (tmp_path / "latest").read_text() == "update-00000004"
+    assert sorted(p.name for p in tmp_path.glob("update-*")) == ["update-00000002", "update-00000004"]
+    assert not list(tmp_path.glob(".tmp-*")), "no temporary directory left behind"
