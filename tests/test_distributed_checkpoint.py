@@ -217,3 +217,28 @@ def test_a_resumed_run_keeps_checkpointing_where_it_was_resumed_from(client, tmp
     assert done.updates == 4 and (tmp_path / "latest").read_text() == "update-00000004"
     assert sorted(p.name for p in tmp_path.glob("update-*")) == ["update-00000002", "update-00000004"]
     assert not list(tmp_path.glob(".tmp-*")), "no temporary directory left behind"
+
+
+def test_a_checkpoint_that_cannot_be_written_mid_run_warns_and_training_goes_on(client, tmp_path):
+    import shutil
+
+    where = tmp_path / "run"
+
+    def break_the_directory(result):
+        if result.updates == 2:  # the disk "goes away": the directory becomes a file
+            shutil.rmtree(where)
+            where.write_text("not a directory")
+
+    agent = A2C(ENV, seed=0, **SMALL)
+    with pytest.warns(RuntimeWarning, match="checkpoint: could not write to .*run.*training goes on"):
+        result = train(
+            agent,
+            "sync",
+            total_steps=20 * 2 * 4,
+            client=client,
+            n_workers=2,
+            checkpoint=where,
+            checkpoint_every=0,
+            on_update=break_the_directory,
+        )
+    assert result.updates == 4 and agent.total_steps == 160

@@ -44,6 +44,7 @@ import random
 import shutil
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -110,13 +111,26 @@ class Checkpointer:
 
     def after_update(self, run: Any) -> None:
         if time.monotonic() - self._last_time >= self.every:
-            self.save(run)
+            self._try_save(run)
 
     def final(self, run: Any) -> None:
         """At the end of a run (or when it stops with an error): save unless nothing changed."""
         if run.version != self.last_version:
-            with contextlib.suppress(OSError):  # ``error`` says why; the run's own outcome comes first
-                self.save(run)
+            self._try_save(run)
+
+    def _try_save(self, run: Any) -> None:
+        """Save; a checkpoint that cannot be written (disk full, directory removed) warns and training
+        goes on: the run itself is intact, and :meth:`note` names the last checkpoint that was written."""
+        try:
+            self.save(run)
+        except (OSError, TypeError, ValueError) as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"checkpoint: could not write to {self.path} ({self.error}); training goes on"
+                + (f", the last checkpoint is {self.last}" if self.last else ""),
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def note(self) -> str:
         """Where the newest checkpoint is, for error messages."""
@@ -142,8 +156,7 @@ class Checkpointer:
             latest = self.path / f".latest-{uuid.uuid4().hex[:8]}"
             latest.write_text(final.name)
             os.replace(latest, self.path / "latest")
-        except OSError as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.last, self.last_version = final, run.version
