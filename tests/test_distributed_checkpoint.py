@@ -242,3 +242,25 @@ def test_a_checkpoint_that_cannot_be_written_mid_run_warns_and_training_goes_on(
             on_update=break_the_directory,
         )
     assert result.updates == 4 and agent.total_steps == 160
+
+
+def test_a_damaged_checkpoint_is_a_clear_error_before_any_cluster_is_needed(client, tmp_path):
+    train(A2C(ENV, seed=0, **SMALL), "sync", total_steps=40, client=client, n_workers=2, checkpoint=tmp_path)
+    where = tmp_path / "update-00000001"
+    state = json.loads((where / "run.json").read_text())
+    (where / "run.json").write_text(json.dumps(dict(state, mode=7)))
+    with pytest.raises(ResumeError, match="field 'mode' must be"):
+        resume(tmp_path)
+    (where / "run.json").write_text(json.dumps(dict(state, rows=[1, 2])))
+    with pytest.raises(ResumeError, match="field 'rows' must be a list of records"):
+        resume(tmp_path)
+    (where / "run.json").write_text(json.dumps(state)[:100])
+    with pytest.raises(ResumeError, match="run.json cannot be read"):
+        resume(tmp_path)
+    (where / "run.json").write_text(json.dumps(state))
+    (where / "agent.pt").write_bytes((where / "agent.pt").read_bytes()[:200])
+    with pytest.raises(drlkit.agents.base.CheckpointError, match="agent.pt"):
+        resume(tmp_path)
+    (tmp_path / "latest").write_text("../../etc")
+    with pytest.raises(ResumeError, match="must name a checkpoint like"):
+        resume(tmp_path)

@@ -41,6 +41,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import time
 import uuid
@@ -205,7 +206,11 @@ def read(path: Any, name: str = "resume") -> tuple[Path, dict[str, Any]]:
     latest = path / "latest"
     if not latest.is_file():
         raise FileNotFoundError(f"{name}={str(path)!r}: no checkpoint there (no 'latest' file)")
-    where = path / latest.read_text().strip()
+    name_in_latest = latest.read_text(errors="replace").strip()
+    if not re.fullmatch(r"update-\d{8}", name_in_latest):
+        got = name_in_latest[:60]
+        raise ResumeError(f"{name}: {latest} must name a checkpoint like 'update-00000042'; got {got!r}")
+    where = path / name_in_latest
     try:
         state = json.loads((where / "run.json").read_text())
     except (OSError, ValueError) as exc:
@@ -229,6 +234,9 @@ def read(path: Any, name: str = "resume") -> tuple[Path, dict[str, Any]]:
     for key, kind in types.items():
         if not isinstance(state.get(key), kind):
             raise ResumeError(f"{name}: {where / 'run.json'} field {key!r} must be {kind}; got {state.get(key)!r}")
+    for key in ("rows", "episodes", "events"):
+        if not all(isinstance(item, dict) for item in state[key]):
+            raise ResumeError(f"{name}: {where / 'run.json'} field {key!r} must be a list of records (dicts)")
     if not isinstance(state["options"].get("total_steps"), int):
         raise ResumeError(f"{name}: {where / 'run.json'} field 'options' has no integer 'total_steps'")
     return where, state
