@@ -75,9 +75,15 @@ def check_checkpoint(checkpoint: Any, checkpoint_every: Any) -> Checkpointer | N
     if checkpoint is None:
         return None
     path = _check_dir("checkpoint", checkpoint)
+    # Probe the nearest existing directory (the checkpoint directory is made at the first save, so a
+    # call that fails later, e.g. without a cluster, leaves nothing behind).
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".probe-{uuid.uuid4().hex[:8]}"
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a directory", str(existing))
+        probe = existing / f".drlkit-probe-{uuid.uuid4().hex[:8]}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
