@@ -264,3 +264,53 @@ def test_a_damaged_checkpoint_is_a_clear_error_before_any_cluster_is_needed(clie
     (tmp_path / "latest").write_text("../../etc")
     with pytest.raises(ResumeError, match="must name a checkpoint like"):
         resume(tmp_path)
+
+
+DRIVER = """
+import sys, time
+from drlkit.agents.a2c import A2C
+from drlkit.distributed import train
+from distributed import Client
+
+with Client(sys.argv[1], set_as_default=False, timeout=30) as client:
+    agent = A2C("CartPole-v1", seed=0, num_envs=1, n_steps=20, hidden_sizes=(8,))
+    train(agent, "async", total_steps=20 * 60, client=client, n_workers=2, checkpoint=sys.argv[2],
+          checkpoint_every=0, on_update=lambda result: time.sleep(0.1))
+"""
+
+
+def test_a_driver_killed_mid_run_is_resumed_from_its_periodic_checkpoint(client, tmp_path):
+    """The kernel dies for real (SIGKILL of the driver process): the newest periodic checkpoint continues."""
+    import subprocess
+    import sys
+
+    from dask_processes import _environment
+
+    where = tmp_path / "run"
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, client.scheduler.address, str(where)],
+        env=_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            latest = where / "latest"
+            if latest.exists() and latest.read_text() >= "update-00000004":
+                break
+            assert driver.poll() is None, "the driver ended before it was killed"
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGKILL)
+    finally:
+        driver.kill()
+        driver.wait(30)
+    name = (where / "latest").read_text()
+    saved = json.loads((where / name / "run.json").read_text())
+    assert 4 <= saved["version"] < 60
+    resumed = resume(where, client=client)
+    frame = resumed.to_frame()
+    assert json.dumps(resumed.rows[: len(saved["rows"])]) == json.dumps(saved["rows"])
+    applied = frame[frame.status == "applied"]
+    assert sorted(applied.updates) == list(range(1, resumed.updates + 1)) and resumed.updates > saved["version"]
+    assert resumed.env_steps == frame.env_steps.sum() == resumed.agent.total_steps >= 20 * 60
