@@ -248,9 +248,10 @@ def read(path: Any, name: str = "resume") -> tuple[Path, dict[str, Any]]:
     return where, state
 
 
-def resume_arguments(arguments: dict[str, Any], parameters: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def resume_arguments(arguments: dict[str, Any], parameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``train``'s keyword arguments for continuing the run checkpointed in ``arguments['resume']``,
-    and the state to restore. Options given again must equal the saved ones."""
+    and the state to restore. ``parameters``: train's parameter names and defaults; an option left
+    at its default takes the saved value, one given again must equal it."""
     where, state = read(arguments["resume"])
     agent, mode = arguments["agent"], arguments["mode"]
     saved_for = f"the checkpoint at {where}"
@@ -271,7 +272,7 @@ def resume_arguments(arguments: dict[str, Any], parameters: Any) -> tuple[dict[s
         if key not in parameters:
             raise ResumeError(f"resume: {saved_for} has option {key!r}, which this drlkit's train() does not take")
         given = arguments.get(key)
-        if given is None:
+        if given is None or _is_default(given, parameters[key]):
             kwargs[key] = {int(k): v for k, v in value.items()} if isinstance(value, dict) else value
         elif _same(given) != _same(value):
             raise ResumeError(
@@ -284,6 +285,13 @@ def resume_arguments(arguments: dict[str, Any], parameters: Any) -> tuple[dict[s
     if kwargs.get("checkpoint_every") is None and isinstance(every, (int, float)) and math.isfinite(every):
         kwargs["checkpoint_every"] = max(float(every), 0.0)
     return kwargs, dict(state, where=str(where))
+
+
+def _is_default(given: Any, default: Any) -> bool:
+    try:
+        return given is default or (type(given) is type(default) and bool(given == default))
+    except Exception:  # an object whose == is not a plain truth value
+        return False
 
 
 def _same(value: Any) -> Any:

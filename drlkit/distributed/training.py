@@ -340,7 +340,8 @@ def train(
     return result
 
 
-_PARAMETERS = tuple(inspect.signature(train).parameters)
+#: train()'s parameters and their defaults (a resumed run takes the saved value of each option left at its default).
+_PARAMETERS = {name: p.default for name, p in inspect.signature(train).parameters.items()}
 
 
 def supported_modes(agent: Agent) -> list[str]:
