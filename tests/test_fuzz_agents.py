@@ -285,6 +285,9 @@ TRAIN_OPTIONS = {
     "on_update": junk(),
     "worker_timeout": bad_value(),
     "client": st.one_of(junk(), st.just("tcp://127.0.0.1:1")),
+    "checkpoint": st.one_of(junk(), st.sampled_from(["", "/proc/self/status", "/proc/drlkit-run", "/"])),
+    "checkpoint_every": bad_value(),
+    "resume": st.one_of(junk(), st.sampled_from(["", "/nonexistent/run", "/proc/self/status", "/"])),
 }
 NO_CLIENT = "no Dask client is running"
 
@@ -299,7 +302,7 @@ NO_CLIENT = "no Dask client is running"
 def test_distributed_train_options(agents, args, algorithm):
     kwargs, bad = args
     agent = agents["discrete"] if algorithm == "PPO" else _dqn()
-    names = [*bad, "agent", "mode", "worker slot"]
+    names = [*bad, "agent", "mode", "worker slot", "checkpoint"]
     try:
         with bounded(30):
             drlkit.distributed.train(agent, **kwargs)

@@ -5,11 +5,13 @@
   ``"sync"``, ``"sync_grad"``, ``"async"``, ``"a3c"``, ``"gossip"`` (decentralised averaging on a
   graph, :mod:`.mixing`), ``"ssp"`` (bounded staleness), ``"federated"`` (FedAvg/FedProx over env
   variants); returns a :class:`DistributedResult`.
+* :func:`resume` -- continue a run checkpointed with ``train(..., checkpoint=path)`` after a kernel restart.
 * :func:`q_learning` -- tabular Q-learning with workers whose tables are merged.
 * :func:`map_tasks` -- independent tasks (one function over many inputs), results in order.
 """
 
 from .async_ import merge_weight, mix
+from .checkpoint import ResumeError, resume
 from .cluster import ClusterEnvironmentError, check_worker_versions, cluster, dashboard_url, resolve_client
 from .engine import DistributedTrainingError
 from .mixing import consensus_distance, metropolis_weights, mixing_matrix, spectral_gap
@@ -42,6 +44,8 @@ __all__ = [
     "mix",
     "q_learning",
     "resolve_client",
+    "resume",
+    "ResumeError",
     "slot_seed",
     "supported_modes",
     "train",

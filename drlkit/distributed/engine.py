@@ -157,6 +157,11 @@ class Run:
         self._no_workers_since: float | None = None
         self._kill_pending = settings.kill_worker_at is not None
         self._garbage: list[Any] = []
+        #: Seconds of the run before this process took it over (a resumed run continues its clock).
+        self.time_offset = 0.0
+        self._scheduler_lost_since: float | None = None
+        #: Writes the run's state to disk (``train(checkpoint=...)``, see ``checkpoint.py``).
+        self.checkpointer: Any = None
         self.refresh_workers()
         self._rebalance()
 
@@ -191,7 +196,7 @@ class Run:
     # ------------------------------------------------------------- clock
     def elapsed(self) -> float:
         """Driver seconds since the run started."""
-        return time.perf_counter() - self._start
+        return time.perf_counter() - self._start + self.time_offset
 
     def wants_more(self, steps: int = 0) -> bool:
         """True while the step budget (counting work in flight, plus ``steps`` more) is not used up."""
@@ -530,7 +535,8 @@ class Run:
             self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
         running = [t for t in tickets if self._pending.pop(t.future.key, None) is not None]
         if running:
-            with contextlib.suppress(OSError, TimeoutError):  # a scheduler that is gone has nothing to cancel
+            # A scheduler that is gone has nothing to cancel (a closed client raises ClosedClientError).
+            with contextlib.suppress(Exception):
                 self.client.cancel([t.future for t in running])
         for ticket in running:
             self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
@@ -597,6 +603,8 @@ class Run:
             keep_going = False
         if not keep_going:
             self.stopped = True
+        if self.checkpointer is not None:
+            self.checkpointer.after_update(self)
         return keep_going
 
     def _book(
@@ -647,6 +655,8 @@ class Run:
         self._params_future = None
         self.result.wall_time = self.elapsed()
         self.result.env_steps = self.steps_received
+        if self.checkpointer is not None:
+            self.checkpointer.final(self)
         return self.result
 
     # ------------------------------------------------------------ workers
@@ -655,6 +665,16 @@ class Run:
         now = self.elapsed()
         if not force and now - self._workers_checked < POLL_INTERVAL:
             return self._workers
+        status = str(getattr(self.client, "status", "running"))
+        if status != "running":  # the scheduler is gone; Dask's client tries to reconnect
+            if self._scheduler_lost_since is None:
+                self._scheduler_lost_since = now
+            if status in ("closing", "closed") or now - self._scheduler_lost_since > self.settings.worker_timeout:
+                lost = now - self._scheduler_lost_since
+                self._fail(f"lost the connection to the Dask scheduler (client {status} for {lost:.1f} s)")
+            self._workers_checked = now
+            return self._workers
+        self._scheduler_lost_since = None
         try:
             workers = set(self.client.nthreads())
         except Exception as exc:  # the scheduler itself is gone
@@ -751,8 +771,9 @@ class Run:
 
     def _fail(self, message: str, cause: BaseException | None = None) -> None:
         applied = f"the agent keeps its parameters after update {self.version} ({self.agent.total_steps} env steps)"
-        error = DistributedTrainingError(f"{message}; training stopped, {applied}", self.finish())
-        raise error from cause
+        result = self.finish()
+        note = self.checkpointer.note() if self.checkpointer is not None else ""
+        raise DistributedTrainingError(f"{message}; training stopped, {applied}{note}", result) from cause
 
 
 def serve(

@@ -63,7 +63,7 @@ def mean_gradients(gradients: Sequence[dict[str, np.ndarray]]) -> dict[str, np.n
 
 def run_sync(run: Run, n_workers: int, local_steps: int, backup_workers: int, round_timeout: float | None) -> None:
     """Parameter averaging rounds until the step budget is used (see module docstring)."""
-    round_index = 0
+    round_index = run.version  # a resumed run continues its round numbers
     while run.wants_more():
         tickets, reports, outputs = _round(
             run, local_updates, n_workers, local_steps, backup_workers, round_timeout, round_index
@@ -87,7 +87,7 @@ def run_sync(run: Run, n_workers: int, local_steps: int, backup_workers: int, ro
 
 def run_sync_grad(run: Run, n_workers: int, backup_workers: int, round_timeout: float | None) -> None:
     """Gradient averaging rounds until the step budget is used (see module docstring)."""
-    round_index = 0
+    round_index = run.version  # a resumed run continues its round numbers
     while run.wants_more():
         tickets, reports, outputs = _round(
             run, fragment_gradients, n_workers, 1, backup_workers, round_timeout, round_index

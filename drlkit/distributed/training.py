@@ -16,6 +16,8 @@ gets one update row per applied update, exactly as with ``agent.train``.
 
 from __future__ import annotations
 
+import inspect
+import os
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .._checks import check_choice, check_number
 from ..agents.base import Agent
+from . import checkpoint as _checkpoint
 from .async_ import run_a3c, run_async
 from .cluster import check_worker_versions, resolve_client
 from .compression import check_topk
@@ -159,6 +162,9 @@ def train(
     on_update: Callable[[DistributedResult], Any] | None = None,
     progress: bool | None = None,
     worker_timeout: float = 30.0,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: float | None = None,
+    resume: str | os.PathLike | None = None,
 ) -> DistributedResult:
     """Train ``agent`` for ``total_steps`` more environment steps on a Dask cluster.
 
@@ -244,6 +250,16 @@ def train(
         Show a progress bar (default: ``agent.progress``).
     worker_timeout : float > 0
         Seconds without any worker before giving up with an error.
+    checkpoint : directory path, optional
+        Write the run's authoritative state (parameters, optimizer state, version,
+        records, RNG states, options) there every ``checkpoint_every`` seconds and when
+        the run ends or stops with an error (see ``drlkit.distributed.checkpoint``).
+    checkpoint_every : float >= 0, optional
+        Seconds between checkpoints (default 60; 0: after every applied update).
+    resume : directory path, optional
+        Continue the run checkpointed there (same agent class, env, seed, config and
+        mode; options as saved) until its original ``total_steps``; versions and
+        records continue. :func:`drlkit.distributed.resume` does this from the path alone.
 
     Returns
     -------
@@ -269,6 +285,11 @@ def train(
     if not isinstance(agent, Agent):
         raise TypeError(f"agent must be a drlkit Agent (e.g. drlkit.agents.ppo.PPO), got {type(agent).__name__}")
     mode = check_choice("mode", mode, MODES)
+    if resume is not None:
+        arguments = {name: value for name, value in locals().items() if name in _PARAMETERS}
+        kwargs, state = _checkpoint.resume_arguments(arguments, _PARAMETERS)
+        with _checkpoint.resuming(state):
+            return train(**kwargs)
     _check_hooks(agent, mode)
     given = {
         "local_steps": local_steps,
@@ -339,6 +360,7 @@ def train(
     if on_update is not None and not callable(on_update):
         raise TypeError(f"on_update must be a function taking the DistributedResult; got {type(on_update).__name__}")
     recipe_blob = _recipe_blob(agent)
+    checkpointer = _checkpoint.check_checkpoint(checkpoint, checkpoint_every)
     slot_options = {"delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
     if n_workers is not None:
         _check_slot_options(n_workers + backup_workers, **slot_options)
@@ -419,12 +441,18 @@ def train(
         on_update,
         agent.progress if progress is None else bool(progress),
     )
+    run.checkpointer = checkpointer
+    _checkpoint.restore_pending(run)
     try:
         run.prepare()
         MODE_TABLE[mode].runner(run, n_workers, values)
     finally:
         run.finish()
     return result
+
+
+#: train()'s parameters and their defaults (a resumed run takes the saved value of each option left at its default).
+_PARAMETERS = {name: p.default for name, p in inspect.signature(train).parameters.items()}
 
 
 def supported_modes(agent: Agent) -> list[str]:
