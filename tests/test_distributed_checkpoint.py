@@ -159,6 +159,8 @@ def test_bad_checkpoint_arguments_name_the_field(client, tmp_path):
         train(agent, "sync", total_steps=40, checkpoint=tmp_path / "x", checkpoint_every=-1)
     with pytest.raises(TypeError, match="checkpoint must be a directory path"):
         train(agent, "sync", total_steps=40, checkpoint=3)
+    with pytest.raises(ValueError, match="checkpoint is not available for mode='gossip': each slot keeps"):
+        train(agent, "gossip", total_steps=40, checkpoint=tmp_path / "g")
     with pytest.raises(FileNotFoundError, match="resume=.*no checkpoint"):
         train(agent, "sync", total_steps=40, resume=tmp_path / "nothing")
 

@@ -119,6 +119,11 @@ MODE_TABLE["sync"] = Mode(
     MODE_TABLE["sync"].options + ("topk", "quantize"),
 )
 
+#: Modes whose state a checkpoint of the driver cannot hold, and why.
+NO_CHECKPOINT_MODES: dict[str, str] = {
+    "gossip": "each slot keeps its own parameters (the runner's copies), not one set on the driver",
+}
+
 #: The training modes and what they do (read from :data:`MODE_TABLE`).
 MODES: dict[str, str] = {name: m.description for name, m in MODE_TABLE.items()}
 
@@ -361,6 +366,11 @@ def train(
         raise TypeError(f"on_update must be a function taking the DistributedResult; got {type(on_update).__name__}")
     recipe_blob = _recipe_blob(agent)
     checkpointer = _checkpoint.check_checkpoint(checkpoint, checkpoint_every)
+    if checkpointer is not None and mode in NO_CHECKPOINT_MODES:
+        raise ValueError(
+            f"checkpoint is not available for mode={mode!r}: {NO_CHECKPOINT_MODES[mode]}; checkpoints work "
+            f"with {sorted(set(MODE_TABLE) - set(NO_CHECKPOINT_MODES))}"
+        )
     slot_options = {"delays": delays, "slowdown": slowdown, "kill_worker_at": kill_worker_at}
     if n_workers is not None:
         _check_slot_options(n_workers + backup_workers, **slot_options)
