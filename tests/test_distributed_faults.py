@@ -128,9 +128,10 @@ def test_a_lone_worker_killed_and_restarted_by_its_nanny_finishes_the_run(tmp_pa
         events = [e["event"] for e in result.events]
         assert events[:2] == ["killed", "worker left"] and "worker joined" in events
         frame = result.to_frame()
-        # Nothing ran on the killed process after the kill; the new process did the rest.
+        # Nothing ran on the killed process after the kill; the new process did the rest. (A "lost" row names
+        # the dead address by design: it books the loss when the driver notices it, later under load.)
         killed = result.events[0]
-        after = frame[frame.wall_time > killed["wall_time"] + 1.0]
+        after = frame[(frame.wall_time > killed["wall_time"] + 1.0) & (frame.status != "lost")]
         assert len(after) > 0 and killed["address"] not in set(after.address)
 
 
