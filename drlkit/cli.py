@@ -134,7 +134,7 @@ def preset_settings(algorithm: str, env: str, use_preset: bool, settings: dict[s
     (an env without a preset is a :class:`UsageError` that lists the ones that exist)."""
     if not use_preset:
         return settings
-    cls = resolve_algorithm(algorithm)
+    cls: Any = resolve_algorithm(algorithm)  # an Agent subclass
     try:
         values = cls.preset(env)
     except (ValueError, TypeError) as exc:
@@ -572,8 +572,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    classes: list[Any]  # Agent subclasses
     if args.algorithm is None:
-        classes = [cls for _, cls in sorted(_algorithms().items()) if cls.presets()]
+        registered: list[Any] = [algo for _, algo in sorted(_algorithms().items())]
+        classes = [algo for algo in registered if algo.presets()]
     else:
         classes = [resolve_algorithm(args.algorithm)]
     if args.env is not None:
