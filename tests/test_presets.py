@@ -111,7 +111,7 @@ def test_cli_presets_lists_and_shows_them():
     assert drlkit_cli("presets", "--help").returncode == 0
 
 
-def _score(agent, env_id, episodes=10):
+def _score(agent, episodes=10):
     """Mean deterministic return on episodes seeded like benchmarks/defaults.py."""
     return float(np.mean(agent.evaluate(episodes=episodes, seed=1_000_000)))
 
