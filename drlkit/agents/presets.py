@@ -44,7 +44,18 @@ _DEFAULTS_NOTE = "the defaults (chosen on CartPole-v1)"
 PRESETS: dict[str, dict[str, Preset]] = {
     "DQN": {
         "CartPole-v1": Preset({}, _DEFAULTS_NOTE),
-        "Acrobot-v1": Preset({}, "the defaults; measured in benchmarks/defaults.py"),
+        "Acrobot-v1": Preset(
+            dict(
+                learning_rate=6.3e-4,
+                hidden_sizes=(256, 256),
+                train_freq=128,
+                target_update_interval=250,
+                exploration_steps=6_000,
+                exploration_final_eps=0.1,
+            ),
+            "rl-zoo's published DQN learning rate, width, target interval and final epsilon for Acrobot-v1, "
+            "drlkit's batched training; measured in benchmarks/defaults.py",
+        ),
         "MountainCar-v0": Preset(
             dict(
                 gamma=0.98,
