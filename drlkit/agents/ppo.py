@@ -136,7 +136,8 @@ class PPO(OnPolicyAgent):
         Longer rollouts than on CartPole (the reward is dense and noisy), a short
         discount horizon (``gamma=0.9``: swinging up pays off within a few dozen
         steps), an initial action std of ``exp(-0.5)`` and a learning rate
-        annealed to 0 over 150k steps."""
+        annealed to 0 over 150k steps. The same values as ``PPO.preset("Pendulum-v1")``
+        (:mod:`drlkit.agents.presets`)."""
         from .presets import preset_values
 
         return preset_values("PPO", "Pendulum-v1")
