@@ -56,21 +56,6 @@ PRESETS: dict[str, dict[str, Preset]] = {
             "rl-zoo's published DQN learning rate, width, target interval and final epsilon for Acrobot-v1, "
             "drlkit's batched training; measured in benchmarks/defaults.py",
         ),
-        "MountainCar-v0": Preset(
-            dict(
-                gamma=0.98,
-                hidden_sizes=(256, 256),
-                buffer_size=10_000,
-                learning_starts=1_000,
-                train_freq=16,
-                gradient_steps=8,
-                target_update_interval=600,
-                exploration_steps=24_000,
-                exploration_final_eps=0.07,
-            ),
-            "rl-zoo's published DQN values for MountainCar-v0 (train every 16 steps, 8 gradient steps, target "
-            "every 600); measured in benchmarks/defaults.py",
-        ),
     },
     "PPO": {
         "CartPole-v1": Preset({}, _DEFAULTS_NOTE),
