@@ -131,6 +131,19 @@ def build_agent(algorithm: str, env: str, seed: int, settings: dict[str, Any], p
         raise UsageError(message.splitlines()[0] if message else type(exc).__name__) from None
 
 
+def preset_settings(algorithm: str, env: str, use_preset: bool, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` on top of the algorithm's preset for ``env`` when ``--preset`` is given
+    (an env without a preset is a :class:`UsageError` that lists the ones that exist)."""
+    if not use_preset:
+        return settings
+    cls: Any = resolve_algorithm(algorithm)  # an Agent subclass
+    try:
+        values = cls.preset(env)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--preset: {exc}; `drlkit presets` lists them all") from None
+    return {**values, **settings}
+
+
 _seed = int_argument("a seed", 0)
 
 
@@ -276,7 +289,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise UsageError(
                     f"--option {key!r} does not apply to mode {mode!r} (it is for {', '.join(map(repr, users))})"
                 )
-    settings = parse_settings(args.set)
+    settings = preset_settings(args.algorithm, args.env, args.preset, parse_settings(args.set))
     agent = build_agent(args.algorithm, args.env, args.seed, settings, progress=not args.quiet)
     name = type(agent).__name__
     out = Path(args.out) if args.out else _default_out(name, args.env, args.seed)
@@ -307,6 +320,7 @@ def _train_into(
         "workers": args.workers,
         "address": args.address,
         "settings": settings,
+        "preset": bool(args.preset),
         "options": options,
         "config": dict(agent.spec().config),
         "command": shlex.join(["drlkit", *sys.argv[1:]]),
@@ -464,7 +478,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from drlkit.distributed import TaskError, map_tasks
 
     combos = parse_grid(args.grid)
-    fixed = parse_settings(args.set)
+    fixed = preset_settings(args.algorithm, args.env, args.preset, parse_settings(args.set))
     seeds = list(dict.fromkeys(args.seeds))
     items = []
     for combo in combos:
@@ -536,6 +550,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _note_missing_parquet()
     print(table.drop(columns="folder").to_string(index=False))
     print(f"sweep results in {out}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    classes: list[Any]  # Agent subclasses
+    if args.algorithm is None:
+        registered: list[Any] = [algo for _, algo in sorted(_algorithms().items())]
+        classes = [algo for algo in registered if algo.presets()]
+    else:
+        classes = [resolve_algorithm(args.algorithm)]
+    if args.env is not None:
+        cls = classes[0]
+        settings = preset_settings(cls.__name__, args.env, True, {})
+        print(f"{cls.__name__} {args.env}: {cls.presets()[args.env]}")
+        if not settings:
+            print("  (the defaults)")
+        for key, value in settings.items():
+            print(f"  --set {key}={','.join(map(str, value)) if isinstance(value, tuple) else value}")
+        return 0
+    for cls in classes:
+        table = cls.presets()
+        if not table:
+            print(f"{cls.__name__}: no presets")
+            continue
+        print(f"{cls.__name__}:")
+        for env, note in table.items():
+            print(f"  {env:26s} {note}")
     return 0
 
 
@@ -650,6 +691,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a hyperparameter, e.g. --set learning_rate=1e-3 --set hidden_sizes=64,64 (repeatable)",
     )
     train.add_argument(
+        "--preset",
+        action="store_true",
+        help="start from the algorithm's hyperparameters for ENV (`drlkit presets` lists them); --set overrides",
+    )
+    train.add_argument(
         "--option",
         action="append",
         default=[],
@@ -749,6 +795,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a hyperparameter fixed for every run (repeatable)",
     )
     sweep.add_argument(
+        "--preset",
+        action="store_true",
+        help="start every run from the algorithm's hyperparameters for ENV (`drlkit presets`)",
+    )
+    sweep.add_argument(
         "--eval-episodes", type=int, default=10, help="evaluation episodes after training (default 10; 0: none)"
     )
     sweep.add_argument(
@@ -762,6 +813,17 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", required=True, help="folder for the runs and sweep.csv")
     sweep.add_argument("--quiet", action="store_true", help="do not print the dashboard link")
     sweep.set_defaults(func=cmd_sweep)
+
+    presets = commands.add_parser(
+        "presets",
+        help="list the per-environment hyperparameter presets",
+        description="List, per algorithm, the environments with a preset (use it with "
+        "`drlkit train ALGO ENV --preset`) and where its values come from; with ALGO and ENV, "
+        "print that preset's hyperparameters.",
+    )
+    presets.add_argument("algorithm", metavar="ALGO", nargs="?", default=None, help=f"only this algorithm: {algos}")
+    presets.add_argument("env", metavar="ENV", nargs="?", default=None, help="print the hyperparameters of this preset")
+    presets.set_defaults(func=cmd_presets)
 
     tutorials = commands.add_parser(
         "tutorials",

@@ -18,7 +18,7 @@ from dask_processes import cli_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("drlkit")
-COMMANDS = ("train", "evaluate", "plot", "sweep", "tutorials", "student-edition")
+COMMANDS = ("train", "evaluate", "plot", "sweep", "presets", "tutorials", "student-edition")
 
 
 def drlkit_cli(
@@ -66,7 +66,7 @@ def test_top_level_help_lists_every_command():
         (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "n_steps=many"], ["n_steps", "'many'"]),
         (["train", "PPO", "CartPole-v1", "--steps", "10", "--set", "gamma"], ["--set", "key=value"]),
         (["train", "PPO", "CartPole-v1", "--steps", "0"], ["--steps", ">= 1"]),
-        (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "gossip"], ["--mode", "'gossip'", "async"]),
+        (["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "allreduce"], ["--mode", "'allreduce'", "gossip"]),
         (
             ["train", "PPO", "CartPole-v1", "--steps", "10", "--mode", "sync", "--option", "eta=0.5"],
             ["'eta'", "'sync'"],

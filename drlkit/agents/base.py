@@ -96,6 +96,15 @@ class AgentConfig:
         config.validate()
         return config
 
+    @classmethod
+    def preset(cls: type[_Config], env_id: str) -> _Config:
+        """The validated config of the algorithm's preset for ``env_id`` (``PPOConfig.preset("Pendulum-v1")``);
+        ``ValueError`` listing the presets that exist for an env without one (see :mod:`drlkit.agents.presets`)."""
+        from .presets import preset_values
+
+        algorithm = cls.__name__.removesuffix("Config")
+        return cls.from_kwargs(algorithm, **preset_values(algorithm, env_id))
+
 
 @dataclass
 class Fragment:
@@ -162,6 +171,23 @@ class Agent:
         with torch.random.fork_rng():  # seed network init without touching the global RNG
             torch.manual_seed(self.seed)
             self._build()
+
+    # --------------------------------------------------------------- presets
+    @classmethod
+    def presets(cls) -> dict[str, str]:
+        """The environments this algorithm has a preset for: ``{env id: where its values come from}``."""
+        from .presets import presets_of
+
+        return presets_of(cls.__name__)
+
+    @classmethod
+    def preset(cls, env_id: str) -> dict[str, Any]:
+        """Hyperparameters chosen for ``env_id``, as constructor keywords:
+        ``PPO("Pendulum-v1", **PPO.preset("Pendulum-v1"))``. ``{}`` where the defaults
+        are the choice; ``ValueError`` listing :meth:`presets` for an env without one."""
+        from .presets import preset_values
+
+        return preset_values(cls.__name__, env_id)
 
     # ------------------------------------------------------------ subclasses
     def _build(self) -> None:

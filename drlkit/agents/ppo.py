@@ -136,20 +136,11 @@ class PPO(OnPolicyAgent):
         Longer rollouts than on CartPole (the reward is dense and noisy), a short
         discount horizon (``gamma=0.9``: swinging up pays off within a few dozen
         steps), an initial action std of ``exp(-0.5)`` and a learning rate
-        annealed to 0 over 150k steps."""
-        return dict(
-            learning_rate=1e-3,
-            gamma=0.9,
-            gae_lambda=0.95,
-            num_envs=4,
-            n_steps=512,
-            batch_size=64,
-            n_epochs=10,
-            clip_range=0.2,
-            ent_coef=0.0,
-            log_std_init=-0.5,
-            anneal_steps=150_000,
-        )
+        annealed to 0 over 150k steps. The same values as ``PPO.preset("Pendulum-v1")``
+        (:mod:`drlkit.agents.presets`)."""
+        from .presets import preset_values
+
+        return preset_values("PPO", "Pendulum-v1")
 
     def _build_optimizers(self) -> None:
         params = [p for net in self.networks().values() for p in net.parameters()]
