@@ -138,6 +138,7 @@ SMALL = {
     "06_distributed_q_learning": "test_notebook_06",
     "09_multi_agent": "test_notebook_09",
     "10_mcts_self_play": "test_notebook_10",
+    "11_beyond_parameter_server": "test_notebook_11",
     "12_populations_and_replay": "test_notebook_12",
 }
 
