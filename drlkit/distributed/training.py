@@ -70,7 +70,7 @@ MODE_TABLE: dict[str, Mode] = {
         "synchronous parameter averaging: N workers make local_steps updates from θ, θ <- mean of θ_i",
         lambda run, n, o: run_sync(run, n, *_opts(o, "local_steps", "backup_workers", "round_timeout")),
         ("collect", "learn_from"),
-        ("local_steps", "backup_workers", "round_timeout"),
+        ("local_steps", "backup_workers", "round_timeout", "topk", "quantize"),  # compressed deltas too
     ),
     "sync_grad": Mode(
         "synchronous gradient averaging: N workers compute gradients at θ, the driver applies their mean",
@@ -111,13 +111,6 @@ MODE_TABLE: dict[str, Mode] = {
         ("local_steps", "client_fraction", "prox_mu", "topk", "quantize"),
     ),
 }
-# Compressed deltas also work for synchronous averaging.
-MODE_TABLE["sync"] = Mode(
-    MODE_TABLE["sync"].description,
-    MODE_TABLE["sync"].runner,
-    MODE_TABLE["sync"].hooks,
-    MODE_TABLE["sync"].options + ("topk", "quantize"),
-)
 
 #: Modes whose state a checkpoint of the driver cannot hold, and why.
 NO_CHECKPOINT_MODES: dict[str, str] = {
