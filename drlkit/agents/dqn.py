@@ -120,8 +120,8 @@ class DQNConfig(AgentConfig):
     exploration_steps: int = 5_000
     #: Environments stepped side by side, >= 1.
     num_envs: int = 1
-    #: Sample minibatches by priority |TD error| (Schaul et al. 2016, :mod:`drlkit.agents.prioritized_replay`)
-    #: instead of uniformly: True or False.
+    #: Sample minibatches by priority, the absolute TD error (Schaul et al. 2016,
+    #: :mod:`drlkit.agents.prioritized_replay`), instead of uniformly: True or False.
     prioritized_replay: bool = False
     #: Prioritised replay: priority exponent α in [0, 1] (0 is uniform sampling).
     priority_alpha: float = 0.6

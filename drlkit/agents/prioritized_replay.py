@@ -43,7 +43,7 @@ import torch
 from .._checks import check_number
 from .replay import ReplayBuffer
 
-#: Added to every |TD error| so that no transition's priority is 0 (the paper's ε).
+#: Added to every absolute TD error so that no transition's priority is 0 (the paper's ε).
 PRIORITY_EPS = 1e-6
 
 
@@ -192,7 +192,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         priorities: Any = None,
     ) -> None:
         """Append ``n`` transitions as :meth:`ReplayBuffer.add` does; ``priorities (n,)`` (>= 0, e.g.
-        an actor's initial |TD errors|) default to the largest priority seen so far."""
+        an actor's initial absolute TD errors) default to the largest priority seen so far."""
         n = len(np.asarray(obs, dtype=np.float32).reshape(-1, self.obs_dim))
         p = np.full(n, self.max_priority) if priorities is None else check_priorities(priorities, n)
         start = self.position
@@ -227,7 +227,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         return self.rows[indices], indices, weights
 
     def update_priorities(self, indices: Any, priorities: Any) -> None:
-        """New priorities (e.g. ``|TD error| + PRIORITY_EPS``) for rows ``indices`` of a sample."""
+        """New priorities (e.g. the absolute TD error plus ``PRIORITY_EPS``) for rows ``indices`` of a sample."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         p = check_priorities(priorities, len(idx))
         if len(idx) and (idx.min() < 0 or idx.max() >= self.size):
