@@ -358,7 +358,7 @@ class DQN(Agent):
         """One Adam step on the Huber loss of a replay minibatch; returns (loss, mean Q(s, a)).
 
         With prioritised replay the minibatch is drawn by priority, each transition's loss
-        is multiplied by its importance weight ``w (B,)`` and its priority becomes |δ| + ε."""
+        is multiplied by its importance weight ``w (B,)`` and its priority becomes ``|δ| + ε``."""
         cfg = self.config
         replay = self.replay
         if isinstance(replay, PrioritizedReplayBuffer):

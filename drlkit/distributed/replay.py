@@ -69,7 +69,7 @@ def actor_epsilons(n_actors: int, epsilon: float = 0.4, alpha: float = 7.0) -> n
 
 @torch.no_grad()
 def initial_priorities(agent: DQN, data: dict[str, np.ndarray]) -> np.ndarray:
-    """|δ| + ε of every transition of a fragment, computed with ``agent``'s online network as both
+    """``|δ| + ε`` of every transition of a fragment, computed with ``agent``'s online network as both
     the online and the target network (an actor holds only one copy), shape ``(n,)``."""
     obs = torch.as_tensor(data["obs"].reshape(-1, data["obs"].shape[-1]), dtype=torch.float32)
     next_obs = torch.as_tensor(data["next_obs"].reshape(obs.shape), dtype=torch.float32)
@@ -207,7 +207,7 @@ def drop_shards(token: str) -> int:
 # --------------------------------------------------------------------- learner side
 def prioritized_step(agent: DQN, rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
     """One Adam step of ``agent`` on ``rows (B, .)`` with importance ``weights (B,)`` (DQN's loss, each
-    transition's Huber loss weighted); returns the new priorities |δ| + ε ``(B,)`` and the loss."""
+    transition's Huber loss weighted); returns the new priorities ``|δ| + ε`` ``(B,)`` and the loss."""
     batch = agent.replay.unpack(torch.as_tensor(rows))
     target = agent._td_targets(batch)
     q_taken = agent.q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)
