@@ -1029,6 +1029,14 @@ def _wait_and_gather(client: Any, futures: Sequence[Any], deadline: float) -> li
     return list(outputs)
 
 
+def release_on_workers(client: Any, fn: Callable[..., Any], *args: Any, workers: Sequence[str] | None = None) -> None:
+    """Best-effort clean-up: ``fn(*args)`` in the worker processes (``workers``, default all) to free
+    state kept there (replay shards, pipeline stages). A cluster that is going away frees it itself,
+    so failures are ignored."""
+    with contextlib.suppress(Exception):
+        client.run(fn, *args, workers=list(workers) if workers is not None else None)
+
+
 # ------------------------------------------------------------------- pinned task graphs
 @dataclass(frozen=True)
 class Ref:

@@ -48,7 +48,7 @@ from torch import nn
 
 from .._checks import check_number
 from .cluster import resolve_client
-from .engine import PinnedCall, Ref, run_pinned
+from .engine import PinnedCall, Ref, release_on_workers, run_pinned
 
 _STAGES: dict[tuple[str, int], _Stage] = {}
 _LOCK = threading.Lock()
@@ -304,10 +304,7 @@ class TwoStagePipeline:
 
     def close(self) -> None:
         """Free the stages on the workers."""
-        try:
-            self.client.run(stage_drop, self.token, workers=self.addresses)
-        except Exception:  # a cluster that is going away frees them itself
-            pass
+        release_on_workers(self.client, stage_drop, self.token, workers=self.addresses)
 
 
 def _zero(token: str, index: int) -> None:

@@ -50,6 +50,7 @@ from torch import nn
 from .._checks import check_choice, check_number
 from ..agents.dqn import DQN, td_target
 from ..agents.prioritized_replay import PRIORITY_EPS, PrioritizedReplayBuffer, importance_weights
+from .engine import release_on_workers
 from .population import MemberState, load_member, open_run, parameters_nbytes, run_round
 from .worker import Recipe, TaskReport, Work, _count, _slot_agent
 
@@ -357,10 +358,7 @@ def train_apex(
         token = run.recipe.token
         run.finish()
         if distributed:
-            try:
-                run.client.run(drop_shards, token)
-            except Exception:  # a cluster that is going away frees the shards itself
-                pass
+            release_on_workers(run.client, drop_shards, token)
     return result
 
 
