@@ -375,8 +375,12 @@ class Agent:
         """Load parameters produced by :meth:`get_parameters` (same algorithm and sizes)."""
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict {{name: array}} from get_parameters(); got {type(params).__name__}")
-        own = self.get_parameters()
-        self._check_named_arrays("parameter", params, {key: value.shape for key, value in own.items()})
+        shapes = {  # read from the networks without copying them (this runs on every Dask task)
+            f"{net_name}.{key}": tuple(value.shape)
+            for net_name, net in self.networks().items()
+            for key, value in net.state_dict().items()
+        }
+        self._check_named_arrays("parameter", params, shapes)
         for net_name, net in self.networks().items():
             prefix = net_name + "."
             state = {

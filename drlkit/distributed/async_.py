@@ -68,12 +68,20 @@ def run_async(
 ) -> None:
     """Asynchronous parameter server until the step budget is used (see module docstring)."""
 
+    # The results of one batch are mixed in one after another, in arrival order, into θ held as
+    # numpy arrays; the agent's networks are loaded once per batch.
+    theta: dict[str, dict[str, np.ndarray]] = {}
+
     def apply(ticket: Ticket, theta_i: dict[str, np.ndarray], staleness: int) -> tuple[float, None]:
         weight = merge_weight(eta, staleness, staleness_aware)
-        run.agent.set_parameters(mix(run.agent.get_parameters(), theta_i, weight))
+        theta["now"] = mix(theta.get("now") or run.agent.get_parameters(), theta_i, weight)
         return weight, None  # the metrics are the worker's own
 
-    serve(run, n_workers, local_updates, local_steps, max_staleness, apply, max_batch)
+    def load() -> None:
+        if "now" in theta:
+            run.agent.set_parameters(theta.pop("now"))
+
+    serve(run, n_workers, local_updates, local_steps, max_staleness, apply, max_batch, after_batch=load)
 
 
 def run_a3c(run: Run, n_workers: int, max_staleness: int | None, max_batch: int = 1) -> None:

@@ -248,6 +248,10 @@ def read(path: Any, name: str = "resume") -> tuple[Path, dict[str, Any]]:
     return where, state
 
 
+#: Options a resumed run may set anew (they change how work reaches the workers, not the run).
+RESUME_MAY_CHANGE = ("transport",)
+
+
 def resume_arguments(arguments: dict[str, Any], parameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``train``'s keyword arguments for continuing the run checkpointed in ``arguments['resume']``,
     and the state to restore. ``parameters``: train's parameter names and defaults; an option left
@@ -272,6 +276,8 @@ def resume_arguments(arguments: dict[str, Any], parameters: dict[str, Any]) -> t
         if key not in parameters:
             raise ResumeError(f"resume: {saved_for} has option {key!r}, which this drlkit's train() does not take")
         given = arguments.get(key)
+        if key in RESUME_MAY_CHANGE and given is not None and not _is_default(given, parameters[key]):
+            continue  # how the work travels, not what the run computes
         if given is None or _is_default(given, parameters[key]):
             kwargs[key] = {int(k): v for k, v in value.items()} if isinstance(value, dict) else value
         elif _same(given) != _same(value):

@@ -39,9 +39,11 @@ with a clear error after ``worker_timeout`` seconds.
 from __future__ import annotations
 
 import collections
+import asyncio
 import contextlib
 import math
 import queue
+import threading
 import time
 import uuid
 from concurrent.futures import CancelledError
@@ -52,7 +54,7 @@ import numpy as np
 
 from ..agents.base import Timer
 from .result import DistributedResult
-from .worker import Recipe, TaskReport, Work, kill_this_process, payload_bytes, prepare_slot
+from .worker import Recipe, SlotServer, TaskReport, Work, kill_this_process, payload_bytes, prepare_slot
 
 #: How often (seconds) the driver looks at the cluster while no result arrives.
 POLL_INTERVAL = 0.25
@@ -73,6 +75,48 @@ class DistributedTrainingError(RuntimeError):
     def __init__(self, message: str, result: DistributedResult) -> None:
         super().__init__(message)
         self.result = result
+
+
+class DirectCall:
+    """A task sent straight to a worker's :class:`~drlkit.distributed.worker.SlotServer`
+    (``transport="actors"``). It answers like a Dask future where the engine asks
+    (``key``, ``status``, ``exception()``, ``add_done_callback``); its result arrives
+    with the reply (``value``), so nothing is left to gather.
+
+    ``status``: ``"pending"``, then ``"finished"``, ``"error"`` (the task raised) or
+    ``"cancelled"``; ``lost`` is True when the worker could not be reached or the
+    connection broke (the driver then sends the work again as an ordinary task).
+    """
+
+    def __init__(self, key: str, address: str) -> None:
+        self.key = key
+        self.address = address
+        self.status = "pending"
+        self.lost = False
+        self.value: Any = None
+        self._exception: BaseException | None = None
+        self._callbacks: list[Callable[[Any], Any]] = []
+        self._lock = threading.Lock()
+        self.task: Any = None  # the asyncio task on the client's event loop
+
+    def add_done_callback(self, callback: Callable[[Any], Any]) -> None:
+        with self._lock:
+            if self.status == "pending":
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+    def settle(self, status: str, value: Any = None, exception: BaseException | None = None, lost: bool = False) -> None:
+        with self._lock:
+            if self.status != "pending":
+                return
+            self.status, self.value, self._exception, self.lost = status, value, exception, lost
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
 
 
 @dataclass(eq=False)
@@ -107,6 +151,18 @@ class Settings:
     broadcast: bool = False
     #: Options every task gets in ``Work.options`` (FedProx's μ, compression).
     task_options: dict[str, Any] = field(default_factory=dict)
+    #: ``"tasks"``: every task goes through the Dask scheduler (shown on the dashboard);
+    #: ``"actors"``: the driver calls a :class:`~drlkit.distributed.worker.SlotServer` on each
+    #: worker directly (see :data:`TRANSPORTS`).
+    transport: str = "tasks"
+
+
+#: How tasks reach the workers (``train(..., transport=...)``).
+TRANSPORTS = {
+    "tasks": "every task goes through the Dask scheduler and appears on the dashboard's task stream",
+    "actors": "the driver calls one Dask Actor per worker directly: one message each way per task, "
+    "the lowest latency, but the calls do not appear on the dashboard's task stream",
+}
 
 
 class Run:
@@ -148,6 +204,10 @@ class Run:
         self._params_future: Any = None
         self._params_version = -1
         self._params_nbytes = 0
+        self._params_value: Any = None
+        self._value_version = -1
+        #: transport="actors": worker address -> (actor key, the future that keeps the actor alive).
+        self._actors: dict[str, tuple[str, Any]] = {}
         #: Modes whose tickets carry their own ``inputs`` (gossip) set this: called with a lost
         #: ticket, it returns the inputs to send it again with (e.g. the driver's copies).
         self.inputs_for_resend: Callable[[Ticket], Any] | None = None
@@ -189,6 +249,8 @@ class Run:
                 f"module that defines {type(self.agent).__name__}, installed where the workers run?",
                 cause=exc,
             )
+        if self.settings.transport == "actors":
+            self._start_actors(sorted(self._workers))
         self.result.setup_time = time.perf_counter() - started
         self._start = time.perf_counter()
         self.timer = Timer(self.agent, self.until, self._show_progress)
@@ -264,34 +326,52 @@ class Run:
             options=s.task_options,
         )
 
-    def _send(self, tickets: Sequence[Ticket]) -> None:
+    def _send(self, tickets: Sequence[Ticket], direct: bool = True) -> None:
+        """Send ``tickets`` in one message to the scheduler, or -- ``transport="actors"`` and
+        ``direct`` -- straight to the actors of their workers (work sent again after a loss
+        always goes as an ordinary task, wherever it lands)."""
         for ticket in tickets:
             ticket.address = self._address_of(ticket.slot)
-        central = [t for t in tickets if t.inputs is None]
+        calls = [t for t in tickets if direct and t.address in self._actors and not _holds_futures(t.inputs)]
+        ordinary = [t for t in tickets if t not in calls]
+        central = [t for t in ordinary if t.inputs is None]
         params = self._params([t.address for t in central]) if central else None
-        for ticket in central:
-            ticket.bytes_in = self._params_nbytes
+        value = self._params_now() if any(t.inputs is None for t in calls) else None
+        for ticket in tickets:
+            if ticket.inputs is None:
+                ticket.bytes_in = self._params_nbytes
         now = self.elapsed()
         for ticket in tickets:
             ticket.submit_time = now
             if ticket.address not in self._workers:  # it died while the parameters were sent
                 ticket.address = self._address_of(ticket.slot)
 
+        def key(t: Ticket) -> str:
+            return f"drlkit-{t.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}"
+
         async def submit_all() -> list[Any]:
-            return [
-                self.client.submit(
-                    t.task,
-                    self.recipe,
-                    params if t.inputs is None else t.inputs,
-                    t.work,
-                    key=f"drlkit-{t.task.__name__.replace('_', '-')}-{self.recipe.token}-{self._next_key()}",
-                    workers=[t.address] if t.address else None,
-                    allow_other_workers=True,
-                    pure=False,
-                    retries=0,
+            futures: list[Any] = []
+            for t in tickets:
+                if t in calls:
+                    call = DirectCall(key(t), t.address)
+                    args = (t.task, self.recipe, value if t.inputs is None else t.inputs, t.work)
+                    call.task = asyncio.ensure_future(self._call_actor(call, self._actors[t.address][0], args))
+                    futures.append(call)
+                    continue
+                futures.append(
+                    self.client.submit(
+                        t.task,
+                        self.recipe,
+                        params if t.inputs is None else t.inputs,
+                        t.work,
+                        key=key(t),
+                        workers=[t.address] if t.address else None,
+                        allow_other_workers=True,
+                        pure=False,
+                        retries=0,
+                    )
                 )
-                for t in tickets
-            ]
+            return futures
 
         try:
             futures = self.client.sync(submit_all, callback_timeout=self.settings.worker_timeout)
@@ -307,6 +387,81 @@ class Run:
         # instead of holding it back by Dask's batching interval.
         self._garbage = []
 
+    async def _call_actor(self, call: DirectCall, actor_key: str, args: tuple[Any, ...]) -> None:
+        """One direct call, run on the client's event loop: ``SlotServer.call(*args)`` on
+        ``call.address``. A worker that cannot be reached, or whose connection breaks, makes
+        the call ``lost``; a task that raises makes it ``error``."""
+        from distributed.protocol.serialize import to_serialize
+
+        try:
+            reply = await self.client.rpc(call.address).actor_execute(
+                actor=actor_key, function="call", args=[to_serialize(a) for a in args], kwargs={}
+            )
+        except asyncio.CancelledError:
+            call.settle("cancelled")
+            raise
+        except Exception:  # the worker is gone, or it no longer has the actor
+            call.settle("cancelled", lost=True)
+            return
+        if reply.get("status") == "OK":
+            call.settle("finished", value=reply["result"])
+        else:
+            exception = reply.get("exception")
+            call.settle("error", exception=exception if isinstance(exception, BaseException) else None)
+
+    def _start_actors(self, addresses: Sequence[str]) -> None:
+        """Put a :class:`SlotServer` actor on each worker in ``addresses`` that has none (waiting
+        at most ``worker_timeout`` seconds); a worker whose actor does not start gets ordinary tasks."""
+        from distributed.client import _wait
+
+        todo = [a for a in addresses if a not in self._actors]
+        if not todo:
+            return
+        futures = [
+            self.client.submit(
+                SlotServer,
+                actor=True,
+                workers=[address],
+                allow_other_workers=False,
+                pure=False,
+                key=f"drlkit-slot-server-{self.recipe.token}-{self._next_key()}",
+            )
+            for address in todo
+        ]
+        with contextlib.suppress(Exception):  # a worker that died meanwhile: ordinary tasks for it
+            self.client.sync(_wait, futures, timeout=self.settings.worker_timeout)
+        for address, future in zip(todo, futures):
+            if future.status == "finished":
+                self._actors[address] = (future.key, future)
+            else:
+                self._release([future])
+
+    def _drop_actor(self, address: str) -> None:
+        entry = self._actors.pop(address, None)
+        if entry is not None:
+            self._release([entry[1]])
+
+    def _release(self, futures: Sequence[Any]) -> None:
+        """Cancel Dask futures and direct calls (best effort: a scheduler that is gone has nothing to cancel)."""
+        calls = [f for f in futures if isinstance(f, DirectCall)]
+        for call in calls:
+            if call.task is not None:
+                with contextlib.suppress(Exception):
+                    self.client.loop.add_callback(call.task.cancel)
+            call.settle("cancelled")
+        others = [f for f in futures if f is not None and not isinstance(f, DirectCall)]
+        if others:
+            with contextlib.suppress(Exception):
+                self.client.cancel(others)
+
+    def _params_now(self) -> Any:
+        """The driver's current parameters, read once per version."""
+        if self._value_version != self.version or self._params_value is None:
+            self._params_value = self.agent.get_parameters()
+            self._params_nbytes = payload_bytes(self._params_value)
+            self._value_version = self.version
+        return self._params_value
+
     def _params(self, addresses: Sequence[str]) -> Any:
         """The current parameters, sent once per version: inside the tasks when small
         (:data:`INLINE_PARAMS_BYTES`), else put straight on the workers and passed as a future.
@@ -315,9 +470,8 @@ class Run:
         workers in one step; an asynchronous task needs them only where it runs.
         """
         if self._params_version != self.version or self._params_future is None:
-            params = self.agent.get_parameters()
+            params = self._params_now()
             self._garbage.append(self._params_future)
-            self._params_nbytes = payload_bytes(params)
             if self._params_nbytes <= INLINE_PARAMS_BYTES:
                 self._params_future = params
             elif self.settings.broadcast:
@@ -414,6 +568,9 @@ class Run:
                 # Finished, then its result died with its worker: Dask computes it again.
                 future.add_done_callback(self._done.put)
                 continue
+            if isinstance(future, DirectCall):  # its worker is gone or lost the actor
+                self._drop_actor(future.address)
+                self.refresh_workers(force=True)
             self._resend_lost(ticket)
 
     def _resend_lost(self, ticket: Ticket) -> None:
@@ -424,7 +581,7 @@ class Run:
         self._params_future = None
         ticket.work = self._work(ticket.slot, ticket.work.local_steps)
         self._fresh_inputs(ticket)
-        self._send([ticket])
+        self._send([ticket], direct=False)
 
     def _fresh_inputs(self, ticket: Ticket) -> None:
         if ticket.inputs is not None and self.inputs_for_resend is not None:
@@ -446,6 +603,26 @@ class Run:
         ``lost`` and its work sent again as an ordinary task; after ``worker_timeout``
         seconds without the results training stops with an error.
         """
+        outputs = self._gather([t for t in tickets if not isinstance(t.future, DirectCall)])
+        for ticket in tickets:  # direct calls brought their results with them
+            if isinstance(ticket.future, DirectCall):
+                outputs[ticket.future.key] = ticket.future.value
+        ordered = [outputs[t.future.key] for t in tickets]
+        reports = [report for _, report in ordered]
+        for report in reports:
+            # Counted on arrival, as a local collect() would before learning from it.
+            self.steps_received += report.env_steps
+            self.agent.total_steps += report.env_steps
+        self.result.env_steps = self.steps_received
+        if any(r.address not in (t.address, "local") for t, r in zip(tickets, reports)):
+            self.refresh_workers(force=True)
+        self._garbage.extend(t.future for t in tickets)
+        return ordered
+
+    def _gather(self, tickets: Sequence[Ticket]) -> dict[str, Any]:
+        """Results of finished Dask tasks by key, straight from the workers (see :meth:`fetch`)."""
+        if not tickets:
+            return {}
         deadline = self.elapsed() + self.settings.worker_timeout
         while True:
             futures = [t.future for t in tickets]
@@ -472,16 +649,7 @@ class Run:
                     if ticket.future.status == "error":
                         self._fail_task(ticket)
                 self._fail(f"could not fetch results from the workers ({type(exc).__name__}: {exc})", cause=exc)
-        reports = [report for _, report in outputs]
-        for report in reports:
-            # Counted on arrival, as a local collect() would before learning from it.
-            self.steps_received += report.env_steps
-            self.agent.total_steps += report.env_steps
-        self.result.env_steps = self.steps_received
-        if any(r.address not in (t.address, "local") for t, r in zip(tickets, reports)):
-            self.refresh_workers(force=True)
-        self._garbage.extend(futures)
-        return outputs
+        return {t.future.key: output for t, output in zip(tickets, outputs)}
 
     def _resend_orphans(self) -> None:
         """Tasks sent to a worker that has left are booked as ``lost`` at once and sent again,
@@ -493,8 +661,7 @@ class Run:
         """
         orphans = [t for t in self._pending.values() if t.address and t.address not in self._workers]
         for ticket in orphans:
-            with contextlib.suppress(OSError, TimeoutError):  # a scheduler that is gone has nothing to cancel
-                self.client.cancel([ticket.future])
+            self._release([ticket.future])
             self._pending.pop(ticket.future.key, None)
             self._book(ticket, None, "lost")
             self._orphans.append(ticket)
@@ -503,7 +670,7 @@ class Run:
                 ticket = self._orphans.pop(0)
                 ticket.work = self._work(ticket.slot, ticket.work.local_steps)
                 self._fresh_inputs(ticket)
-                self._send([ticket])
+                self._send([ticket], direct=False)
 
     def _resend_unfinished(self, tickets: Sequence[Ticket], keep: str) -> None:
         """Send again, and wait for, the tickets whose future is not in status ``keep``
@@ -511,8 +678,7 @@ class Run:
         for ticket in tickets:
             status = ticket.future.status
             if (status == "cancelled") if keep == "cancelled" else (status != "finished"):
-                with contextlib.suppress(OSError, TimeoutError):
-                    self.client.cancel([ticket.future])
+                self._release([ticket.future])
                 self._resend_lost(ticket)
                 self._wait_for(ticket)
 
@@ -534,10 +700,7 @@ class Run:
             self._orphans.remove(ticket)
             self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
         running = [t for t in tickets if self._pending.pop(t.future.key, None) is not None]
-        if running:
-            # A scheduler that is gone has nothing to cancel (a closed client raises ClosedClientError).
-            with contextlib.suppress(Exception):
-                self.client.cancel([t.future for t in running])
+        self._release([t.future for t in running])
         for ticket in running:
             self.steps_in_flight -= ticket.work.fragment_steps * ticket.work.local_steps
         for ticket in finished + running:
@@ -653,6 +816,8 @@ class Run:
         self.timer.close()
         self._garbage = []
         self._params_future = None
+        for address in list(self._actors):
+            self._drop_actor(address)
         self.result.wall_time = self.elapsed()
         self.result.env_steps = self.steps_received
         if self.checkpointer is not None:
@@ -688,7 +853,11 @@ class Run:
         self._workers = workers
         self._workers_checked = now
         if changed:
+            for address in [a for a in self._actors if a not in workers]:
+                self._drop_actor(address)
             self._rebalance()
+            if self.settings.transport == "actors" and self._actors:  # started once prepare() ran
+                self._start_actors(sorted(workers))
         return workers
 
     def _rebalance(self) -> None:
@@ -784,6 +953,7 @@ def serve(
     max_staleness: int | None,
     apply: Callable[[Ticket, Any, int], tuple[float, dict[str, float] | None]],
     max_batch: int = 1,
+    after_batch: Callable[[], None] | None = None,
 ) -> None:
     """The asynchronous server loop shared by ``async``, ``a3c`` and ``rollouts``.
 
@@ -792,7 +962,8 @@ def serve(
     arrived (a *batch*, fetched in one gather). For each result in arrival order:
     τ = the version before the batch − its start version; it is dropped if
     τ > ``max_staleness``, else ``apply(ticket, output, τ) -> (weight, metrics)``
-    changes ``run.agent`` (``metrics`` None: log the worker's). The applied
+    changes ``run.agent`` (``metrics`` None: log the worker's), and ``after_batch()`` (if given)
+    completes the batch's change (e.g. loads parameters merged in numpy into the agent). The applied
     results of a batch make one new version (one row per result, one History
     update); then the batch's slots get new work from the newest parameters,
     sent once, in one message. With ``max_batch=1`` every result is its own version.
@@ -827,6 +998,8 @@ def serve(
             else:
                 weight, metrics = apply(ticket, output, staleness)
                 applied.append((ticket, report, staleness, weight, metrics))
+        if after_batch is not None:
+            after_batch()
         if applied:
             run.version += 1
             with_metrics = any(a[4] is not None for a in applied)
@@ -851,6 +1024,13 @@ def serve(
                 slots.append(ticket.slot)
         for ticket in run.submit_many(slots, task, local_steps):
             in_flight[ticket.slot] = ticket
+
+
+def _holds_futures(inputs: Any) -> bool:
+    """True if ``inputs`` holds Dask futures (gossip's neighbour outputs): only a task can take those."""
+    if isinstance(inputs, list | tuple):
+        return any(_holds_futures(x) for x in inputs)
+    return type(inputs).__name__ == "Future" and hasattr(inputs, "key")
 
 
 def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:

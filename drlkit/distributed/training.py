@@ -29,7 +29,7 @@ from . import checkpoint as _checkpoint
 from .async_ import run_a3c, run_async
 from .cluster import check_worker_versions, resolve_client
 from .compression import check_topk
-from .engine import Run, Settings, wait_for_workers, worker_count
+from .engine import TRANSPORTS, Run, Settings, wait_for_workers, worker_count
 from .federated import run_federated
 from .gossip import run_gossip
 from .mixing import mixing_matrix
@@ -117,6 +117,11 @@ NO_CHECKPOINT_MODES: dict[str, str] = {
     "gossip": "each slot keeps its own parameters (the runner's copies), not one set on the driver",
 }
 
+#: Modes that cannot use ``transport="actors"``, and why.
+NO_ACTOR_MODES: dict[str, str] = {
+    "gossip": "its tasks take their neighbours' outputs as Dask futures, which only Dask tasks can receive",
+}
+
 #: The training modes and what they do (read from :data:`MODE_TABLE`).
 MODES: dict[str, str] = {name: m.description for name, m in MODE_TABLE.items()}
 
@@ -160,6 +165,7 @@ def train(
     on_update: Callable[[DistributedResult], Any] | None = None,
     progress: bool | None = None,
     worker_timeout: float = 30.0,
+    transport: str = "tasks",
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: float | None = None,
     resume: str | os.PathLike | None = None,
@@ -248,6 +254,14 @@ def train(
         Show a progress bar (default: ``agent.progress``).
     worker_timeout : float > 0
         Seconds without any worker before giving up with an error.
+    transport : ``"tasks"`` or ``"actors"``
+        How work reaches the workers (:data:`~drlkit.distributed.engine.TRANSPORTS`).
+        ``"tasks"`` (default): Dask tasks through the scheduler, shown on the dashboard's
+        task stream. ``"actors"``: the driver calls one Dask Actor per worker directly, one
+        message each way per task -- the lowest latency per round, but invisible on the
+        task stream. Same results and guarantees: the driver keeps the parameters, work
+        lost with a worker is sent again as an ordinary task, ``sync`` stays reproducible.
+        Not for ``gossip`` (its tasks take their neighbours' outputs as Dask futures).
     checkpoint : directory path, optional
         Write the run's authoritative state (parameters, optimizer state, version,
         records, RNG states, options) there every ``checkpoint_every`` seconds and when
@@ -354,6 +368,11 @@ def train(
         n_workers = len(slot_env_kwargs)
     seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
     worker_timeout = check_number("worker_timeout", worker_timeout, low=0, low_open=True)
+    transport = check_choice("transport", transport, TRANSPORTS)
+    if transport == "actors" and mode in NO_ACTOR_MODES:
+        raise ValueError(
+            f"transport='actors' is not available for mode={mode!r}: {NO_ACTOR_MODES[mode]}; use transport='tasks'"
+        )
     callbacks = _check_callbacks(callbacks)
     if on_update is not None and not callable(on_update):
         raise TypeError(f"on_update must be a function taking the DistributedResult; got {type(on_update).__name__}")
@@ -389,6 +408,7 @@ def train(
         "delays": delays,
         "slowdown": slowdown,
         "kill_worker_at": kill_worker_at,
+        "transport": transport,
     }
     values = {
         "local_steps": local_steps,
@@ -433,6 +453,7 @@ def train(
         worker_timeout=worker_timeout,
         broadcast=mode in ("sync", "sync_grad", "federated"),
         task_options=task_options,
+        transport=transport,
     )
     run = Run(
         client,

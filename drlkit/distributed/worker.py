@@ -284,3 +284,28 @@ def _worker_address() -> str:
         return get_worker().address
     except ValueError:  # called outside a worker (tests calling the task directly)
         return "local"
+
+
+# ------------------------------------------------------------- direct calls
+class SlotServer:
+    """A Dask Actor on one worker through which the driver calls the tasks above directly
+    (``train(..., transport="actors")``): one message to the worker and one back per task,
+    with no scheduler in between.
+
+    It holds no training state (the slot agents live in this process's cache, as for
+    ordinary tasks), so losing it loses nothing but the calls in flight, which the driver
+    sends again as ordinary tasks.
+    """
+
+    async def call(self, task: Any, recipe: Recipe, params: Any, work: Work) -> tuple[Any, TaskReport]:
+        """``task(recipe, params, work)`` in one of the worker's task threads (so calls for several
+        slots run in parallel, as ordinary tasks would), not in the worker's event loop."""
+        import asyncio
+        import contextvars
+
+        from distributed import get_worker
+
+        worker = get_worker()
+        context = contextvars.copy_context()  # get_worker() keeps working inside the thread
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(worker.executors["default"], context.run, task, recipe, params, work)
