@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import platform
@@ -139,18 +140,14 @@ def lean_round_breakdown(client, params: dict, rounds: int = 40) -> np.ndarray:
     worker, the tasks run (a no-op), last task ends -> the driver hears both are done, then the
     direct gather. Timestamps from this process and the workers (same machine, same clock)."""
     rows = []
+    n = len(client.nthreads())
     for _ in range(rounds):
-        done, heard = [], threading.Event()
-
-        def on_done(future, n=len(client.nthreads())):
-            done.append(time.time())
-            if len(done) == n:
-                heard.set()
-
+        done: list[float] = []
+        heard = threading.Event()
         start = time.time()
-        tasks = client.map(_stamped_noop, [params] * len(client.nthreads()), pure=False)
+        tasks = client.map(_stamped_noop, [params] * n, pure=False)
         for task in tasks:
-            task.add_done_callback(on_done)
+            task.add_done_callback(functools.partial(_heard, done, heard, n))
         heard.wait(10)
         notified = time.time()
         stamps = client.gather(tasks, direct=True)
@@ -158,6 +155,12 @@ def lean_round_breakdown(client, params: dict, rounds: int = 40) -> np.ndarray:
         first, last = min(s[0] for s in stamps), max(s[1] for s in stamps)
         rows.append((first - start, last - first, notified - last, gathered - notified, gathered - start))
     return np.median(np.array(rows[5:]), axis=0) * 1000
+
+
+def _heard(done: list[float], heard: threading.Event, n: int, future) -> None:
+    done.append(time.time())
+    if len(done) == n:
+        heard.set()
 
 
 def _stamped_noop(params: dict) -> tuple[float, float]:

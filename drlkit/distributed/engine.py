@@ -38,8 +38,8 @@ with a clear error after ``worker_timeout`` seconds.
 
 from __future__ import annotations
 
-import collections
 import asyncio
+import collections
 import contextlib
 import math
 import queue
@@ -109,7 +109,9 @@ class DirectCall:
     def exception(self) -> BaseException | None:
         return self._exception
 
-    def settle(self, status: str, value: Any = None, exception: BaseException | None = None, lost: bool = False) -> None:
+    def settle(
+        self, status: str, value: Any = None, exception: BaseException | None = None, lost: bool = False
+    ) -> None:
         with self._lock:
             if self.status != "pending":
                 return
@@ -624,6 +626,11 @@ class Run:
         if not tickets:
             return {}
         deadline = self.elapsed() + self.settings.worker_timeout
+        known = self._gather_from_known_workers(tickets)
+        rest = [t for t in tickets if t.future.key not in known]
+        if not rest:
+            return known
+        tickets = rest
         while True:
             futures = [t.future for t in tickets]
             attempt = max(min(FETCH_ATTEMPT_SECONDS, deadline - self.elapsed()), POLL_INTERVAL)
@@ -649,7 +656,25 @@ class Run:
                     if ticket.future.status == "error":
                         self._fail_task(ticket)
                 self._fail(f"could not fetch results from the workers ({type(exc).__name__}: {exc})", cause=exc)
-        return {t.future.key: output for t, output in zip(tickets, outputs)}
+        return {**known, **{t.future.key: output for t, output in zip(tickets, outputs)}}
+
+    def _gather_from_known_workers(self, tickets: Sequence[Ticket]) -> dict[str, Any]:
+        """Results fetched from the workers the tasks were sent to, without first asking the
+        scheduler where they are (one round trip less than Dask's direct gather). Whatever is not
+        there (a task that moved, a worker that died) is left to the full gather."""
+        from distributed.utils_comm import gather_from_workers
+
+        who_has = {t.future.key: [t.address] for t in tickets if t.address and t.future.status == "finished"}
+        if not who_has:
+            return {}
+        attempt = max(min(FETCH_ATTEMPT_SECONDS, self.settings.worker_timeout), POLL_INTERVAL)
+        try:
+            data, _, _, _ = self.client.sync(
+                gather_from_workers, who_has, rpc=self.client.rpc, callback_timeout=attempt
+            )
+        except Exception:  # a worker went away mid-fetch: the full gather sorts it out
+            return {}
+        return dict(data)
 
     def _resend_orphans(self) -> None:
         """Tasks sent to a worker that has left are booked as ``lost`` at once and sent again,
