@@ -351,41 +351,70 @@ def scale(
 ) -> list[dict]:
     """A large cluster simulated on this machine: many slots whose tasks mostly wait.
 
-    Each task is one small A2C fragment (a few ms) plus ``task_ms`` of sleep (``delays``, a stand-in
-    for an environment that costs time), on 2 worker processes with as many threads as slots, so
-    that what is measured is the driver and the scheduler. Ideal: every slot delivers one result per
-    task duration (sleep + its measured compute); reported: applied results per second / ideal.
+    Each task is one tiny A2C update (8 env steps: one environment, 8 steps) plus ``task_ms`` of
+    sleep (``delays``, a stand-in for an environment that costs time), on 2 worker processes with as
+    many threads as slots, so that what is measured is the driver and the scheduler. Ideal: every slot
+    delivers one result per task duration (sleep + its measured compute); reported: applied results
+    per second / ideal, and the CPU used meanwhile by this process (the driver, and the scheduler,
+    which a local cluster runs in the same process) and by the worker processes, in cores.
     """
+    import psutil
+
     print(f"\n== Scale: async, tasks of ~{task_ms:g} ms that mostly wait, max_batch={max_batch}")
-    print(f"{'transport':>9} {'slots':>5} {'results/s':>9} {'ideal':>7} {'of ideal':>8} {'versions/s':>10}")
+    print(
+        f"{'transport':>9} {'slots':>5} {'results/s':>9} {'ideal':>7} {'of ideal':>8} {'versions/s':>10} "
+        f"{'driver+sched cores':>18} {'worker cores':>12}"
+    )
     rows = []
+    fragment = 8
     for transport, n in [(t, n) for t in transports for n in slots_list]:
         threads = -(-n // 2)
         with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
-            agent = A2C(ENV, seed=0)
-            budget = int(n * seconds_per_point / (task_ms / 1000) * 40)
+            agent = A2C(ENV, seed=0, num_envs=1, n_steps=fragment)
+            budget = int(n * seconds_per_point / (task_ms / 1000) * fragment)
+            processes = [psutil.Process()] + [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+            before = _cpu_seconds(processes)
             result = drlkit.distributed.train(
                 agent,
                 "async",
                 total_steps=budget,
                 n_workers=n,
-                fragment_steps=40,
+                fragment_steps=fragment,
                 delays={s: task_ms / 1000 for s in range(n)},
                 max_batch=max_batch,
                 client=client,
                 transport=transport,
             )
+            after = _cpu_seconds(processes)
         frame = result.to_frame()
         applied = frame[frame.status == "applied"]
         task_seconds = float((applied.compute_time + applied.delay_time).median())
         rate = len(applied) / result.wall_time
         ideal = n / task_seconds
-        rows.append({"transport": transport, "slots": n, "rate": rate, "ideal": ideal, "fraction": rate / ideal})
+        driver_cores = (after[0] - before[0]) / result.wall_time
+        worker_cores = (after[1] - before[1]) / result.wall_time
+        rows.append(
+            {
+                "transport": transport,
+                "slots": n,
+                "rate": rate,
+                "ideal": ideal,
+                "fraction": rate / ideal,
+                "driver_cores": driver_cores,
+                "worker_cores": worker_cores,
+            }
+        )
         print(
             f"{transport:>9} {n:5d} {rate:9.1f} {ideal:7.1f} {rate / ideal:8.0%} "
-            f"{result.updates / result.wall_time:10.1f}"
+            f"{result.updates / result.wall_time:10.1f} {driver_cores:18.2f} {worker_cores:12.2f}"
         )
     return rows
+
+
+def _cpu_seconds(processes: list) -> tuple[float, float]:
+    """CPU seconds used so far by the first process (this one) and by the others together."""
+    busy = [sum(p.cpu_times()[:2]) for p in processes]
+    return busy[0], sum(busy[1:])
 
 
 # ------------------------------------------------------------------ part 4
