@@ -184,7 +184,6 @@ def assert_exercises_tagged(nb: nbformat.NotebookNode, n: int) -> None:
     assert sum("exercise" in t for t in tags) == n and sum("solution" in t for t in tags) == n
 
 
-
 # ----------------------------------------------------------------- the shape every notebook test shares
 def executed_once(path: Path | str, timeout: int = 300, **params: Any) -> Callable[[], nbformat.NotebookNode]:
     """A module-scoped fixture named ``executed``: the notebook run once with ``params`` injected.
