@@ -15,18 +15,18 @@ Fixtures (exposed to every test through ``tests/conftest.py``):
 
 Helpers: :func:`open_notebook`, :func:`run_all`, :func:`cell_errors`,
 :func:`output_text`, :func:`output_images`, :func:`move_slider`,
-:func:`wait_for_image_change`.
+:func:`wait_for_image_change`, :func:`changed_images`; :func:`run_in_lab`
+does the usual start of a test (open, Run All, no error shown).
 
 A typical test (``NN_topic.ipynb`` standing for a tutorial notebook)::
 
     @pytest.mark.browser
     def test_slider_redraws_the_plot(lab, page):
-        open_notebook(page, lab, NOTEBOOKS / "NN_topic.ipynb", EPISODES=20)
-        assert run_all(page)
-        assert cell_errors(page) == []
+        run_in_lab(page, lab, NOTEBOOKS / "NN_topic.ipynb", EPISODES=20)
         before = output_images(page)
         assert move_slider(page, "gamma", 2) == "0.92"
-        wait_for_image_change(page, before)
+        after = wait_for_image_change(page, before)
+        assert changed_images(before, after) == [len(before) - 1]  # only the widget's figure
 """
 
 from __future__ import annotations
@@ -486,6 +486,17 @@ def run_all(page: Any, timeout: float = 300.0) -> bool:
     return all(c["count"] is not None for c in page.evaluate(_JS_CELL_SUMMARY))
 
 
+def run_in_lab(page: Any, lab: Lab, path: Path | str, timeout: float = 300.0, **params: Any) -> str:
+    """Open the notebook (``params`` injected, see :func:`open_notebook`), Run All, and check that every code
+    cell ran and no error shows. Returns all the text the notebook printed (:func:`output_text`)."""
+    open_notebook(page, lab, path, **params)
+    ran_every_cell = run_all(page, timeout=timeout)
+    errors = cell_errors(page)
+    assert errors == [], errors
+    assert ran_every_cell is True, "Run All stopped before the last code cell"
+    return output_text(page)
+
+
 def cell_errors(page: Any) -> list[str]:
     """Errors (raised exceptions) shown in the open notebook, as ``"Name: message\\ntraceback"``.
 
@@ -516,6 +527,11 @@ def output_text(page: Any) -> str:
 def output_images(page: Any) -> list[str]:
     """``src`` of every output image visible in the notebook (cell and widget outputs), in page order."""
     return page.evaluate(_JS_VISIBLE_IMAGES)
+
+
+def changed_images(before: list[str], after: list[str]) -> list[int]:
+    """Positions of the images that differ between two looks of :func:`output_images` (pairwise, in page order)."""
+    return [i for i, (old, new) in enumerate(zip(before, after)) if old != new]
 
 
 def _slider(page: Any, description: str) -> Any:
@@ -574,6 +590,7 @@ __all__ = [
     "Lab",
     "browser",
     "cell_errors",
+    "changed_images",
     "lab",
     "move_slider",
     "open_notebook",
@@ -582,6 +599,7 @@ __all__ = [
     "page",
     "pytest_runtest_makereport",
     "run_all",
+    "run_in_lab",
     "start_lab",
     "stop_lab",
     "wait_for_image_change",

@@ -13,9 +13,10 @@ import os
 import time
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -183,15 +184,67 @@ def assert_exercises_tagged(nb: nbformat.NotebookNode, n: int) -> None:
     assert sum("exercise" in t for t in tags) == n and sum("solution" in t for t in tags) == n
 
 
+# ----------------------------------------------------------------- the shape every notebook test shares
+def executed_once(path: Path | str, timeout: int = 300, **params: Any) -> Callable[[], nbformat.NotebookNode]:
+    """A module-scoped fixture named ``executed``: the notebook run once with ``params`` injected.
+
+    Use it as ``executed = executed_once(PATH, **SMALL)`` in a test module."""
+
+    @pytest.fixture(scope="module", name="executed")
+    def executed() -> nbformat.NotebookNode:
+        return execute_notebook(path, timeout=timeout, **params)
+
+    return executed
+
+
+def check_committed(
+    path: Path | str, parameters: Mapping[str, Any] | None, exercises: dict[str, str]
+) -> nbformat.NotebookNode:
+    """The committed notebook holds no outputs; its first code cell is the parameters cell, which assigns exactly
+    the names of ``parameters`` (every budget a test shrinks is a parameter; ``None``: names not checked); every
+    exercise of ``exercises`` (``check name -> function name``) has a stub tagged ``exercise``, a reference
+    solution tagged ``solution`` and its check (:func:`assert_exercises_set_up`). Returns the notebook."""
+    nb = read_committed_clean(path)
+    first_code_cell = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    assert parameters_cell_index(nb) == first_code_cell, "the parameters cell is not the first code cell"
+    if parameters is not None:
+        names = parameter_names(nb)
+        assert set(parameters) == names, f"parameters cell: {sorted(names)}, the test's: {sorted(parameters)}"
+    assert_exercises_set_up(nb, exercises)
+    assert_exercises_tagged(nb, len(exercises))
+    return nb
+
+
+def assert_ran_clean(nb: nbformat.NotebookNode, correct: int) -> str:
+    """No cell of the executed notebook shows an error, exactly ``correct`` exercise checks passed and none
+    failed. Returns all the text the notebook printed (:func:`output_text`)."""
+    errors = error_outputs(nb)
+    assert errors == [], [f"{e.get('ename')}: {e.get('evalue')}" for e in errors]
+    text = output_text(nb)
+    assert text.count("Correct!") == correct, f"{text.count('Correct!')} checks passed, expected {correct}"
+    assert "Not yet" not in text, text[text.index("Not yet") :][:300]
+    return text
+
+
+def assert_displayed(nb: nbformat.NotebookNode, images: int, widgets: int) -> None:
+    """The executed notebook displayed exactly ``images`` PNG figures and ``widgets`` ipywidgets views."""
+    shown = (count_images(nb), widget_count(nb))
+    assert shown == (images, widgets), f"(figures, widgets) displayed: {shown}, expected {(images, widgets)}"
+
+
 __all__ = [
+    "assert_displayed",
     "assert_exercises_tagged",
+    "assert_ran_clean",
     "CellExecutionError",
     "EXECUTED",
     "NOTEBOOKS",
     "assert_exercises_set_up",
+    "check_committed",
     "count_images",
     "error_outputs",
     "execute_notebook",
+    "executed_once",
     "exercise_stubs",
     "notebook_paths",
     "output_text",

@@ -2,25 +2,14 @@
 
 import pytest
 
-from browser_tools import (
-    cell_errors,
-    move_slider,
-    open_notebook,
-    output_images,
-    output_text,
-    run_all,
-    wait_for_image_change,
-)
+from browser_tools import cell_errors, changed_images, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
 
 
 def test_run_all_then_gamma_slider_redraws_values(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "01_mdps.ipynb", MAP="4x4", TOL=1e-6, GAMMA=0.9)
-    assert run_all(page, timeout=240) is True
-    assert cell_errors(page) == []
-    text = output_text(page)
+    text = run_in_lab(page, lab, NOTEBOOKS / "01_mdps.ipynb", timeout=240, MAP="4x4", TOL=1e-6, GAMMA=0.9)
     assert "Correct! Your sweep matches" in text and "Correct! Your policy is greedy" in text
 
     before = output_images(page)
@@ -29,6 +18,5 @@ def test_run_all_then_gamma_slider_redraws_values(lab, page):
     after = wait_for_image_change(page, before)
     assert len(after) == len(before)
     # Only the widget's picture (the last on the page) changed; the figures drawn by cells stay.
-    changed = [i for i, (old, new) in enumerate(zip(before, after)) if old != new]
-    assert changed == [len(before) - 1]
+    assert changed_images(before, after) == [len(before) - 1]
     assert cell_errors(page) == []

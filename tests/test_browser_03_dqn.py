@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
+from browser_tools import cell_errors, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
@@ -19,9 +19,7 @@ SMALL = dict(
 
 
 def test_run_all_then_move_the_checkpoint_and_schedule_sliders(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "03_dqn.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
+    run_in_lab(page, lab, NOTEBOOKS / "03_dqn.ipynb", **SMALL)
     # ε schedule, live curve, Q-values, three live ablation curves, averaged curves; the live curves get a last
     # redraw as their cell ends, which the page may still be rendering
     for _ in range(20):

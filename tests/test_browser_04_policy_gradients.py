@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
+from browser_tools import cell_errors, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
@@ -22,9 +22,7 @@ SMALL = dict(
 
 
 def test_run_all_then_move_the_clip_range_and_checkpoint_sliders(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "04_policy_gradients.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
+    run_in_lab(page, lab, NOTEBOOKS / "04_policy_gradients.ipynb", **SMALL)
 
     before = output_images(page)
     assert move_slider(page, "clip range", 2) == "0.30"

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
+from browser_tools import cell_errors, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
@@ -72,9 +72,7 @@ def run_cell(page, prefix: str, timeout: float = 120.0) -> None:
 
 
 def test_run_all_then_explore_a_straggler_scenario(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "05_sync_vs_async.ipynb", **SMALL)
-    assert run_all(page, timeout=400)
-    assert cell_errors(page) == []
+    run_in_lab(page, lab, NOTEBOOKS / "05_sync_vs_async.ipynb", timeout=400, **SMALL)
     try:
         # A slider redraws the expected schedule at once (no cluster needed).
         before = output_images(page)

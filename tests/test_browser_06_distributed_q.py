@@ -4,15 +4,7 @@ import re
 
 import pytest
 
-from browser_tools import (
-    cell_errors,
-    move_slider,
-    open_notebook,
-    output_images,
-    output_text,
-    run_all,
-    wait_for_image_change,
-)
+from browser_tools import cell_errors, changed_images, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
@@ -23,10 +15,7 @@ SMALL = dict(
 
 
 def test_run_all_then_sliders_redraw_the_explorer(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "06_distributed_q_learning.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
-    text = output_text(page)
+    text = run_in_lab(page, lab, NOTEBOOKS / "06_distributed_q_learning.ipynb", **SMALL)
     assert "Correct! average_merge" in text and "Correct! bytes_per_run" in text
     # The lab runs as `make tutorials` does: dashboard links go through its proxy.
     assert re.search(r"Dask dashboard: /proxy/\d+/status", text), text[:300]
@@ -37,8 +26,7 @@ def test_run_all_then_sliders_redraw_the_explorer(lab, page):
     after = wait_for_image_change(page, before)
     # Only the explorer's picture (the last on the page) changed; the cluster is already closed,
     # so the sliders switch between runs made before.
-    changed = [i for i, (old, new) in enumerate(zip(before, after)) if old != new]
-    assert changed == [len(before) - 1]
+    assert changed_images(before, after) == [len(before) - 1]
 
     assert move_slider(page, "workers", 1) == "4"
     wait_for_image_change(page, after)

@@ -2,15 +2,7 @@
 
 import pytest
 
-from browser_tools import (
-    cell_errors,
-    move_slider,
-    open_notebook,
-    output_images,
-    output_text,
-    run_all,
-    wait_for_image_change,
-)
+from browser_tools import cell_errors, changed_images, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
@@ -32,10 +24,7 @@ SMALL = dict(
 
 
 def test_run_all_then_the_explorer_reruns_the_learners(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "09_multi_agent.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
-    assert output_text(page).count("Correct!") == 3
+    assert run_in_lab(page, lab, NOTEBOOKS / "09_multi_agent.ipynb", **SMALL).count("Correct!") == 3
 
     before = output_images(page)
     # outcomes, moving targets, the explorer's figure, simplex paths, team curves, scaling, trajectories
@@ -43,10 +32,10 @@ def test_run_all_then_the_explorer_reruns_the_learners(lab, page):
     explorer = 2
     assert move_slider(page, "exploration ε", 4) == "0.30"
     after = wait_for_image_change(page, before)
-    assert [i for i, (old, new) in enumerate(zip(before, after)) if old != new] == [explorer]
+    assert changed_images(before, after) == [explorer]
     assert move_slider(page, "learning rate α", -5) == "0.05"
     again = wait_for_image_change(page, after)
     page.locator(".widget-dropdown select").filter(visible=True).select_option("stag_hunt")
     final = wait_for_image_change(page, again)
-    assert [i for i, (old, new) in enumerate(zip(before, final)) if old != new] == [explorer]
+    assert changed_images(before, final) == [explorer]
     assert cell_errors(page) == []

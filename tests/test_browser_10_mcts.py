@@ -4,7 +4,7 @@ with a stone of its own and its search statistics, and an illegal click is refus
 import pytest
 from test_notebook_10 import SMALL
 
-from browser_tools import cell_errors, open_notebook, run_all
+from browser_tools import cell_errors, run_in_lab
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
@@ -15,9 +15,7 @@ def _wait_for(page, locator, text, timeout=60_000):
 
 
 def test_clicking_columns_the_bot_answers_and_illegal_clicks_are_refused(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "10_mcts_self_play.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
+    run_in_lab(page, lab, NOTEBOOKS / "10_mcts_self_play.ipynb", **SMALL)
 
     connect_four, tictactoe = page.locator(".drlkit-game").nth(0), page.locator(".drlkit-game").nth(1)
     stones = connect_four.locator(".drlkit-stone")

@@ -2,15 +2,7 @@
 
 import pytest
 
-from browser_tools import (
-    cell_errors,
-    move_slider,
-    open_notebook,
-    output_images,
-    output_text,
-    run_all,
-    wait_for_image_change,
-)
+from browser_tools import changed_images, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
@@ -28,10 +20,7 @@ SMALL = dict(
 
 
 def test_run_all_then_the_gossip_explorer_redraws(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "11_beyond_parameter_server.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
-    assert output_text(page).count("Correct!") == 3
+    assert run_in_lab(page, lab, NOTEBOOKS / "11_beyond_parameter_server.ipynb", **SMALL).count("Correct!") == 3
 
     before = output_images(page)
     # the explorer, rates vs gap, averaging, federated grids, per-task bars, compression
@@ -39,7 +28,7 @@ def test_run_all_then_the_gossip_explorer_redraws(lab, page):
     explorer = 0
     assert move_slider(page, "slots N", 2) == "12"
     after = wait_for_image_change(page, before)
-    assert [i for i, (old, new) in enumerate(zip(before, after)) if old != new] == [explorer]
+    assert changed_images(before, after) == [explorer]
     page.locator(".widget-dropdown select").filter(visible=True).first.select_option("complete")
     final = wait_for_image_change(page, after)
-    assert [i for i, (old, new) in enumerate(zip(after, final)) if old != new] == [explorer]
+    assert changed_images(after, final) == [explorer]

@@ -3,16 +3,14 @@
 import pytest
 from test_notebook_12 import SMALL
 
-from browser_tools import cell_errors, move_slider, open_notebook, output_images, run_all, wait_for_image_change
+from browser_tools import cell_errors, move_slider, output_images, run_in_lab, wait_for_image_change
 from notebook_tools import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
 
 
 def test_crossover_sliders_redraw_the_figure(lab, page):
-    open_notebook(page, lab, NOTEBOOKS / "12_populations_and_replay.ipynb", **SMALL)
-    assert run_all(page, timeout=300) is True
-    assert cell_errors(page) == []
+    run_in_lab(page, lab, NOTEBOOKS / "12_populations_and_replay.ipynb", **SMALL)
     before = output_images(page)
     assert len(before) >= 6  # five figures and the crossover plot
     move_slider(page, "latency ms", -4)  # a link 10x faster: the crossover moves to smaller models

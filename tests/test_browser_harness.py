@@ -22,6 +22,7 @@ from browser_tools import (
     output_images,
     output_text,
     run_all,
+    run_in_lab,
     wait_for_image_change,
 )
 
@@ -125,3 +126,7 @@ def test_bad_notebook_reports_the_exception(lab, page, tmp_path):
     assert len(errors) == 1
     assert errors[0].startswith("RuntimeError: deliberate failure in the second cell")
     assert "this cell must not run" not in output_text(page)
+
+    # The usual start of a notebook's test (open, Run All, no error shown) fails on it, naming the error.
+    with pytest.raises(AssertionError, match="deliberate failure in the second cell"):
+        run_in_lab(page, lab, notebook, timeout=120, STEPS=1)

@@ -4,14 +4,11 @@ import re
 
 import pytest
 
-from notebook_tools import NOTEBOOKS, count_images, execute_notebook, output_text, widget_count
+from notebook_tools import NOTEBOOKS, count_images, executed_once, output_text, widget_count
 
 pytestmark = pytest.mark.notebook
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(NOTEBOOKS / "01_mdps.ipynb", MAP="4x4", TOL=1e-6, timeout=120)
+executed = executed_once(NOTEBOOKS / "01_mdps.ipynb", timeout=120, MAP="4x4", TOL=1e-6)
 
 
 def number_after(label: str, text: str) -> float:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from notebook_tools import NOTEBOOKS, count_images, execute_notebook, output_text, widget_count
+from notebook_tools import NOTEBOOKS, count_images, executed_once, output_text, widget_count
 
 pytestmark = pytest.mark.notebook
 
@@ -12,10 +12,7 @@ SMALL = dict(
     RUNS=6, EPISODES=60, WIDGET_RUNS=3, WIDGET_EPISODES=20, CONVERGENCE_RUNS=2, CONVERGENCE_EPISODES=150, SMOOTH=5
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(NOTEBOOKS / "02_q_learning.ipynb", timeout=120, **SMALL)
+executed = executed_once(NOTEBOOKS / "02_q_learning.ipynb", timeout=120, **SMALL)
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(executed):

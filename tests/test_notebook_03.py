@@ -4,16 +4,7 @@ import re
 
 import pytest
 
-from notebook_tools import (
-    NOTEBOOKS,
-    assert_exercises_set_up,
-    count_images,
-    execute_notebook,
-    output_text,
-    parameter_names,
-    read_committed_clean,
-    widget_count,
-)
+from notebook_tools import NOTEBOOKS, assert_displayed, assert_ran_clean, check_committed, executed_once, output_text
 
 pytestmark = pytest.mark.notebook
 
@@ -28,25 +19,16 @@ SMALL = dict(
     LIVE_EVERY=0.5,
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    # One stub per exercise, each followed by a reference solution and its check.
-    assert_exercises_set_up(
-        nb, {"td_target": "td_target", "double_dqn_target": "double_dqn_target", "epsilon_schedule": "epsilon"}
-    )
+    exercises = {"td_target": "td_target", "double_dqn_target": "double_dqn_target", "epsilon_schedule": "epsilon"}
+    check_committed(PATH, SMALL, exercises)
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(executed):
-    text = output_text(executed)
-    assert text.count("Correct!") == 3
-    assert "Not yet" not in text
+    assert_ran_clean(executed, correct=3)
 
 
 def test_injected_budgets_are_used(executed):
@@ -81,5 +63,5 @@ def test_overestimation_demo_shows_the_bias_and_its_removal(executed):
 
 def test_live_curves_plots_and_widgets_are_displayed(executed):
     # The live curves of the main run and of the three ablation cells, the averaged curves.
-    assert count_images(executed) == 5
-    assert widget_count(executed) == 2  # the ε schedule and the Q-value checkpoints
+    # The ε schedule and the Q-value checkpoints are the widgets.
+    assert_displayed(executed, images=5, widgets=2)

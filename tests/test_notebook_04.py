@@ -7,12 +7,11 @@ import pytest
 
 from notebook_tools import (
     NOTEBOOKS,
-    assert_exercises_set_up,
+    assert_ran_clean,
+    check_committed,
     count_images,
-    execute_notebook,
+    executed_once,
     output_text,
-    parameter_names,
-    read_committed_clean,
     widget_count,
 )
 
@@ -32,23 +31,15 @@ SMALL = dict(
     LIVE_EVERY=0.5,
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    # One stub per exercise, each followed by a reference solution and its check.
-    assert_exercises_set_up(nb, {name: name for name in ("returns_to_go", "gae", "clipped_surrogate")})
+    check_committed(PATH, SMALL, {name: name for name in ("returns_to_go", "gae", "clipped_surrogate")})
 
 
 def test_exercise_checks_pass_with_the_reference_solutions(executed):
-    text = output_text(executed)
-    assert text.count("Correct!") == 3
-    assert "Not yet" not in text
+    assert_ran_clean(executed, correct=3)
 
 
 def test_injected_budgets_are_used(executed):

@@ -4,16 +4,13 @@ import re
 
 import pytest
 
-from notebook_tools import NOTEBOOKS, count_images, error_outputs, execute_notebook, output_text, widget_count
+from notebook_tools import NOTEBOOKS, count_images, error_outputs, executed_once, output_text, widget_count
 
 pytestmark = [pytest.mark.notebook, pytest.mark.cluster]
 
 SMALL = dict(TOTAL_STEPS=2048, FRAGMENT_STEPS=256, N_WORKERS=2, TIME_LIMIT=1.0, KILL_AT=0.5, MAX_WORKERS=3)
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(NOTEBOOKS / "05_sync_vs_async.ipynb", timeout=300, **SMALL)
+executed = executed_once(NOTEBOOKS / "05_sync_vs_async.ipynb", **SMALL)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,7 @@ import re
 
 import pytest
 
-from notebook_tools import (
-    NOTEBOOKS,
-    assert_exercises_set_up,
-    assert_exercises_tagged,
-    count_images,
-    error_outputs,
-    execute_notebook,
-    output_text,
-    parameter_names,
-    read_committed_clean,
-    widget_count,
-)
+from notebook_tools import NOTEBOOKS, assert_displayed, assert_ran_clean, check_committed, executed_once, output_text
 
 pytestmark = pytest.mark.notebook
 
@@ -32,23 +21,15 @@ SMALL = dict(
     SEED=0,
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    assert_exercises_set_up(nb, {"bc_loss": "bc_loss", "cql_regularizer": "cql_regularizer"})
-    assert_exercises_tagged(nb, 2)
+    check_committed(PATH, SMALL, {"bc_loss": "bc_loss", "cql_regularizer": "cql_regularizer"})
 
 
 def test_runs_without_errors_and_the_exercises_pass(executed):
-    assert error_outputs(executed) == []
-    text = output_text(executed)
-    assert text.count("Correct!") == 2 and "Not yet" not in text
+    text = assert_ran_clean(executed, correct=2)
     assert "round trip through Minari is exact: True" in text
 
 
@@ -63,5 +44,4 @@ def test_the_overestimation_table_shows_naive_dqn_above_cql(executed):
 
 
 def test_figures_and_the_dataset_widget_are_displayed(executed):
-    assert count_images(executed) == 2  # score bars and overestimation bars
-    assert widget_count(executed) == 1
+    assert_displayed(executed, images=2, widgets=1)  # score bars and overestimation bars; the dataset explorer

@@ -4,41 +4,22 @@ import re
 
 import pytest
 
-from notebook_tools import (
-    NOTEBOOKS,
-    assert_exercises_set_up,
-    assert_exercises_tagged,
-    count_images,
-    error_outputs,
-    execute_notebook,
-    output_text,
-    parameter_names,
-    read_committed_clean,
-    widget_count,
-)
+from notebook_tools import NOTEBOOKS, assert_displayed, assert_ran_clean, check_committed, executed_once
 
 pytestmark = pytest.mark.notebook
 
 PATH = NOTEBOOKS / "08_shaping.ipynb"
 SMALL = dict(RUNS=40, EPISODES=15, GAMMA=0.95, MAX_STEPS=150, N_RANDOM_MDPS=10, BONUS=0.5, TEACHER_EPISODES=12, SEED=0)
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    assert_exercises_set_up(nb, {"shaping_reward": "shaping_reward", "feedback_policy": "feedback_policy_mine"})
-    assert_exercises_tagged(nb, 2)
+    check_committed(PATH, SMALL, {"shaping_reward": "shaping_reward", "feedback_policy": "feedback_policy_mine"})
 
 
 def test_runs_without_errors_and_shows_its_claims(executed):
-    assert error_outputs(executed) == []
-    text = output_text(executed)
-    assert text.count("Correct!") == 2 and "Not yet" not in text
+    text = assert_ran_clean(executed, correct=2)
     plain, shaped = map(float, re.search(r"plain ([0-9.]+), shaped ([0-9.]+)", text).groups())
     assert shaped < plain
     assert "same optimal policy on the gridworld: True" in text
@@ -55,5 +36,4 @@ def test_runs_without_errors_and_shows_its_claims(executed):
 
 
 def test_figures_and_the_teacher_widget_are_displayed(executed):
-    assert count_images(executed) == 6
-    assert widget_count(executed) == 1
+    assert_displayed(executed, images=6, widgets=1)

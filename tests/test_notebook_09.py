@@ -4,18 +4,7 @@ import re
 
 import pytest
 
-from notebook_tools import (
-    NOTEBOOKS,
-    assert_exercises_set_up,
-    assert_exercises_tagged,
-    count_images,
-    error_outputs,
-    execute_notebook,
-    output_text,
-    parameter_names,
-    read_committed_clean,
-    widget_count,
-)
+from notebook_tools import NOTEBOOKS, assert_displayed, assert_ran_clean, check_committed, executed_once, output_text
 
 pytestmark = [pytest.mark.notebook, pytest.mark.cluster]
 
@@ -34,25 +23,16 @@ SMALL = dict(
     SEED=0,
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    assert_exercises_set_up(
-        nb, {"is_nash": "is_nash_equilibrium", "iql_update": "iql_update", "critic_input": "critic_input"}
-    )
-    assert_exercises_tagged(nb, 3)
+    exercises = {"is_nash": "is_nash_equilibrium", "iql_update": "iql_update", "critic_input": "critic_input"}
+    check_committed(PATH, SMALL, exercises)
 
 
 def test_runs_without_errors_and_the_exercises_pass(executed):
-    assert error_outputs(executed) == []
-    text = output_text(executed)
-    assert text.count("Correct!") == 3 and "Not yet" not in text
+    assert_ran_clean(executed, correct=3)
 
 
 def test_independent_learners_defect_coordinate_and_cycle(executed):
@@ -89,5 +69,4 @@ def test_every_team_learner_beats_a_random_team(executed):
 
 def test_figures_and_the_explorer_are_displayed(executed):
     # outcomes, moving targets, simplex paths, team curves, scaling, trajectories, distributed curves
-    assert count_images(executed) == 7
-    assert widget_count(executed) == 1
+    assert_displayed(executed, images=7, widgets=1)

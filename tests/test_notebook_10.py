@@ -4,18 +4,7 @@ import re
 
 import pytest
 
-from notebook_tools import (
-    NOTEBOOKS,
-    assert_exercises_set_up,
-    assert_exercises_tagged,
-    count_images,
-    error_outputs,
-    execute_notebook,
-    output_text,
-    parameter_names,
-    read_committed_clean,
-    widget_count,
-)
+from notebook_tools import NOTEBOOKS, assert_displayed, assert_ran_clean, check_committed, executed_once
 
 pytestmark = pytest.mark.notebook
 
@@ -38,24 +27,16 @@ SMALL = dict(
     SEED=0,
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    assert_exercises_set_up(nb, {"ucb_score": "ucb_score", "backup": "backup"})
-    assert_exercises_tagged(nb, 2)
+    nb = check_committed(PATH, SMALL, {"ucb_score": "ucb_score", "backup": "backup"})
     assert any(c.cell_type == "markdown" and "## 2. Self-play on a local cluster" in c.source for c in nb.cells)
 
 
 def test_runs_without_errors_and_shows_its_claims(executed):
-    assert error_outputs(executed) == []
-    text = output_text(executed)
-    assert text.count("Correct!") == 2 and "Not yet" not in text
+    text = assert_ran_clean(executed, correct=2)
     # the drawn search's move is one of the solver's best moves
     played, best = re.search(r"UCT plays (\d); the solver's best moves are \[([0-9, ]+)\]", text).groups()
     assert int(played) in [int(a) for a in best.split(",")]
@@ -68,5 +49,4 @@ def test_runs_without_errors_and_shows_its_claims(executed):
 
 def test_figures_and_the_boards_are_displayed(executed):
     # tree boards, strength vs simulations, root-parallel strength (+ win rate and timeline with self-play)
-    assert count_images(executed) == 4
-    assert widget_count(executed) == 2
+    assert_displayed(executed, images=4, widgets=2)

@@ -5,18 +5,7 @@ import re
 
 import pytest
 
-from notebook_tools import (
-    NOTEBOOKS,
-    assert_exercises_set_up,
-    assert_exercises_tagged,
-    count_images,
-    error_outputs,
-    execute_notebook,
-    output_text,
-    parameter_names,
-    read_committed_clean,
-    widget_count,
-)
+from notebook_tools import NOTEBOOKS, assert_displayed, assert_ran_clean, check_committed, executed_once
 
 pytestmark = pytest.mark.notebook
 
@@ -36,30 +25,15 @@ SMALL = dict(
     SEED=0,
 )
 
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_notebook(PATH, timeout=300, **SMALL)
+executed = executed_once(PATH, **SMALL)
 
 
 def test_committed_notebook_is_clean_and_every_budget_is_a_parameter():
-    nb = read_committed_clean(PATH)
-    assert set(SMALL) == parameter_names(nb)
-    assert_exercises_set_up(
-        nb,
-        {
-            "exploit_explore": "exploit_explore",
-            "sum_tree_find": "sum_tree_find",
-            "importance_weights": "importance_weights",
-        },
-    )
-    assert_exercises_tagged(nb, 3)
+    check_committed(PATH, SMALL, {name: name for name in ("exploit_explore", "sum_tree_find", "importance_weights")})
 
 
 def test_runs_without_errors_and_shows_its_claims(executed):
-    assert error_outputs(executed) == []
-    text = output_text(executed)
-    assert text.count("Correct!") == 3 and "Not yet" not in text
+    text = assert_ran_clean(executed, correct=3)
     for label in ("PBT", "random search"):
         scores = re.search(rf"{label}: best member's score per round \[([-0-9., ]+)\]", text).group(1).split(",")
         assert len(scores) == SMALL["PBT_ROUNDS"]
@@ -73,5 +47,4 @@ def test_runs_without_errors_and_shows_its_claims(executed):
 
 def test_figures_and_the_crossover_widget_are_displayed(executed):
     # best score + lineage, schedules, DQN population curves, Ape-X curves + bytes, pipeline split
-    assert count_images(executed) == 5
-    assert widget_count(executed) == 1
+    assert_displayed(executed, images=5, widgets=1)

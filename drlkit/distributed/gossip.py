@@ -41,7 +41,7 @@ import numpy as np
 
 from .engine import Run, Ticket
 from .mixing import average_parameters, consensus_distance, weighted_mean
-from .worker import Recipe, TaskReport, Work, _count, _run, payload_bytes
+from .worker import Recipe, TaskReport, Work, count_fragment, payload_bytes, run_on_slot
 
 
 def gossip_local(recipe: Recipe, inputs: dict[str, Any], work: Work) -> tuple[dict[str, np.ndarray], TaskReport]:
@@ -55,11 +55,11 @@ def gossip_local(recipe: Recipe, inputs: dict[str, Any], work: Work) -> tuple[di
         for _ in range(work.local_steps):
             fragment = agent.collect(work.fragment_steps)
             fragment.version = work.version
-            _count(report, fragment)
+            count_fragment(report, fragment)
             report.metrics.append(agent.learn_from(fragment))
         return agent.get_parameters()
 
-    return _run(recipe, merged, work, body)
+    return run_on_slot(recipe, merged, work, body)
 
 
 def neighbourhoods(weights: np.ndarray) -> list[list[int]]:

@@ -36,7 +36,7 @@ from ..agents.base import Agent
 from .cluster import check_worker_versions, resolve_client
 from .engine import Run, Settings
 from .result import DistributedResult
-from .worker import Recipe, TaskReport, Work, _count, _slot_agent, _worker_address
+from .worker import Recipe, TaskReport, Work, count_fragment, slot_agent, worker_address
 
 
 @dataclass
@@ -136,8 +136,8 @@ def collect_member(recipe: Recipe, job: MemberJob, work: Work) -> tuple[MemberOu
 
 
 def _member_task(recipe: Recipe, job: MemberJob, work: Work) -> tuple[MemberOutcome, TaskReport]:
-    report = TaskReport(slot=work.slot, version=work.version, address=_worker_address(), pid=os.getpid())
-    cached = _slot_agent(recipe, work.slot)
+    report = TaskReport(slot=work.slot, version=work.version, address=worker_address(), pid=os.getpid())
+    cached = slot_agent(recipe, work.slot)
     with cached.lock:
         start = time.perf_counter()
         agent = cached.agent
@@ -147,7 +147,7 @@ def _member_task(recipe: Recipe, job: MemberJob, work: Work) -> tuple[MemberOutc
             apply_hyperparameters(agent, job.hparams)
         if job.kind == "collect":
             fragment = agent.collect(job.steps)
-            _count(report, fragment)
+            count_fragment(report, fragment)
             outcome = MemberOutcome(None, fragment=fragment)
         else:
             seen = len(agent.history)

@@ -52,7 +52,7 @@ from ..agents.dqn import DQN, td_target
 from ..agents.prioritized_replay import PRIORITY_EPS, PrioritizedReplayBuffer, importance_weights
 from .engine import release_on_workers
 from .population import MemberState, load_member, open_run, parameters_nbytes, run_round
-from .worker import Recipe, TaskReport, Work, _count, _slot_agent
+from .worker import Recipe, TaskReport, Work, count_fragment, slot_agent
 
 REPLAYS = ("central", "distributed")
 
@@ -162,14 +162,14 @@ def actor_task(recipe: Recipe, job: ActorJob, work: Work) -> tuple[ActorReply, T
     """Collect ``job.steps`` with the learner's parameters and ε, compute initial priorities, and keep
     the experience in this slot's shard or send it back."""
     report = TaskReport(slot=work.slot, version=work.version)
-    cached = _slot_agent(recipe, work.slot)
+    cached = slot_agent(recipe, work.slot)
     with cached.lock:
         start = time.perf_counter()
         agent = cached.agent
         hparams = {"exploration_initial_eps": job.epsilon, "exploration_final_eps": job.epsilon}
         load_member(agent, MemberState(job.params, {}, hparams, job.total_steps))
         fragment = agent.collect(job.steps)
-        _count(report, fragment)
+        count_fragment(report, fragment)
         priorities = initial_priorities(agent, fragment.data)
         if job.keep:
             shard = _shard(recipe, work.slot, job.capacity, agent.replay.obs_dim, job.alpha)

@@ -111,10 +111,10 @@ def collect_fragment(recipe: Recipe, params: dict[str, np.ndarray], work: Work) 
     def body(agent: Any, report: TaskReport) -> Any:
         fragment = agent.collect(work.fragment_steps)
         fragment.version = work.version
-        _count(report, fragment)
+        count_fragment(report, fragment)
         return fragment
 
-    return _run(recipe, params, work, body)
+    return run_on_slot(recipe, params, work, body)
 
 
 def local_updates(
@@ -133,7 +133,7 @@ def local_updates(
         for _ in range(work.local_steps):
             fragment = agent.collect(work.fragment_steps)
             fragment.version = work.version
-            _count(report, fragment)
+            count_fragment(report, fragment)
             report.metrics.append(agent.learn_from(fragment))
             if mu is not None:
                 agent.set_parameters(proximal_step(agent.get_parameters(), params, float(mu)))
@@ -142,11 +142,11 @@ def local_updates(
             return theta_i
         from .compression import compress_with_feedback
 
-        cached = _slot_agent(recipe, work.slot)
+        cached = slot_agent(recipe, work.slot)
         compressed, cached.residual = compress_with_feedback(params, theta_i, cached.residual, topk, quantize)
         return compressed
 
-    return _run(recipe, params, work, body)
+    return run_on_slot(recipe, params, work, body)
 
 
 def proximal_step(w: dict[str, np.ndarray], theta: dict[str, np.ndarray], mu: float) -> dict[str, np.ndarray]:
@@ -170,19 +170,19 @@ def fragment_gradients(
     def body(agent: Any, report: TaskReport) -> dict[str, np.ndarray]:
         fragment = agent.collect(work.fragment_steps)
         fragment.version = work.version
-        _count(report, fragment)
+        count_fragment(report, fragment)
         gradients, metrics = agent.compute_gradients(fragment)
         report.metrics.append(metrics)
         return gradients
 
-    return _run(recipe, params, work, body)
+    return run_on_slot(recipe, params, work, body)
 
 
 def prepare_slot(recipe: Recipe, slot: int) -> str:
     """Build (or find) the slot's agent ahead of training, so that importing torch and making
     environments is not timed as training; returns the worker's address."""
-    _slot_agent(recipe, slot)
-    return _worker_address()
+    slot_agent(recipe, slot)
+    return worker_address()
 
 
 async def kill_this_process() -> None:
@@ -203,9 +203,10 @@ class _SlotAgent:
     residual: dict[str, np.ndarray] | None = None
 
 
-def _run(recipe: Recipe, params: dict[str, np.ndarray], work: Work, body: Any) -> tuple[Any, TaskReport]:
-    report = TaskReport(slot=work.slot, version=work.version, address=_worker_address(), pid=os.getpid())
-    cached = _slot_agent(recipe, work.slot)
+def run_on_slot(recipe: Recipe, params: dict[str, np.ndarray], work: Work, body: Any) -> tuple[Any, TaskReport]:
+    """Run ``body(agent, report)`` on the slot's cached agent loaded with ``params``: ``(output, report)``."""
+    report = TaskReport(slot=work.slot, version=work.version, address=worker_address(), pid=os.getpid())
+    cached = slot_agent(recipe, work.slot)
     with cached.lock:  # two tasks of one slot never share its envs at once (threads_per_worker > 1)
         start = time.perf_counter()
         agent = cached.agent
@@ -221,7 +222,8 @@ def _run(recipe: Recipe, params: dict[str, np.ndarray], work: Work, body: Any) -
     return output, report
 
 
-def _slot_agent(recipe: Recipe, slot: int) -> _SlotAgent:
+def slot_agent(recipe: Recipe, slot: int) -> _SlotAgent:
+    """The agent of ``slot`` cached in this process (built from ``recipe`` on first use, with its lock)."""
     key = (recipe.token, slot)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
@@ -246,7 +248,8 @@ def _slot_agent(recipe: Recipe, slot: int) -> _SlotAgent:
     return cached
 
 
-def _count(report: TaskReport, fragment: Any) -> None:
+def count_fragment(report: TaskReport, fragment: Any) -> None:
+    """Add the env steps and finished episodes of ``fragment`` to ``report``."""
     report.env_steps += int(fragment.n_steps)
     report.episode_returns.extend(float(r) for r in fragment.episode_returns)
     report.episode_lengths.extend(int(n) for n in fragment.episode_lengths)
@@ -277,7 +280,8 @@ def payload_bytes(value: Any) -> int:
     return 0
 
 
-def _worker_address() -> str:
+def worker_address() -> str:
+    """The Dask address of the worker running this code, or ``"local"`` outside a worker."""
     try:
         from distributed import get_worker
 
