@@ -581,7 +581,10 @@ class Run:
                 break
             except TimeoutError:
                 self.refresh_workers(force=True)
-                if self.elapsed() >= deadline or root.status in ("cancelled", "error"):
+                if root.status in ("cancelled", "error"):
+                    self._drop_tree(tree, f"its root was {root.status}")
+                    return None
+                if self.elapsed() >= deadline:
                     self._drop_tree(tree, f"its root did not arrive within {self.settings.worker_timeout:g} s")
                     return None
             except Exception as exc:  # a merge was cancelled (CancelledError) or failed
