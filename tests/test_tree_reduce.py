@@ -13,7 +13,7 @@ from distributed import get_task_stream
 
 import drlkit
 from drlkit.agents.a2c import A2C
-from drlkit.distributed import average_deltas, mean_gradients, sync, train
+from drlkit.distributed import average_deltas, mean_gradients, resume, sync, train
 from drlkit.distributed.compression import compress, expand
 from drlkit.distributed.tree import delta_terms, finish_deltas, finish_gradients, tree_levels, tree_sum
 from drlkit.distributed.worker import TaskReport, merge_leaf, merge_node
@@ -94,6 +94,11 @@ def test_tree_sum_is_the_mean_numpy_computes_and_the_workers_merge_equals_the_dr
         expected = np.mean(np.stack([t[key].astype(np.float64) - theta[key].astype(np.float64) for t in thetas]), 0)
         total = tree_sum([delta_terms(theta, t) for t in thetas], fanin)
         np.testing.assert_allclose(total[key] / n, expected, rtol=1e-12, atol=1e-12)
+    # The workers' merge tasks add the same float64 numbers in the same order as the driver.
+    on_workers = _merge_like_the_workers(theta, thetas, fanin)
+    on_driver = tree_sum([delta_terms(theta, t) for t in thetas], fanin)
+    for key in ("w", "b"):
+        np.testing.assert_array_equal(on_workers[key], on_driver[key])
     merged = average_deltas(theta, thetas, fanin)
     assert merged["w"].dtype == np.float32 and merged["count"].tolist() == [7]  # counters are not averaged
     # The workers' merge tasks, run in the tree's order, give the driver's result bit for bit.
@@ -108,6 +113,16 @@ def test_tree_sum_is_the_mean_numpy_computes_and_the_workers_merge_equals_the_dr
         np.testing.assert_array_equal(tree[key], flat[key])
         np.testing.assert_allclose(flat[key], np.mean([g[key].astype(np.float64) for g in grads], 0), rtol=1e-6)
         assert flat[key].dtype == np.float32
+
+
+def test_the_grouping_is_part_of_the_sum():
+    # Float addition is not associative: other groupings give other float64 sums (so the bitwise
+    # comparisons above and on the cluster would notice a tree that grouped differently).
+    rng = np.random.default_rng(2)
+    terms = [{"x": rng.normal(size=1000) * 10.0 ** rng.integers(-8, 8, size=1000)} for _ in range(16)]
+    sums = {fanin: tree_sum(terms, fanin)["x"] for fanin in (2, 3, 16)}
+    assert not np.array_equal(sums[2], sums[3]) and not np.array_equal(sums[3], sums[16])
+    np.testing.assert_allclose(sums[2], sums[16], rtol=1e-9, atol=1e-6)
 
 
 def test_one_group_is_todays_left_to_right_mean_bit_for_bit():
@@ -182,6 +197,30 @@ def test_auto_uses_the_tree_from_the_threshold_on_and_never_with_backup_workers(
     _, _, above = _train(client, "auto", mode="sync", total_steps=4 * FRAGMENT, n_workers=4)
     _, _, backup = _train(client, "auto", mode="sync", total_steps=4 * FRAGMENT, n_workers=4, backup_workers=1)
     assert below == 0 and above >= 1 and backup == 0
+
+
+@pytest.mark.cluster
+def test_a_tree_run_checkpointed_midway_resumes_as_a_tree_and_equals_a_resumed_flat_run(client, tmp_path):
+    # A resumed run rebuilds the slots' agents (fresh envs and optimizers), so it is compared with a
+    # flat run cut and resumed at the same update, not with an uninterrupted one.
+    small = {"num_envs": 1, "n_steps": 20, "hidden_sizes": (8,)}
+    resumed = {}
+    for reduce in ("flat", "tree"):
+        kwargs = dict(total_steps=4 * 6 * 20, n_workers=6, reduce=reduce, tree_fanin=2, client=client, progress=False)
+        where = tmp_path / reduce
+        cut = train(A2C(ENV, seed=3, **small), "sync", checkpoint=where, on_update=lambda r: r.updates < 2, **kwargs)
+        assert cut.updates == 2
+        with get_task_stream(client) as stream:
+            resumed[reduce] = resume(where, client=client, checkpoint=where / "resumed")
+        merges = sum(str(t["key"]).startswith("drlkit-merge") for t in stream.data)
+        assert resumed[reduce].options["reduce"] == reduce and resumed[reduce].options["tree_fanin"] == 2
+        assert resumed[reduce].updates == 4 and (
+            merges >= 2 * sum(map(len, tree_levels(6, 2))) if reduce == "tree" else merges == 0
+        )
+    flat, tree = (resumed[r].agent.get_parameters() for r in ("flat", "tree"))
+    for key in flat:
+        np.testing.assert_array_equal(tree[key], flat[key], err_msg=key)
+    _same_records(resumed["tree"], resumed["flat"])
 
 
 @pytest.mark.cluster
