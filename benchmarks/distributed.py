@@ -5,6 +5,7 @@
     python benchmarks/distributed.py --part solve --seeds 3
     python benchmarks/distributed.py --part scale         # many simulated slots: updates/s vs ideal
     python benchmarks/distributed.py --part topology      # central vs ring vs complete: bytes, round time
+    python benchmarks/distributed.py --part tree          # sync rounds merged flat vs in a tree of merge tasks
 
 Part 1, scaling (A2C on CartPole-v1, mode ``sync``). Every worker task makes
 ``local_steps`` collect + learn_from updates; ``local_steps`` is calibrated so
@@ -39,6 +40,15 @@ driver, 2N models; gossip: the slot with the most neighbours, plus its copy to t
 seconds per round. Then the consensus rate of pure gossip (no learning) measured against theory:
 the ratio of consecutive consensus distances after 40 steps from random parameters, against
 λ2² of the graph's mixing matrix.
+
+Part 5, tree (``--part tree``): ``sync`` rounds with 16, 32 and 64 simulated slots (one A2C fragment
+plus ``--tree-task-ms`` of sleep per task, 2 worker processes with as many threads as slots, as in
+part 3), merged on the driver (``reduce="flat"``) or in a tree of merge tasks on the workers
+(``reduce="tree"``, fan-in 8), for the default network (64, 64) and a larger one (256, 256).
+Each point is run ``--tree-repeats`` times, flat and tree alternating (the machine's load drifts);
+reported: median wall seconds per round (rounds after the first), and the payload bytes the
+driver receives per round: every slot's parameters (flat) or the root's float64 sum (tree), and the
+CPU seconds per round of the driver's process (with a ``LocalCluster`` it also runs the scheduler).
 
 The machine may be shared: the load average is printed before and after, and
 all figures are ratios or differences of quantities measured in the same run.
@@ -430,7 +440,7 @@ def topology(slots_list: list[int], task_ms: float, rounds: int) -> list[dict]:
         threads = -(-n // 2)
         with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
             for label, mode, options in [
-                ("central", "sync", {}),
+                ("central", "sync", {"reduce": "flat"}),  # the driver receives every model
                 ("ring", "gossip", {"graph": "ring"}),
                 ("complete", "gossip", {"graph": "complete"}),
             ]:
@@ -481,13 +491,89 @@ def topology(slots_list: list[int], task_ms: float, rounds: int) -> list[dict]:
     return rows
 
 
+# ------------------------------------------------------------------ part 5
+def tree_reduce(slots_list: list[int], task_ms: float, rounds: int, fanin: int, repeats: int) -> list[dict]:
+    """Flat vs tree merging of ``sync`` rounds at several simulated slot counts (module docstring)."""
+    from drlkit.distributed.worker import payload_bytes
+
+    print(
+        f"\n== Tree: sync rounds of one A2C fragment + {task_ms:g} ms sleep per task, tree fan-in {fanin}; "
+        f"medians of {repeats} runs of {rounds} rounds each, flat and tree runs alternating"
+    )
+    print(
+        f"{'slots':>5} {'network':>10} {'model bytes':>11} {'reduce':>6} {'s/round':>8} {'driver bytes/round':>19} "
+        f"{'driver CPU s/round':>18}"
+    )
+    rows = []
+    for n in slots_list:
+        threads = -(-n // 2)
+        with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
+            for hidden in ((64, 64), (256, 256)):
+                runs: dict[str, list[tuple[float, float, float, int]]] = {"flat": [], "tree": []}
+                floats: dict[str, np.ndarray] = {}
+                for repeat in range(repeats):
+                    for reduce in ("flat", "tree") if repeat % 2 == 0 else ("tree", "flat"):
+                        agent = A2C(ENV, seed=repeat, hidden_sizes=hidden)
+                        params = agent.get_parameters()
+                        floats = {k: v for k, v in params.items() if np.issubdtype(v.dtype, np.floating)}
+                        cpu = time.process_time()
+                        result = drlkit.distributed.train(
+                            agent,
+                            "sync",
+                            total_steps=(rounds + 1) * n * 40,
+                            n_workers=n,
+                            fragment_steps=40,
+                            delays={s: task_ms / 1000 for s in range(n)},
+                            reduce=reduce,
+                            tree_fanin=fanin,
+                            client=client,
+                            progress=False,
+                        )
+                        cpu = (time.process_time() - cpu) / result.updates
+                        frame = result.to_frame()
+                        ends = frame.groupby("sync_round").wall_time.max().sort_index().to_numpy()
+                        if reduce == "flat":
+                            received = float(frame.groupby("sync_round").bytes_sent.sum().median())
+                        else:  # the root's sum: one float64 array per floating-point parameter
+                            received = float(payload_bytes({k: v.astype(np.float64) for k, v in floats.items()}))
+                        dropped = sum("tree merge dropped" in e["event"] for e in result.events)
+                        runs[reduce].append((float(np.median(np.diff(ends))), received, cpu, dropped))
+                for reduce, measured in runs.items():
+                    seconds, received, cpu = (float(np.median([m[i] for m in measured])) for i in range(3))
+                    dropped = sum(m[3] for m in measured)
+                    row = {
+                        "slots": n,
+                        "network": "x".join(map(str, hidden)),
+                        "model_bytes": payload_bytes(floats),
+                        "reduce": reduce,
+                        "seconds_per_round": seconds,
+                        "seconds_per_round_runs": [m[0] for m in measured],
+                        "driver_bytes_per_round": received,
+                        "driver_cpu_per_round": cpu,
+                        "rounds_merged_on_driver": dropped,
+                    }
+                    rows.append(row)
+                    note = f"  ({dropped} tree rounds merged on the driver)" if dropped else ""
+                    spread = "/".join(f"{m[0]:.2f}" for m in measured)
+                    print(
+                        f"{n:5d} {row['network']:>10} {row['model_bytes']:11,d} {reduce:>6} {seconds:8.3f} "
+                        f"{received:19,.0f} {cpu:18.3f}  (runs: {spread}){note}"
+                    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=["all", "scaling", "solve", "scale", "topology"], default="all")
+    parser.add_argument("--part", choices=["all", "scaling", "solve", "scale", "topology", "tree"], default="all")
     parser.add_argument("--topology-slots", type=int, nargs="+", default=[2, 8, 32], help="slots for --part topology")
     parser.add_argument("--topology-task-ms", type=float, default=20.0, help="sleep per task for --part topology")
     parser.add_argument("--topology-rounds", type=int, default=8, help="rounds per --part topology point")
     parser.add_argument("--slots", type=int, nargs="+", default=[8, 32, 64, 128], help="slots for --part scale")
+    parser.add_argument("--tree-slots", type=int, nargs="+", default=[16, 32, 64], help="slots for --part tree")
+    parser.add_argument("--tree-task-ms", type=float, default=50.0, help="sleep per task for --part tree")
+    parser.add_argument("--tree-rounds", type=int, default=6, help="rounds per --part tree point")
+    parser.add_argument("--tree-fanin", type=int, default=8, help="tree_fanin for --part tree")
+    parser.add_argument("--tree-repeats", type=int, default=3, help="runs per --part tree point (medians)")
     parser.add_argument("--scale-task-ms", type=float, default=100.0, help="task duration for --part scale")
     parser.add_argument("--max-batch", type=int, default=64, help="async max_batch for --part scale")
     parser.add_argument(
@@ -505,7 +591,7 @@ def main() -> None:
         f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)"
     )
-    own_clusters = ("scale", "topology")
+    own_clusters = ("scale", "topology", "tree")
     shared = drlkit.cluster(n_workers=2, quiet=True) if args.part not in own_clusters else contextlib.nullcontext()
     with shared as client:
         if args.part not in own_clusters:
@@ -538,6 +624,8 @@ def main() -> None:
             )
     if args.part in ("all", "topology"):
         topology(args.topology_slots, args.topology_task_ms, args.topology_rounds)
+    if args.part in ("all", "tree"):
+        tree_reduce(args.tree_slots, args.tree_task_ms, args.tree_rounds, args.tree_fanin, args.tree_repeats)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min)")
 
 

@@ -260,6 +260,8 @@ MODE_OPTION_NAMES = (
     "max_staleness",
     "backup_workers",
     "round_timeout",
+    "reduce",
+    "tree_fanin",
     "worker_timeout",
 )
 

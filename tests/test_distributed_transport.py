@@ -105,3 +105,5 @@ def test_bad_transports_are_named_before_the_cluster_is_touched():
     assert "transport" not in MODE_TABLE["gossip"].options
     with pytest.raises(ValueError, match=r"transport='actors' is not available for mode='gossip'"):
         train(agent, "gossip", total_steps=40, transport="actors", client="tcp://127.0.0.1:1")
+    with pytest.raises(ValueError, match=r"reduce='tree'.*transport='actors'"):
+        train(agent, "sync", total_steps=40, reduce="tree", transport="actors", client="tcp://127.0.0.1:1")

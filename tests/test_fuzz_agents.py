@@ -272,6 +272,8 @@ TRAIN_OPTIONS = {
     "max_staleness": bad_value(),
     "backup_workers": bad_value(),
     "round_timeout": bad_value(),
+    "reduce": st.one_of(st.sampled_from(["auto", "flat", "tree", "Tree", ""]), junk()),
+    "tree_fanin": bad_value(),
     "delays": st.one_of(
         junk(),
         st.dictionaries(

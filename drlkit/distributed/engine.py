@@ -15,6 +15,9 @@ with a :class:`Run`:
   worker on schedule, notices workers leaving and joining, resends tasks whose
   input the cluster lost, and raises a clear error when every worker is gone);
 * :meth:`Run.fetch` collects results, :meth:`Run.cancel` drops stragglers;
+* :meth:`Run.submit_tree` sends merge tasks that sum a synchronous round's results on the
+  workers (data moves worker to worker) and :meth:`Run.fetch_tree` fetches their root, or
+  says the round must be merged on the driver (a slot was sent again, the tree was lost);
 * :func:`serve` is the asynchronous server loop (``async``, ``a3c``, ``rollouts``):
   it merges whatever results have arrived as one batch, one new version per batch;
 * :meth:`Run.record` books a result: a row in the result table, the
@@ -136,6 +139,16 @@ class Ticket:
     #: parameter futures); ``None``: the driver's parameters. ``bytes_in``: payload bytes it receives.
     inputs: Any = None
     bytes_in: int = 0
+
+
+@dataclass(eq=False)
+class Tree:
+    """The merge tasks of one synchronous round (:meth:`Run.submit_tree`): the round's tickets in
+    slot order, the slot futures the tree was built on, and every merge future, the root last."""
+
+    tickets: list[Ticket]
+    children: list[Any]
+    merges: list[Any]
 
 
 @dataclass
@@ -464,6 +477,11 @@ class Run:
             self._value_version = self.version
         return self._params_value
 
+    def sent_parameters(self) -> Any:
+        """The current parameters as tasks receive them (inside the task when small, else a future
+        of the copy on the workers), for tasks that need θ besides the slot tasks (tree merges)."""
+        return self._params(sorted(self._workers))
+
     def _params(self, addresses: Sequence[str]) -> Any:
         """The current parameters, sent once per version: inside the tasks when small
         (:data:`INLINE_PARAMS_BYTES`), else put straight on the workers and passed as a future.
@@ -610,14 +628,7 @@ class Run:
             if isinstance(ticket.future, DirectCall):
                 outputs[ticket.future.key] = ticket.future.value
         ordered = [outputs[t.future.key] for t in tickets]
-        reports = [report for _, report in ordered]
-        for report in reports:
-            # Counted on arrival, as a local collect() would before learning from it.
-            self.steps_received += report.env_steps
-            self.agent.total_steps += report.env_steps
-        self.result.env_steps = self.steps_received
-        if any(r.address not in (t.address, "local") for t, r in zip(tickets, reports)):
-            self.refresh_workers(force=True)
+        self._count_arrived(tickets, [report for _, report in ordered])
         self._garbage.extend(t.future for t in tickets)
         return ordered
 
@@ -675,6 +686,112 @@ class Run:
         except Exception:  # a worker went away mid-fetch: the full gather sorts it out
             return {}
         return dict(data)
+
+    def _count_arrived(self, tickets: Sequence[Ticket], reports: Sequence[TaskReport]) -> None:
+        for report in reports:
+            # Counted on arrival, as a local collect() would before learning from it.
+            self.steps_received += report.env_steps
+            self.agent.total_steps += report.env_steps
+        self.result.env_steps = self.steps_received
+        if any(r.address not in (t.address, "local") for t, r in zip(tickets, reports)):
+            self.refresh_workers(force=True)
+
+    # ------------------------------------------------------- tree reduction
+    def submit_tree(
+        self,
+        tickets: Sequence[Ticket],
+        fanin: int,
+        leaf: Callable[..., Any],
+        node: Callable[..., Any],
+        leaf_args: Sequence[Any] = (),
+    ) -> Tree:
+        """Send the merge tasks that reduce a round's results in a tree, in one message.
+
+        ``tickets`` (just sent with :meth:`submit_many`) are taken in slot order and grouped as
+        :func:`drlkit.distributed.tree.tree_levels` says: a leaf runs ``leaf(*leaf_args, *results)``
+        on ``fanin`` consecutive slots' ``(output, report)`` results, an inner node
+        ``node(*results)`` on ``fanin`` lower merge results. Every merge task gets its children's
+        Dask futures, so their data moves from worker to worker (Dask runs a merge where most of
+        its input already is); the driver fetches only the root (:meth:`fetch_tree`).
+        """
+        from .tree import tree_levels
+
+        ordered = sorted(tickets, key=lambda t: t.slot)
+        levels = tree_levels(len(ordered), fanin)
+        token = self.recipe.token
+
+        async def submit_all() -> list[Any]:
+            merges: list[Any] = []
+            nodes = [t.future for t in ordered]
+            for depth, level in enumerate(levels):
+                fn, args = (leaf, tuple(leaf_args)) if depth == 0 else (node, ())
+                nodes = [
+                    self.client.submit(
+                        fn,
+                        *args,
+                        *[nodes[i] for i in group],
+                        key=f"drlkit-merge-{depth}-{token}-{self._next_key()}",
+                        pure=False,
+                        retries=0,
+                    )
+                    for group in level
+                ]
+                merges.extend(nodes)
+            return merges
+
+        try:
+            merges = self.client.sync(submit_all, callback_timeout=self.settings.worker_timeout)
+        except TimeoutError as exc:
+            self._fail(
+                f"the Dask client did not send the merge tasks within {self.settings.worker_timeout:g} s", cause=exc
+            )
+        except OSError as exc:
+            self._fail(f"lost the connection to the Dask scheduler ({type(exc).__name__}: {exc})", cause=exc)
+        return Tree(ordered, [t.future for t in ordered], merges)
+
+    def fetch_tree(self, tree: Tree) -> tuple[Any, list[TaskReport]] | None:
+        """The root's result of a tree sent by :meth:`submit_tree` once its slot tickets have finished
+        (:meth:`wait_all`): ``(sum, the slots' reports in slot order)``, counted like :meth:`fetch`.
+
+        ``None`` -- and the merge tasks are cancelled -- when the tree cannot give the round's result:
+        a slot task was sent again (its worker died holding its input, so the tree waits on a future
+        that is gone), or the root is cancelled, fails or does not arrive within ``worker_timeout``
+        seconds. The caller then fetches the slots' results itself (:meth:`fetch`) and computes the
+        same sum on the driver. Each attempt waits at most :data:`FETCH_ATTEMPT_SECONDS`.
+        """
+        if any(t.future is not f for t, f in zip(tree.tickets, tree.children)):
+            self._drop_tree(tree, "a slot task was sent again")
+            return None
+        root = tree.merges[-1]
+        deadline = self.elapsed() + self.settings.worker_timeout
+        while True:
+            attempt = max(min(FETCH_ATTEMPT_SECONDS, deadline - self.elapsed()), POLL_INTERVAL)
+            try:
+                # A private coroutine, because the public gather() has no timeout.
+                [(total, reports)] = self.client.sync(
+                    self.client._gather, [root], direct=True, callback_timeout=attempt
+                )
+                break
+            except TimeoutError:
+                self.refresh_workers(force=True)
+                if root.status in ("cancelled", "error"):
+                    self._drop_tree(tree, f"its root was {root.status}")
+                    return None
+                if self.elapsed() >= deadline:
+                    self._drop_tree(tree, f"its root did not arrive within {self.settings.worker_timeout:g} s")
+                    return None
+            except Exception as exc:  # a merge was cancelled (CancelledError) or failed
+                self._drop_tree(tree, f"{type(exc).__name__}: {exc}")
+                return None
+        self._count_arrived(tree.tickets, reports)
+        self._garbage.extend(tree.children + tree.merges)
+        return total, list(reports)
+
+    def _drop_tree(self, tree: Tree, why: str) -> None:
+        with contextlib.suppress(Exception):  # a scheduler that is gone has nothing to cancel
+            self.client.cancel(tree.merges)
+        event = f"tree merge dropped ({why}); merged on the driver"
+        self.result.events.append({"wall_time": self.elapsed(), "event": event, "address": "", "worker": -1})
 
     def _resend_orphans(self) -> None:
         """Tasks sent to a worker that has left are booked as ``lost`` at once and sent again,

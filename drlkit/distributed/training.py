@@ -36,7 +36,7 @@ from .mixing import mixing_matrix
 from .result import DistributedResult
 from .rollouts import run_rollouts
 from .ssp import run_ssp
-from .sync import run_sync, run_sync_grad
+from .sync import REDUCE_CHOICES, TREE_FANIN, run_sync, run_sync_grad
 from .worker import Recipe
 
 
@@ -68,15 +68,17 @@ MODE_TABLE: dict[str, Mode] = {
     ),
     "sync": Mode(
         "synchronous parameter averaging: N workers make local_steps updates from θ, θ <- mean of θ_i",
-        lambda run, n, o: run_sync(run, n, *_opts(o, "local_steps", "backup_workers", "round_timeout")),
+        lambda run, n, o: run_sync(
+            run, n, *_opts(o, "local_steps", "backup_workers", "round_timeout", "reduce", "tree_fanin")
+        ),
         ("collect", "learn_from"),
-        ("local_steps", "backup_workers", "round_timeout", "topk", "quantize"),  # compressed deltas too
+        ("local_steps", "backup_workers", "round_timeout", "reduce", "tree_fanin", "topk", "quantize"),
     ),
     "sync_grad": Mode(
         "synchronous gradient averaging: N workers compute gradients at θ, the driver applies their mean",
-        lambda run, n, o: run_sync_grad(run, n, *_opts(o, "backup_workers", "round_timeout")),
+        lambda run, n, o: run_sync_grad(run, n, *_opts(o, "backup_workers", "round_timeout", "reduce", "tree_fanin")),
         ("collect", "compute_gradients", "apply_gradients"),
-        ("backup_workers", "round_timeout"),
+        ("backup_workers", "round_timeout", "reduce", "tree_fanin"),
     ),
     "async": Mode(
         "asynchronous parameter server: θ <- θ + η(θ_i - θ) as results arrive, staleness recorded",
@@ -148,6 +150,8 @@ def train(
     max_staleness: int | None = None,
     backup_workers: int | None = None,
     round_timeout: float | None = None,
+    reduce: str | None = None,
+    tree_fanin: int | None = None,
     max_batch: int | None = None,
     graph: Any = None,
     degree: int | None = None,
@@ -209,6 +213,20 @@ def train(
         ``sync``/``sync_grad``: extra slots per round; the first ``n_workers`` results are kept.
     round_timeout : float > 0, optional
         ``sync``/``sync_grad``: seconds after which a round keeps what arrived (at least one).
+    reduce : {"auto", "flat", "tree"}, optional
+        ``sync``/``sync_grad``: where a round's results are summed. ``"flat"``: the driver
+        receives every slot's result and sums them; ``"tree"``: merge tasks on the workers sum
+        ``tree_fanin`` results each, level by level, the data moving from worker to worker, and the
+        driver receives one sum (and every slot's report). Both give bitwise the same parameters
+        (:mod:`drlkit.distributed.tree`). ``"auto"`` (default): the tree from
+        :data:`drlkit.distributed.sync.TREE_AUTO_SLOTS` slots per round on, flat below it and whenever
+        ``backup_workers`` or ``round_timeout`` is set (``"tree"`` with either is an error: a tree
+        waits for every slot). A tree round one of whose slots had to be sent again (its worker
+        died) is summed on the driver instead, with the same result. Tree rounds need the default
+        task transport (``"auto"`` with ``transport="actors"`` is flat; ``"tree"`` with it is an error).
+    tree_fanin : int >= 2, optional
+        ``sync``/``sync_grad``: results summed per merge task, and the grouping of the sum in
+        either case (default 8; with ``n_workers`` <= ``tree_fanin`` one merge task sums the whole round).
     max_batch : int >= 1, optional
         ``async``/``a3c``/``rollouts``: merge up to this many results that have already
         arrived together, as one new version sent once (default 1: one version per result).
@@ -310,6 +328,8 @@ def train(
         "max_staleness": max_staleness,
         "backup_workers": backup_workers,
         "round_timeout": round_timeout,
+        "reduce": reduce,
+        "tree_fanin": tree_fanin,
         "max_batch": max_batch,
         "graph": graph,
         "degree": degree,
@@ -346,6 +366,16 @@ def train(
     )
     if round_timeout is not None:
         round_timeout = check_number("round_timeout", round_timeout, low=0, low_open=True)
+    reduce = "auto" if reduce is None else check_choice("reduce", reduce, REDUCE_CHOICES)
+    tree_fanin = (
+        TREE_FANIN if tree_fanin is None else check_number("tree_fanin", tree_fanin, low=2, high=4096, integer=True)
+    )
+    if reduce == "tree" and (backup_workers or round_timeout is not None):
+        raise ValueError(
+            f"reduce='tree' waits for every slot of a round, so it cannot be combined with "
+            f"backup_workers={backup_workers!r} or round_timeout={round_timeout!r}; use reduce='flat' or 'auto' "
+            "(which merges flat when either is set), or leave out backup_workers and round_timeout"
+        )
     max_batch = 1 if max_batch is None else check_number("max_batch", max_batch, low=1, high=4096, integer=True)
     degree = 3 if degree is None else check_number("degree", degree, low=1, integer=True)
     staleness_bound = _check_staleness_bound(staleness_bound)
@@ -369,6 +399,12 @@ def train(
     seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
     worker_timeout = check_number("worker_timeout", worker_timeout, low=0, low_open=True)
     transport = check_choice("transport", transport, TRANSPORTS)
+    if transport == "actors" and reduce == "tree":
+        raise ValueError(
+            "reduce='tree' runs its merges as Dask tasks that take the slot tasks' results as futures, so it "
+            "cannot be combined with transport='actors'; use reduce='flat' or 'auto' (flat with actors), "
+            "or transport='tasks'"
+        )
     if transport == "actors" and mode in NO_ACTOR_MODES:
         raise ValueError(
             f"transport='actors' is not available for mode={mode!r}: {NO_ACTOR_MODES[mode]}; use transport='tasks'"
@@ -417,6 +453,8 @@ def train(
         "max_staleness": max_staleness,
         "backup_workers": backup_workers,
         "round_timeout": round_timeout,
+        "reduce": reduce,
+        "tree_fanin": tree_fanin,
         "max_batch": max_batch,
         "graph": graph,
         "degree": degree,

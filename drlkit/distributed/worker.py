@@ -185,6 +185,35 @@ def prepare_slot(recipe: Recipe, slot: int) -> str:
     return worker_address()
 
 
+# ------------------------------------------------------- tree reduction (reduce="tree")
+# A synchronous round's sum computed by merge tasks on the workers (see drlkit/distributed/tree.py
+# for the arithmetic): a leaf takes ``fanin`` slot results, an inner node ``fanin`` lower sums;
+# each returns ``(float64 sum, the TaskReports of its slots in slot order)``. Dask passes the
+# children's results from worker to worker; the driver fetches only the root.
+def merge_leaf(
+    kind: str, theta: dict[str, np.ndarray] | None, *children: tuple[Any, TaskReport]
+) -> tuple[dict[str, np.ndarray], list[TaskReport]]:
+    """Sum of the terms of consecutive slots' ``(output, report)`` results, left to right; ``kind``
+    ``"deltas"`` (``sync``: θ_i − θ, ``theta`` = θ) or ``"gradients"`` (``sync_grad``)."""
+    from .tree import add_terms, delta_terms, gradient_terms
+
+    if kind == "deltas":
+        assert theta is not None
+        terms = [delta_terms(theta, output) for output, _ in children]
+    else:
+        terms = [gradient_terms(output) for output, _ in children]
+    return add_terms(terms), [report for _, report in children]
+
+
+def merge_node(
+    *children: tuple[dict[str, np.ndarray], list[TaskReport]],
+) -> tuple[dict[str, np.ndarray], list[TaskReport]]:
+    """Sum of lower merge results, left to right, with their reports concatenated in order."""
+    from .tree import add_terms
+
+    return add_terms([total for total, _ in children]), [report for _, reports in children for report in reports]
+
+
 async def kill_this_process() -> None:
     """End this worker process at once, as a crash would (its nanny, if any, starts a new one).
 
