@@ -67,13 +67,11 @@ POLL_INTERVAL = 0.25
 #: are sent straight to the workers once per version and passed by reference.
 INLINE_PARAMS_BYTES = 64 * 1024
 
-#: Seconds after sending tasks before the driver lets go of futures it no longer needs (:meth:`Run._release_garbage`).
+#: Seconds after sending tasks before the driver lets go of futures it no longer needs
+#: (:meth:`Run._release_garbage`).
 RELEASE_AFTER = 0.02
 
-#: Seconds between two releases of futures the run no longer needs (:meth:`Run._release_garbage`).
-RELEASE_EVERY = 2.0
-
-#: ... or sooner, once the results they hold on the workers add up to this many bytes.
+#: Let go of them sooner once the results they hold on the workers add up to this many bytes.
 RELEASE_BYTES = 64 * 2**20
 
 #: Longest single attempt (seconds) to fetch finished results before looking at the cluster again.
@@ -243,7 +241,8 @@ class Run:
         #: Futures the run no longer needs; let go of while the driver waits (see _release_garbage).
         self._garbage: list[Any] = []
         self._last_send = -math.inf
-        self._last_release = 0.0
+        self._last_release = -math.inf
+        self._old_garbage: list[Any] = []
         self._garbage_bytes = 0
         #: Seconds of the run before this process took it over (a resumed run continues its clock).
         self.time_offset = 0.0
@@ -609,20 +608,22 @@ class Run:
             self._resend_lost(ticket)
 
     def _release_garbage(self, now: float) -> float:
-        """Let go of futures the run no longer needs, at most once per :data:`RELEASE_EVERY` seconds
-        and never within :data:`RELEASE_AFTER` seconds of sending tasks; returns the seconds until
-        the next release is due (``inf`` once released).
+        """Let go of futures the run no longer needs while the workers compute: at the first wait at
+        least :data:`RELEASE_AFTER` seconds after tasks were sent, the futures set aside before the
+        previous such wait are dropped, and those set aside since then wait for the next one.
+        Returns the seconds until the next release is due (``inf`` when nothing is due).
 
-        A release (client -> scheduler -> workers) measurably delays the round it falls in (about
-        9 ms of a 2-worker sync round on this project's benchmark machine), so futures are let go
-        in bulk, rarely, while the workers compute."""
-        due = max(self._last_release + RELEASE_EVERY, self._last_send + RELEASE_AFTER)
-        if now >= due or self._garbage_bytes > RELEASE_BYTES or len(self._garbage) > 10_000:
-            self._garbage = []
-            self._garbage_bytes = 0
-            self._last_release = now
-            return math.inf
-        return due - now
+        Why two generations: a mode still holds the tickets of the round it just merged (and so their
+        futures) until its next round returns. Dropped any sooner, those futures would be released
+        right when the next round's results arrive -- the release messages then queue in front of
+        the fetch (about 9 ms of a 2-worker sync round on the benchmark machine)."""
+        due = self._last_send + RELEASE_AFTER
+        if self._garbage_bytes <= RELEASE_BYTES and (now < due or self._last_release >= due):
+            return due - now if now < due else math.inf
+        self._old_garbage, self._garbage = self._garbage, []
+        self._garbage_bytes = 0
+        self._last_release = now
+        return math.inf
 
     def _resend_lost(self, ticket: Ticket) -> None:
         """The cluster cancelled ``ticket``: a worker died holding the scattered parameters it
@@ -989,7 +990,7 @@ class Run:
         self._finished = True
         self.cancel_all()
         self.timer.close()
-        self._garbage = []
+        self._garbage, self._old_garbage = [], []
         self._params_future = None
         for address in list(self._actors):
             self._drop_actor(address)
@@ -1028,6 +1029,10 @@ class Run:
         self._workers = workers
         self._workers_checked = now
         if changed:
+            if self._workers - workers:
+                # Finished results that died with a worker would be computed again by Dask while
+                # futures for them are held: let go of the ones the run no longer needs at once.
+                self._garbage, self._old_garbage = [], []
             for address in [a for a in self._actors if a not in workers]:
                 self._drop_actor(address)
             self._rebalance()
