@@ -375,18 +375,17 @@ class Agent:
         """Load parameters produced by :meth:`get_parameters` (same algorithm and sizes)."""
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict {{name: array}} from get_parameters(); got {type(params).__name__}")
-        shapes = {  # read from the networks without copying them (this runs on every Dask task)
-            f"{net_name}.{key}": tuple(value.shape)
+        # The networks' own tensors (parameters and buffers), written in place: cheaper than
+        # load_state_dict, which matters because this runs for every Dask task and every merge.
+        live = {
+            f"{net_name}.{key}": value
             for net_name, net in self.networks().items()
-            for key, value in net.state_dict().items()
+            for key, value in net.state_dict(keep_vars=True).items()
         }
-        self._check_named_arrays("parameter", params, shapes)
-        for net_name, net in self.networks().items():
-            prefix = net_name + "."
-            state = {
-                k[len(prefix) :]: torch.as_tensor(np.asarray(v)) for k, v in params.items() if k.startswith(prefix)
-            }
-            net.load_state_dict(state)
+        self._check_named_arrays("parameter", params, {key: tuple(value.shape) for key, value in live.items()})
+        with torch.no_grad():
+            for key, tensor in live.items():
+                tensor.copy_(torch.as_tensor(np.asarray(params[key])))
 
     def spec(self) -> AgentSpec:
         """A small picklable recipe that rebuilds this kind of agent elsewhere (e.g. on a Dask worker)."""
