@@ -42,6 +42,8 @@ def _run(client, mode, transport, **options):
         ("sync", {"total_steps": 6 * 2 * 3 * FRAGMENT, "n_workers": 2, "local_steps": 3}),
         ("sync_grad", {"total_steps": 8 * 3 * FRAGMENT, "n_workers": 3}),
         ("async", {"total_steps": 6 * FRAGMENT, "n_workers": 1, "eta": 1.0}),  # one slot: sequential
+        ("rollouts", {"total_steps": 6 * FRAGMENT, "n_workers": 1}),  # fragments travel back
+        ("a3c", {"total_steps": 6 * FRAGMENT, "n_workers": 1}),
     ],
 )
 def test_actors_compute_exactly_what_tasks_compute(client, mode, options):

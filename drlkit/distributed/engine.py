@@ -45,6 +45,7 @@ import asyncio
 import collections
 import contextlib
 import math
+import pickle
 import queue
 import threading
 import time
@@ -381,8 +382,8 @@ class Run:
             for t in tickets:
                 if t in calls:
                     call = DirectCall(key(t), t.address)
-                    args = (t.task, self.recipe, value if t.inputs is None else t.inputs, t.work)
-                    call.task = asyncio.ensure_future(self._call_actor(call, self._actors[t.address][0], args))
+                    message = _call_message(t.task, self.recipe, value if t.inputs is None else t.inputs, t.work)
+                    call.task = asyncio.ensure_future(self._call_actor(call, self._actors[t.address][0], message))
                     futures.append(call)
                     continue
                 futures.append(
@@ -412,15 +413,13 @@ class Run:
             future.add_done_callback(self._done.put)
         self._last_send = self.elapsed()
 
-    async def _call_actor(self, call: DirectCall, actor_key: str, args: tuple[Any, ...]) -> None:
-        """One direct call, run on the client's event loop: ``SlotServer.call(*args)`` on
+    async def _call_actor(self, call: DirectCall, actor_key: str, message: bytes) -> None:
+        """One direct call, run on the client's event loop: ``SlotServer.call(message)`` on
         ``call.address``. A worker that cannot be reached, or whose connection breaks, makes
         the call ``lost``; a task that raises makes it ``error``."""
-        from distributed.protocol.serialize import to_serialize
-
         try:
             reply = await self.client.rpc(call.address).actor_execute(
-                actor=actor_key, function="call", args=[to_serialize(a) for a in args], kwargs={}
+                actor=actor_key, function="call", args=[message], kwargs={}
             )
         except asyncio.CancelledError:
             call.settle("cancelled")
@@ -429,7 +428,7 @@ class Run:
             call.settle("cancelled", lost=True)
             return
         if reply.get("status") == "OK":
-            call.settle("finished", value=reply["result"])
+            call.settle("finished", value=pickle.loads(reply["result"]))
         else:
             exception = reply.get("exception")
             call.settle("error", exception=exception if isinstance(exception, BaseException) else None)
@@ -1204,6 +1203,11 @@ def serve(
                 slots.append(ticket.slot)
         for ticket in run.submit_many(slots, task, local_steps):
             in_flight[ticket.slot] = ticket
+
+
+def _call_message(task: Callable[..., Any], recipe: Recipe, params: Any, work: Work) -> bytes:
+    """One direct call as one pickled message (:meth:`drlkit.distributed.worker.SlotServer.call`)."""
+    return pickle.dumps((task, recipe, params, work), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _holds_futures(inputs: Any) -> bool:

@@ -330,9 +330,12 @@ class SlotServer:
     sends again as ordinary tasks.
     """
 
-    async def call(self, task: Any, recipe: Recipe, params: Any, work: Work) -> tuple[Any, TaskReport]:
-        """``task(recipe, params, work)`` in one of the worker's task threads (so calls for several
-        slots run in parallel, as ordinary tasks would), not in the worker's event loop."""
+    async def call(self, message: bytes) -> bytes:
+        """Run the pickled call ``(task, recipe, params, work)`` in one of the worker's task threads
+        (so calls for several slots run in parallel, as ordinary tasks would) and return the pickled
+        ``(output, report)``. The worker unpickles and pickles in the task thread, not on its event
+        loop, which stays free to read the next message (plain pickle of the numpy arrays is also
+        cheaper than Dask's message serialization of nested containers)."""
         import asyncio
         import contextvars
 
@@ -341,4 +344,9 @@ class SlotServer:
         worker = get_worker()
         context = contextvars.copy_context()  # get_worker() keeps working inside the thread
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(worker.executors["default"], context.run, task, recipe, params, work)
+        return await loop.run_in_executor(worker.executors["default"], context.run, _serve_call, message)
+
+
+def _serve_call(message: bytes) -> bytes:
+    task, recipe, params, work = pickle.loads(message)
+    return pickle.dumps(task(recipe, params, work), protocol=pickle.HIGHEST_PROTOCOL)
