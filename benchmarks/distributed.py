@@ -75,6 +75,7 @@ import torch  # noqa: E402
 
 import drlkit  # noqa: E402
 from drlkit.agents.a2c import A2C  # noqa: E402
+from drlkit.agents.dqn import DQN  # noqa: E402
 from drlkit.agents.ppo import PPO  # noqa: E402
 
 ENV = "CartPole-v1"
@@ -357,20 +358,31 @@ def solve_table(client, seeds: int, budget: int) -> list[dict]:
 
 # ------------------------------------------------------------------ part 3
 def scale(
-    slots_list: list[int], task_ms: float, max_batch: int, seconds_per_point: float, transports: list[str]
+    slots_list: list[int],
+    task_ms: float,
+    max_batch: int,
+    seconds_per_point: float,
+    transports: list[str],
+    processes: int = 2,
 ) -> list[dict]:
     """A large cluster simulated on this machine: many slots whose tasks mostly wait.
 
-    Each task is one tiny A2C update (8 env steps: one environment, 8 steps) plus ``task_ms`` of
-    sleep (``delays``, a stand-in for an environment that costs time), on 2 worker processes with as
-    many threads as slots, so that what is measured is the driver and the scheduler. Ideal: every slot
+    Each task is 8 environment steps of a DQN agent that does not learn yet (``learning_starts`` beyond
+    the budget: under 1 ms of CPU, where even a tiny A2C update costs about 3 ms and 64 slots of those
+    would need more than this machine's 2 cores) plus ``task_ms`` of sleep (``delays``, a stand-in for
+    an environment that costs time), on ``processes`` worker processes with as many threads as slots. The full
+    engine path still runs: parameters out, θ_i back, merged into one version per batch, one row per
+    result; so what is measured is the driver and the scheduler. Ideal: every slot
     delivers one result per task duration (sleep + its measured compute); reported: applied results
     per second / ideal, and the CPU used meanwhile by this process (the driver, and the scheduler,
     which a local cluster runs in the same process) and by the worker processes, in cores.
     """
     import psutil
 
-    print(f"\n== Scale: async, tasks of ~{task_ms:g} ms that mostly wait, max_batch={max_batch}")
+    print(
+        f"\n== Scale: async, tasks of ~{task_ms:g} ms that mostly wait, max_batch={max_batch}, "
+        f"{processes} worker processes"
+    )
     print(
         f"{'transport':>9} {'slots':>5} {'results/s':>9} {'ideal':>7} {'of ideal':>8} {'versions/s':>10} "
         f"{'driver+sched cores':>18} {'worker cores':>12}"
@@ -378,12 +390,12 @@ def scale(
     rows = []
     fragment = 8
     for transport, n in [(t, n) for t in transports for n in slots_list]:
-        threads = -(-n // 2)
-        with drlkit.cluster(n_workers=2, threads_per_worker=threads, quiet=True) as client:
-            agent = A2C(ENV, seed=0, num_envs=1, n_steps=fragment)
+        threads = -(-n // processes)
+        with drlkit.cluster(n_workers=processes, threads_per_worker=threads, quiet=True) as client:
+            agent = DQN(ENV, seed=0, learning_starts=10**9, train_freq=fragment)
             budget = int(n * seconds_per_point / (task_ms / 1000) * fragment)
             processes = [psutil.Process()] + [psutil.Process(pid) for pid in client.run(os.getpid).values()]
-            before = _cpu_seconds(processes)
+            before, started = _cpu_seconds(processes), time.perf_counter()
             result = drlkit.distributed.train(
                 agent,
                 "async",
@@ -395,14 +407,14 @@ def scale(
                 client=client,
                 transport=transport,
             )
-            after = _cpu_seconds(processes)
+            after, seconds = _cpu_seconds(processes), time.perf_counter() - started  # set-up included
         frame = result.to_frame()
         applied = frame[frame.status == "applied"]
         task_seconds = float((applied.compute_time + applied.delay_time).median())
         rate = len(applied) / result.wall_time
         ideal = n / task_seconds
-        driver_cores = (after[0] - before[0]) / result.wall_time
-        worker_cores = (after[1] - before[1]) / result.wall_time
+        driver_cores = (after[0] - before[0]) / seconds
+        worker_cores = (after[1] - before[1]) / seconds
         rows.append(
             {
                 "transport": transport,
@@ -579,6 +591,7 @@ def main() -> None:
     parser.add_argument(
         "--transports", nargs="+", choices=["tasks", "actors"], default=["tasks", "actors"], help="for --part scale"
     )
+    parser.add_argument("--scale-processes", type=int, default=2, help="worker processes for --part scale")
     parser.add_argument("--scale-seconds", type=float, default=10.0, help="seconds of training per scale point")
     parser.add_argument("--task-ms", type=float, default=150.0, help="target compute time of a scaling task")
     parser.add_argument("--rounds", type=int, default=30, help="sync rounds per scaling measurement")
@@ -616,7 +629,9 @@ def main() -> None:
                 f"({'met' if ratio >= 1.5 else 'NOT met'})"
             )
     if args.part in ("all", "scale"):
-        rows = scale(args.slots, args.scale_task_ms, args.max_batch, args.scale_seconds, args.transports)
+        rows = scale(
+            args.slots, args.scale_task_ms, args.max_batch, args.scale_seconds, args.transports, args.scale_processes
+        )
         for row in [r for r in rows if r["slots"] == 64]:
             print(
                 f"target: >= 90% of the ideal update rate at 64 slots, transport={row['transport']!r}: "
