@@ -394,8 +394,8 @@ def scale(
         with drlkit.cluster(n_workers=processes, threads_per_worker=threads, quiet=True) as client:
             agent = DQN(ENV, seed=0, learning_starts=10**9, train_freq=fragment)
             budget = int(n * seconds_per_point / (task_ms / 1000) * fragment)
-            processes = [psutil.Process()] + [psutil.Process(pid) for pid in client.run(os.getpid).values()]
-            before, started = _cpu_seconds(processes), time.perf_counter()
+            watched = [psutil.Process()] + [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+            before, started = _cpu_seconds(watched), time.perf_counter()
             result = drlkit.distributed.train(
                 agent,
                 "async",
@@ -407,7 +407,7 @@ def scale(
                 client=client,
                 transport=transport,
             )
-            after, seconds = _cpu_seconds(processes), time.perf_counter() - started  # set-up included
+            after, seconds = _cpu_seconds(watched), time.perf_counter() - started  # set-up included
         frame = result.to_frame()
         applied = frame[frame.status == "applied"]
         task_seconds = float((applied.compute_time + applied.delay_time).median())
