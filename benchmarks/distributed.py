@@ -13,16 +13,23 @@ that a task computes about ``--task-ms`` milliseconds. Measured in the same
 run: environment steps per second of
 
 * a single process doing the same updates in a loop (no Dask),
-* ``sync`` with 1 worker and with 2 workers (the driver only merges),
+* ``sync`` with 1 worker and with 2 workers (the driver only merges), and with 2 workers
+  and ``transport="actors"``,
 
 the scaling (2 workers / 1 worker) and its efficiency (scaling / 2), and
-Dask's overhead per synchronous round: the time from sending one round to
+the overhead per synchronous round: the time from sending one round to
 sending the next, minus the slowest worker's compute time in that round --
 scheduling, moving parameters both ways, merging and bookkeeping -- next to
-two bare Dask rounds with no work: the plain one (scatter through the scheduler, a
-``submit`` per worker, gather through the scheduler) and the lean one the engine
-follows (one graph with the parameters inside, direct gather). The same
-is measured for short tasks (one update, a few ms) to show why tasks must not be tiny.
+three bare rounds with no work: the plain Dask one (scatter through the scheduler, a
+``submit`` per worker, gather through the scheduler), the lean one (one graph with the
+parameters inside, direct gather; with where its time goes, from timestamps taken on the
+driver and in the workers) and one through Dask Actors (a no-op call on each worker's
+actor). The same is measured for short tasks (one update, a few ms) to show why tasks
+must not be tiny.
+
+Part 3, scale (``--part scale``): ``async`` with 8 to 128 simulated slots whose tasks mostly
+wait (see :func:`scale`), with both transports: applied results/s against the ideal, and the
+CPU used by the driver's process (with the scheduler) and by the workers.
 
 Part 2, time to solve CartPole-v1 (PPO, 2 workers) with ``sync`` and
 ``async`` (η = 1/2), without and with a straggler (worker 1 three times
