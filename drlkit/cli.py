@@ -263,6 +263,7 @@ MODE_OPTION_NAMES = (
     "reduce",
     "tree_fanin",
     "worker_timeout",
+    "transport",
 )
 
 
