@@ -109,15 +109,7 @@ def run_sync(
             agent.set_parameters(average_deltas(theta, outputs, tree_fanin))
         else:
             agent.set_parameters(finish_deltas(theta, total, len(tickets)))
-        run.version += 1
-        run.record(
-            tickets,
-            reports,
-            "applied",
-            staleness=[0] * len(tickets),
-            weights=[1.0 / len(tickets)] * len(tickets),
-            apply_time=time.perf_counter() - started,
-        )
+        _book_round(run, tickets, reports, started)
         round_index += 1
 
 
@@ -139,16 +131,21 @@ def run_sync_grad(
         started = time.perf_counter()
         mean = mean_gradients(outputs, tree_fanin) if total is None else finish_gradients(total, len(tickets))
         run.agent.apply_gradients(mean)
-        run.version += 1
-        run.record(
-            tickets,
-            reports,
-            "applied",
-            staleness=[0] * len(tickets),
-            weights=[1.0 / len(tickets)] * len(tickets),
-            apply_time=time.perf_counter() - started,
-        )
+        _book_round(run, tickets, reports, started)
         round_index += 1
+
+
+def _book_round(run: Run, tickets: list[Ticket], reports: list, started: float) -> None:
+    """One new version from the round just merged: one applied row per kept slot, weight 1/N each."""
+    run.version += 1
+    run.record(
+        tickets,
+        reports,
+        "applied",
+        staleness=[0] * len(tickets),
+        weights=[1.0 / len(tickets)] * len(tickets),
+        apply_time=time.perf_counter() - started,
+    )
 
 
 def _round(
