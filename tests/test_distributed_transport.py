@@ -11,7 +11,7 @@ import pytest
 from distributed import get_task_stream
 
 from drlkit.agents.a2c import A2C
-from drlkit.distributed import MODE_TABLE, train
+from drlkit.distributed import MODE_TABLE, resume, train
 
 from agent_tools import one_thread  # noqa: F401  (autouse fixture)
 from dask_processes import cluster_with_client
@@ -109,3 +109,26 @@ def test_bad_transports_are_named_before_the_cluster_is_touched():
         train(agent, "gossip", total_steps=40, transport="actors", client="tcp://127.0.0.1:1")
     with pytest.raises(ValueError, match=r"reduce='tree'.*transport='actors'"):
         train(agent, "sync", total_steps=40, reduce="tree", transport="actors", client="tcp://127.0.0.1:1")
+
+
+def test_a_run_checkpointed_with_tasks_resumes_with_actors_and_computes_the_same(client, tmp_path):
+    client.wait_for_workers(2, timeout=60)
+    total = 8 * 2 * FRAGMENT
+    train(
+        A2C(ENV, seed=2),
+        "sync",
+        total_steps=total,
+        n_workers=2,
+        client=client,
+        checkpoint=tmp_path / "run",
+        on_update=lambda result: result.updates < 3,  # stops after update 3, as a restart would
+    )
+    runs = {
+        transport: resume(tmp_path / "run", client=client, checkpoint=tmp_path / transport, transport=transport)
+        for transport in ("tasks", "actors")
+    }
+    assert runs["actors"].options["transport"] == "actors" and runs["tasks"].options["transport"] == "tasks"
+    a, b = runs["tasks"].to_frame().drop(columns=TIMING), runs["actors"].to_frame().drop(columns=TIMING)
+    assert runs["tasks"].updates == 8 and a.equals(b)
+    for key, value in runs["tasks"].agent.get_parameters().items():
+        np.testing.assert_array_equal(runs["actors"].agent.get_parameters()[key], value, err_msg=key)

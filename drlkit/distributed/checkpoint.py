@@ -276,8 +276,8 @@ def resume_arguments(arguments: dict[str, Any], parameters: dict[str, Any]) -> t
         if key not in parameters:
             raise ResumeError(f"resume: {saved_for} has option {key!r}, which this drlkit's train() does not take")
         given = arguments.get(key)
-        if key in RESUME_MAY_CHANGE and given is not None and not _is_default(given, parameters[key]):
-            continue  # how the work travels, not what the run computes
+        if key in RESUME_MAY_CHANGE and given is not None:
+            continue  # how the work travels, not what the run computes: the caller's choice
         if given is None or _is_default(given, parameters[key]):
             kwargs[key] = {int(k): v for k, v in value.items()} if isinstance(value, dict) else value
         elif _same(given) != _same(value):
@@ -374,6 +374,7 @@ def resume(
     worker_timeout: float = 30.0,
     checkpoint: Any = None,
     checkpoint_every: float | None = None,
+    transport: str | None = None,
 ) -> Any:
     """Continue the run checkpointed in directory ``path`` (``train(..., checkpoint=path)``) until its
     original ``total_steps``: a new agent is loaded from the checkpoint, the mode and options are the
@@ -381,6 +382,7 @@ def resume(
 
     ``env`` is needed only when the agent was made with a callable env. The run keeps checkpointing
     to ``path`` (or ``checkpoint``) every ``checkpoint_every`` seconds (default: as before).
+    ``transport`` may differ from the first run's (default: the same).
     """
     from ..agents.base import load
     from .training import train
@@ -398,5 +400,6 @@ def resume(
         worker_timeout=worker_timeout,
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
+        transport=transport,
         resume=path,
     )

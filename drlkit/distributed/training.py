@@ -169,7 +169,7 @@ def train(
     on_update: Callable[[DistributedResult], Any] | None = None,
     progress: bool | None = None,
     worker_timeout: float = 30.0,
-    transport: str = "tasks",
+    transport: str | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: float | None = None,
     resume: str | os.PathLike | None = None,
@@ -272,9 +272,9 @@ def train(
         Show a progress bar (default: ``agent.progress``).
     worker_timeout : float > 0
         Seconds without any worker before giving up with an error.
-    transport : ``"tasks"`` or ``"actors"``
+    transport : ``"tasks"`` or ``"actors"``, optional
         How work reaches the workers (:data:`~drlkit.distributed.engine.TRANSPORTS`).
-        ``"tasks"`` (default): Dask tasks through the scheduler, shown on the dashboard's
+        ``"tasks"`` (the default): Dask tasks through the scheduler, shown on the dashboard's
         task stream. ``"actors"``: the driver calls one Dask Actor per worker directly, one
         message each way per task -- the lowest latency per round, but invisible on the
         task stream. Same results and guarantees: the driver keeps the parameters, work
@@ -398,7 +398,7 @@ def train(
         n_workers = len(slot_env_kwargs)
     seed = agent.seed if seed is None else check_number("seed", seed, low=0, integer=True)
     worker_timeout = check_number("worker_timeout", worker_timeout, low=0, low_open=True)
-    transport = check_choice("transport", transport, TRANSPORTS)
+    transport = "tasks" if transport is None else check_choice("transport", transport, TRANSPORTS)
     if transport == "actors" and reduce == "tree":
         raise ValueError(
             "reduce='tree' runs its merges as Dask tasks that take the slot tasks' results as futures, so it "
