@@ -296,8 +296,14 @@ def test_tutorials_serves_the_notebooks_on_localhost(tmp_path):
         # Bound to the loopback interface only.
         import psutil
 
+        def listening(process: psutil.Process) -> set[str]:
+            try:
+                return {c.laddr.ip for c in process.net_connections(kind="inet") if c.status == "LISTEN"}
+            except psutil.NoSuchProcess:  # a short-lived helper process that has exited listens nowhere
+                return set()
+
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        addresses = {c.laddr.ip for p in family for c in p.net_connections(kind="inet") if c.status == "LISTEN"}
+        addresses = set().union(*(listening(p) for p in family))
         assert addresses and addresses <= {"127.0.0.1"}, addresses
     finally:
         import signal
