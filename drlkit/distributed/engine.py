@@ -364,7 +364,8 @@ class Run:
         ordinary = [t for t in tickets if t not in calls]
         central = [t for t in ordinary if t.inputs is None]
         params = self._params([t.address for t in central]) if central else None
-        value = self._params_now() if any(t.inputs is None for t in calls) else None
+        # The parameters, pickled once for all of this send's direct calls.
+        shared = _pickled(self._params_now()) if any(t.inputs is None for t in calls) else b""
         for ticket in tickets:
             if ticket.inputs is None:
                 ticket.bytes_in = self._params_nbytes
@@ -382,8 +383,11 @@ class Run:
             for t in tickets:
                 if t in calls:
                     call = DirectCall(key(t), t.address)
-                    message = _call_message(t.task, self.recipe, value if t.inputs is None else t.inputs, t.work)
-                    call.task = asyncio.ensure_future(self._call_actor(call, self._actors[t.address][0], message))
+                    message = _pickled((t.task, self.recipe, t.work))
+                    payload = shared if t.inputs is None else _pickled(t.inputs)
+                    call.task = asyncio.ensure_future(
+                        self._call_actor(call, self._actors[t.address][0], message, payload)
+                    )
                     futures.append(call)
                     continue
                 futures.append(
@@ -413,13 +417,13 @@ class Run:
             future.add_done_callback(self._done.put)
         self._last_send = self.elapsed()
 
-    async def _call_actor(self, call: DirectCall, actor_key: str, message: bytes) -> None:
-        """One direct call, run on the client's event loop: ``SlotServer.call(message)`` on
+    async def _call_actor(self, call: DirectCall, actor_key: str, message: bytes, params: bytes) -> None:
+        """One direct call, run on the client's event loop: ``SlotServer.call(message, params)`` on
         ``call.address``. A worker that cannot be reached, or whose connection breaks, makes
         the call ``lost``; a task that raises makes it ``error``."""
         try:
             reply = await self.client.rpc(call.address).actor_execute(
-                actor=actor_key, function="call", args=[message], kwargs={}
+                actor=actor_key, function="call", args=[message, params], kwargs={}
             )
         except asyncio.CancelledError:
             call.settle("cancelled")
@@ -1205,9 +1209,9 @@ def serve(
             in_flight[ticket.slot] = ticket
 
 
-def _call_message(task: Callable[..., Any], recipe: Recipe, params: Any, work: Work) -> bytes:
-    """One direct call as one pickled message (:meth:`drlkit.distributed.worker.SlotServer.call`)."""
-    return pickle.dumps((task, recipe, params, work), protocol=pickle.HIGHEST_PROTOCOL)
+def _pickled(value: Any) -> bytes:
+    """``value`` as a direct call carries it (:meth:`drlkit.distributed.worker.SlotServer.call`)."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _holds_futures(inputs: Any) -> bool:

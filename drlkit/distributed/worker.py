@@ -17,7 +17,9 @@ where and how long it ran.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextvars
 import importlib
 import os
 import pickle
@@ -330,23 +332,20 @@ class SlotServer:
     sends again as ordinary tasks.
     """
 
-    async def call(self, message: bytes) -> bytes:
-        """Run the pickled call ``(task, recipe, params, work)`` in one of the worker's task threads
-        (so calls for several slots run in parallel, as ordinary tasks would) and return the pickled
-        ``(output, report)``. The worker unpickles and pickles in the task thread, not on its event
-        loop, which stays free to read the next message (plain pickle of the numpy arrays is also
-        cheaper than Dask's message serialization of nested containers)."""
-        import asyncio
-        import contextvars
-
+    async def call(self, message: bytes, params: bytes) -> bytes:
+        """Run the pickled call ``message = (task, recipe, work)`` with the pickled ``params`` in one of
+        the worker's task threads (so calls for several slots run in parallel, as ordinary tasks would)
+        and return the pickled ``(output, report)``. The worker unpickles and pickles in the task
+        thread, not on its event loop, which stays free to read the next message (plain pickle of the
+        numpy arrays is also cheaper than Dask's message serialization of nested containers)."""
         from distributed import get_worker
 
         worker = get_worker()
         context = contextvars.copy_context()  # get_worker() keeps working inside the thread
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(worker.executors["default"], context.run, _serve_call, message)
+        return await loop.run_in_executor(worker.executors["default"], context.run, _serve_call, message, params)
 
 
-def _serve_call(message: bytes) -> bytes:
-    task, recipe, params, work = pickle.loads(message)
-    return pickle.dumps(task(recipe, params, work), protocol=pickle.HIGHEST_PROTOCOL)
+def _serve_call(message: bytes, params: bytes) -> bytes:
+    task, recipe, work = pickle.loads(message)
+    return pickle.dumps(task(recipe, pickle.loads(params), work), protocol=pickle.HIGHEST_PROTOCOL)
