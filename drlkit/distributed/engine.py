@@ -1216,9 +1216,11 @@ def _pickled(value: Any) -> bytes:
 
 def _holds_futures(inputs: Any) -> bool:
     """True if ``inputs`` holds Dask futures (gossip's neighbour outputs): only a task can take those."""
+    from distributed import Future
+
     if isinstance(inputs, list | tuple):
         return any(_holds_futures(x) for x in inputs)
-    return type(inputs).__name__ == "Future" and hasattr(inputs, "key")
+    return isinstance(inputs, Future)
 
 
 def _mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:
