@@ -52,7 +52,7 @@ import time
 import uuid
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, overload
+from typing import Any, Callable, NoReturn, Sequence, overload
 
 import numpy as np
 
@@ -405,17 +405,23 @@ class Run:
                 )
             return futures
 
-        try:
-            futures = self.client.sync(submit_all, callback_timeout=self.settings.worker_timeout)
-        except TimeoutError as exc:
-            self._fail(f"the Dask client did not send the tasks within {self.settings.worker_timeout:g} s", cause=exc)
-        except OSError as exc:  # the connection to the scheduler is gone
-            self._fail(f"lost the connection to the Dask scheduler ({type(exc).__name__}: {exc})", cause=exc)
+        futures = self._submit_on_loop(submit_all, "the tasks")
         for ticket, future in zip(tickets, futures):
             ticket.future = future
             self._pending[future.key] = ticket
             future.add_done_callback(self._done.put)
         self._last_send = self.elapsed()
+
+    def _submit_on_loop(self, submit_all: Callable[[], Any], what: str) -> list[Any]:
+        """Run ``submit_all`` (a coroutine function that submits) on the client's event loop, so that
+        everything it submits leaves in one message; a clear error after ``worker_timeout`` seconds
+        or when the connection to the scheduler is gone."""
+        try:
+            return self.client.sync(submit_all, callback_timeout=self.settings.worker_timeout)
+        except TimeoutError as exc:
+            self._fail(f"the Dask client did not send {what} within {self.settings.worker_timeout:g} s", cause=exc)
+        except OSError as exc:  # the connection to the scheduler is gone
+            self._fail(f"lost the connection to the Dask scheduler ({type(exc).__name__}: {exc})", cause=exc)
 
     async def _call_actor(self, call: DirectCall, actor_key: str, message: bytes, params: bytes) -> None:
         """One direct call, run on the client's event loop: ``SlotServer.call(message, params)`` on
@@ -775,14 +781,7 @@ class Run:
                 merges.extend(nodes)
             return merges
 
-        try:
-            merges = self.client.sync(submit_all, callback_timeout=self.settings.worker_timeout)
-        except TimeoutError as exc:
-            self._fail(
-                f"the Dask client did not send the merge tasks within {self.settings.worker_timeout:g} s", cause=exc
-            )
-        except OSError as exc:
-            self._fail(f"lost the connection to the Dask scheduler ({type(exc).__name__}: {exc})", cause=exc)
+        merges = self._submit_on_loop(submit_all, "the merge tasks")
         return Tree(ordered, [t.future for t in ordered], merges)
 
     def fetch_tree(self, tree: Tree) -> tuple[Any, list[TaskReport]] | None:
@@ -1121,7 +1120,7 @@ class Run:
             )
         self._fail(f"{where} failed on the worker with {type(exc).__name__}: {exc}", cause=exc)
 
-    def _fail(self, message: str, cause: BaseException | None = None) -> None:
+    def _fail(self, message: str, cause: BaseException | None = None) -> NoReturn:
         applied = f"the agent keeps its parameters after update {self.version} ({self.agent.total_steps} env steps)"
         result = self.finish()
         note = self.checkpointer.note() if self.checkpointer is not None else ""
